@@ -1,0 +1,222 @@
+//! Wire types shared by the server and the WASM client: the envelope, message
+//! contents, the access-log action catalogue and a few response items.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// `{"code","msg","data","note"}`: every documented endpoint answers with all four keys.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Envelope {
+    pub code: i64,
+    pub msg: Value,
+    #[serde(default = "empty_object")]
+    pub data: Value,
+    #[serde(default = "empty_object")]
+    pub note: Value,
+}
+
+pub fn empty_object() -> Value {
+    Value::Object(Map::new())
+}
+
+impl Envelope {
+    pub fn new(code: i64, msg: impl Into<Value>, data: Value) -> Self {
+        Envelope { code, msg: msg.into(), data, note: empty_object() }
+    }
+    pub fn ok(msg: &str, data: Value) -> Self {
+        Self::new(200, msg, data)
+    }
+    pub fn with_note(mut self, note: Value) -> Self {
+        self.note = note;
+        self
+    }
+    /// `msg` as text; field-error objects render as their first message.
+    pub fn msg_text(&self) -> String {
+        match &self.msg {
+            Value::String(s) => s.clone(),
+            Value::Object(m) => first_field_message(m).unwrap_or_default(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// First `message` of a Django-style field-error object.
+pub fn first_field_message(errors: &Map<String, Value>) -> Option<String> {
+    errors.values().find_map(|v| {
+        v.as_array()?.first()?.get("message")?.as_str().map(str::to_owned)
+    })
+}
+
+/// Who sent a chat message.
+pub const SEND_SALES_TO_CUSTOMER: i64 = 1;
+pub const SEND_CUSTOMER_TO_SALES: i64 = 2;
+pub const SEND_SYSTEM_TIP: i64 = 3;
+
+/// Where a customer came from (`source` on the relation).
+pub fn source_text(source: i64) -> &'static str {
+    match source {
+        1 => "扫码",
+        2 => "转发",
+        3 => "搜索",
+        4 => "公众号文章",
+        5 => "公众号视频",
+        _ => "",
+    }
+}
+
+/// The customer's channel (`customer.user_type`).
+pub fn customer_source_text(user_type: i64) -> &'static str {
+    match user_type {
+        1 => "微信公众号",
+        2 => "微信小程序",
+        3 => "雷达管家-消息推送",
+        _ => "",
+    }
+}
+
+/// The access-log catalogue (semantics §3.7). The codes are stored as they are;
+/// `ReviewArticle` and `ReadArticle` are Radar's own additions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "i64", try_from = "i64")]
+pub enum Action {
+    ViewCard = 1,
+    SaveCardPhone = 2,
+    CallPhone = 3,
+    PraiseCard = 4,
+    ViewProduct = 5,
+    ForwardCard = 6,
+    CopyEmail = 7,
+    ViewWebsite = 8,
+    SaveCard = 9,
+    CopyWechat = 10,
+    ViewPhoto = 11,
+    ViewVideoCard = 12,
+    ConsultProduct = 13,
+    ViewArticle = 14,
+    ForwardArticleFriend = 15,
+    ForwardArticleMoments = 16,
+    SignUpActivity = 17,
+    ForwardProduct = 18,
+    PraiseArticle = 19,
+    ViewMiniProgram = 20,
+    ViewDiary = 21,
+    PraiseDiary = 22,
+    SendMiniProgram = 23,
+    ViewVideo = 24,
+    ReviewArticle = 25,
+}
+
+impl Action {
+    pub const ALL: [Action; 25] = [
+        Action::ViewCard,
+        Action::SaveCardPhone,
+        Action::CallPhone,
+        Action::PraiseCard,
+        Action::ViewProduct,
+        Action::ForwardCard,
+        Action::CopyEmail,
+        Action::ViewWebsite,
+        Action::SaveCard,
+        Action::CopyWechat,
+        Action::ViewPhoto,
+        Action::ViewVideoCard,
+        Action::ConsultProduct,
+        Action::ViewArticle,
+        Action::ForwardArticleFriend,
+        Action::ForwardArticleMoments,
+        Action::SignUpActivity,
+        Action::ForwardProduct,
+        Action::PraiseArticle,
+        Action::ViewMiniProgram,
+        Action::ViewDiary,
+        Action::PraiseDiary,
+        Action::SendMiniProgram,
+        Action::ViewVideo,
+        Action::ReviewArticle,
+    ];
+
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_code(code: i64) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.code() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        use Action::*;
+        match self {
+            ViewCard => "查看名片",
+            SaveCardPhone => "保存名片电话",
+            CallPhone => "拨打电话",
+            PraiseCard => "点赞名片",
+            ViewProduct => "查看产品",
+            ForwardCard => "转发名片",
+            CopyEmail => "复制邮箱",
+            ViewWebsite => "查看官网",
+            SaveCard => "保存名片",
+            CopyWechat => "复制微信",
+            ViewPhoto => "查看相册",
+            ViewVideoCard => "查看名片视频",
+            ConsultProduct => "咨询产品",
+            ViewArticle => "查看文章",
+            ForwardArticleFriend => "转发文章到朋友",
+            ForwardArticleMoments => "转发文章到朋友圈",
+            SignUpActivity => "报名活动",
+            ForwardProduct => "转发产品",
+            PraiseArticle => "点赞文章",
+            ViewMiniProgram => "查看小程序",
+            ViewDiary => "查看日记",
+            PraiseDiary => "点赞日记",
+            SendMiniProgram => "发送小程序",
+            ViewVideo => "查看视频",
+            ReviewArticle => "评论文章",
+        }
+    }
+
+    /// `log_type` of the access-log item: 2 for videos, 3 for diaries, else 1.
+    pub fn log_type(self) -> i64 {
+        match self {
+            Action::ViewVideo => 2,
+            Action::ViewDiary | Action::PraiseDiary => 3,
+            _ => 1,
+        }
+    }
+}
+
+impl From<Action> for i64 {
+    fn from(a: Action) -> i64 {
+        a.code()
+    }
+}
+
+impl TryFrom<i64> for Action {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        Action::from_code(v).ok_or_else(|| format!("unknown action {v}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_codes_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for a in Action::ALL {
+            assert!(seen.insert(a.code()));
+            assert_eq!(Action::from_code(a.code()), Some(a));
+        }
+        assert_eq!(Action::from_code(0), None);
+        assert_eq!(Action::SignUpActivity.code(), 17);
+        assert_eq!(Action::ViewArticle.code(), 14);
+    }
+
+    #[test]
+    fn envelope_defaults_data_and_note() {
+        let e: Envelope = serde_json::from_str(r#"{"code":200,"msg":"x"}"#).unwrap();
+        assert_eq!(e.data, empty_object());
+        assert_eq!(e.note, empty_object());
+    }
+}

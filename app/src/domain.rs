@@ -1,0 +1,398 @@
+//! Domain values parsed at the edge. The server validates requests with these and
+//! the UI uses the same functions to show errors before a round trip.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Django-style field errors: `{"field":[{"message":"…","code":"required|invalid|"}]}`,
+/// kept in declaration order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FieldErrors(pub Vec<(String, Vec<FieldError>)>);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub message: String,
+    pub code: String,
+}
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn single(field: &str, message: &str, code: &str) -> Self {
+        let mut e = Self::new();
+        e.add(field, message, code);
+        e
+    }
+    pub fn add(&mut self, field: &str, message: &str, code: &str) {
+        let err = FieldError { message: message.to_owned(), code: code.to_owned() };
+        match self.0.iter_mut().find(|(f, _)| f == field) {
+            Some((_, list)) => list.push(err),
+            None => self.0.push((field.to_owned(), vec![err])),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|(f, _)| f == field)
+    }
+    pub fn message(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .and_then(|(_, l)| l.first())
+            .map(|e| e.message.as_str())
+    }
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        for (field, errs) in &self.0 {
+            let list = errs
+                .iter()
+                .map(|e| serde_json::json!({"message": e.message, "code": e.code}))
+                .collect();
+            m.insert(field.clone(), Value::Array(list));
+        }
+        Value::Object(m)
+    }
+    /// Parses the wire object back (what the UI receives).
+    pub fn from_json(v: &Value) -> Self {
+        let mut out = Self::new();
+        if let Some(obj) = v.as_object() {
+            for (field, list) in obj {
+                for e in list.as_array().into_iter().flatten() {
+                    out.add(
+                        field,
+                        e.get("message").and_then(Value::as_str).unwrap_or(""),
+                        e.get("code").and_then(Value::as_str).unwrap_or(""),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+pub const MAX_TEXT_CHARS: usize = 5000;
+pub const MAX_CLIENT_MSG_ID: usize = 64;
+
+/// A chat message's `content`: a JSON object whose `info_type` selects the shape.
+/// Extra keys are kept as the original did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageContent {
+    kind: InfoType,
+    object: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoType {
+    Text = 1,
+    Product = 2,
+    AskPhone = 3,
+    Image = 4,
+    Video = 5,
+}
+
+impl InfoType {
+    pub fn from_code(code: i64) -> Option<Self> {
+        Some(match code {
+            1 => InfoType::Text,
+            2 => InfoType::Product,
+            3 => InfoType::AskPhone,
+            4 => InfoType::Image,
+            5 => InfoType::Video,
+            _ => return None,
+        })
+    }
+}
+
+impl MessageContent {
+    /// Accepts the JSON text of a form field, or (from a JSON body) an object or a string.
+    pub fn parse_value(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::String(s) => Self::parse_str(s),
+            Value::Object(m) => Self::from_object(m.clone()),
+            _ => Err("消息内容必须是JSON对象".into()),
+        }
+    }
+
+    pub fn parse_str(s: &str) -> Result<Self, String> {
+        if s.trim().is_empty() {
+            return Err("消息不能为空".into());
+        }
+        match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(m)) => Self::from_object(m),
+            Ok(_) => Err("消息内容必须是JSON对象".into()),
+            Err(_) => Err("消息内容不是合法的JSON".into()),
+        }
+    }
+
+    pub fn from_object(mut object: Map<String, Value>) -> Result<Self, String> {
+        let code = match object.get("info_type") {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        let kind = code.and_then(InfoType::from_code).ok_or("未知的消息类型info_type")?;
+        object.insert("info_type".into(), Value::from(kind as i64));
+        let non_empty = |key: &str| -> Result<String, String> {
+            match object.get(key) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+                _ => Err(format!("{key}不能为空")),
+            }
+        };
+        match kind {
+            InfoType::Text | InfoType::AskPhone => {
+                let msg = non_empty("msg")?;
+                if msg.chars().count() > MAX_TEXT_CHARS {
+                    return Err(format!("消息不能超过{MAX_TEXT_CHARS}个字符"));
+                }
+            }
+            InfoType::Product => {
+                non_empty("product_name")?;
+                for key in ["product_cover_url", "product_price"] {
+                    if let Some(v) = object.get(key) {
+                        if !(v.is_string() || v.is_number()) {
+                            return Err(format!("{key}格式错误"));
+                        }
+                    }
+                }
+            }
+            InfoType::Image | InfoType::Video => {
+                non_empty("url")?;
+            }
+        }
+        Ok(MessageContent { kind, object })
+    }
+
+    pub fn info_type(&self) -> InfoType {
+        self.kind
+    }
+    pub fn object(&self) -> &Map<String, Value> {
+        &self.object
+    }
+    pub fn to_json_string(&self) -> String {
+        Value::Object(self.object.clone()).to_string()
+    }
+    pub fn text(msg: &str) -> Self {
+        let mut m = Map::new();
+        m.insert("info_type".into(), Value::from(1));
+        m.insert("msg".into(), Value::from(msg));
+        MessageContent { kind: InfoType::Text, object: m }
+    }
+
+    /// One-line preview for contact lists (semantics §10.6).
+    pub fn preview(object: &Map<String, Value>) -> String {
+        let s = |k: &str| object.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        match object.get("info_type").and_then(Value::as_i64) {
+            Some(1) | Some(3) => s("msg"),
+            Some(2) => format!("向您咨询:{}", s("product_name")),
+            Some(4) => "[图片]".into(),
+            Some(5) => "[视频]".into(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Deal probability: an integer 0–100, optionally written with a trailing `%`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Probability(u8);
+
+impl Probability {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let t = input.trim();
+        let t = t.strip_suffix('%').unwrap_or(t).trim();
+        if t.is_empty() {
+            return Err("预计成交概率不能为空");
+        }
+        let n: i64 = t.parse().map_err(|_| "预计成交概率必须是0到100的整数")?;
+        if !(0..=100).contains(&n) {
+            return Err("预计成交概率必须是0到100的整数");
+        }
+        Ok(Probability(n as u8))
+    }
+    pub fn get(self) -> i64 {
+        self.0 as i64
+    }
+}
+
+/// A mainland China mobile number: `1[3-9]` followed by nine digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MobilePhone(String);
+
+impl MobilePhone {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let t = input.trim();
+        let b = t.as_bytes();
+        let ok = b.len() == 11
+            && b[0] == b'1'
+            && (b'3'..=b'9').contains(&b[1])
+            && b.iter().all(u8::is_ascii_digit);
+        if ok {
+            Ok(MobilePhone(t.to_owned()))
+        } else {
+            Err("手机号码格式错误")
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A plausible e-mail address: one `@`, a non-empty local part and a dotted domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let t = input.trim();
+        let err = "Enter a valid email address.";
+        if t.len() > 254 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(err);
+        }
+        let (local, domain) = t.split_once('@').ok_or(err)?;
+        let labels_ok = domain.split('.').count() >= 2
+            && domain.split('.').all(|l| {
+                !l.is_empty()
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if local.is_empty() || domain.contains('@') || !labels_ok || local.len() > 64 {
+            return Err(err);
+        }
+        Ok(Email(t.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A calendar date, accepted as `YYYY-M-D` (1 or 2 digit month/day, `-` or `/`),
+/// or `M/D/YYYY`; always rendered `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Date {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+}
+
+impl Date {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let err = "Enter a valid date.";
+        let t = input.trim();
+        let parts: Vec<&str> = t.split(['-', '/']).collect();
+        if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(err);
+        }
+        let (y, m, d) = if parts[0].len() == 4 {
+            (parts[0], parts[1], parts[2])
+        } else if parts[2].len() == 4 && t.contains('/') {
+            (parts[2], parts[0], parts[1])
+        } else {
+            return Err(err);
+        };
+        if m.len() > 2 || d.len() > 2 {
+            return Err(err);
+        }
+        let year: i32 = y.parse().map_err(|_| err)?;
+        let month: u32 = m.parse().map_err(|_| err)?;
+        let day: u32 = d.parse().map_err(|_| err)?;
+        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return Err(err);
+        }
+        Ok(Date { year, month, day })
+    }
+}
+
+impl std::fmt::Display for Date {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn probability_accepts_percent_and_range() {
+        assert_eq!(Probability::parse("80").unwrap().get(), 80);
+        assert_eq!(Probability::parse(" 80% ").unwrap().get(), 80);
+        assert_eq!(Probability::parse("0").unwrap().get(), 0);
+        assert_eq!(Probability::parse("100%").unwrap().get(), 100);
+        for bad in ["", "%", "101", "-1", "80.5", "abc", "8 0", "NaN", "80%%"] {
+            assert!(Probability::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phone_is_mainland_mobile() {
+        assert!(MobilePhone::parse("13800138000").is_ok());
+        assert!(MobilePhone::parse("19912345678").is_ok());
+        for bad in ["12800138000", "1380013800", "138001380000", "1380013800a", "", "+8613800138000"] {
+            assert!(MobilePhone::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn email_rules() {
+        assert!(Email::parse("1224423@qq.com").is_ok());
+        assert!(Email::parse("a.b+c@mail.example.cn").is_ok());
+        for bad in ["", "a", "a@", "@b.com", "a@b", "a b@c.com", "a@b..com", "a@@b.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_accept_variants_and_reject_impossible_days() {
+        assert_eq!(Date::parse("2018-06-1").unwrap().to_string(), "2018-06-01");
+        assert_eq!(Date::parse("2018-6-01").unwrap().to_string(), "2018-06-01");
+        assert_eq!(Date::parse("2018/6/1").unwrap().to_string(), "2018-06-01");
+        assert_eq!(Date::parse("06/01/2018").unwrap().to_string(), "2018-06-01");
+        assert_eq!(Date::parse("2020-2-29").unwrap().to_string(), "2020-02-29");
+        for bad in ["", "2019-2-29", "2018-13-01", "2018-00-10", "2018-1-32", "18-1-1", "2018-1", "2018-01-01T00", "abc", "2018-001-01"] {
+            assert!(Date::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn content_shapes() {
+        assert!(MessageContent::parse_str(r#"{"info_type":1,"msg":"hi"}"#).is_ok());
+        assert!(MessageContent::parse_str(r#"{"info_type":"1","msg":"hi"}"#).is_ok());
+        assert!(MessageContent::parse_value(&json!({"info_type":4,"url":"a.png"})).is_ok());
+        assert!(MessageContent::parse_value(&json!({"info_type":2,"product_name":"p","product_price":"9"})).is_ok());
+        for bad in [
+            "", "not json", "[1]", "1", r#"{"msg":"x"}"#, r#"{"info_type":6,"msg":"x"}"#,
+            r#"{"info_type":1}"#, r#"{"info_type":1,"msg":"  "}"#, r#"{"info_type":4}"#,
+            r#"{"info_type":2,"product_price":"9"}"#, r#"{"info_type":1,"msg":5}"#,
+        ] {
+            assert!(MessageContent::parse_str(bad).is_err(), "{bad}");
+        }
+        let long = "字".repeat(MAX_TEXT_CHARS + 1);
+        assert!(MessageContent::parse_value(&json!({"info_type":1,"msg":long})).is_err());
+        let max = "字".repeat(MAX_TEXT_CHARS);
+        assert!(MessageContent::parse_value(&json!({"info_type":1,"msg":max})).is_ok());
+    }
+
+    #[test]
+    fn field_errors_round_trip_in_order() {
+        let mut e = FieldErrors::new();
+        e.add("b", "x", "required");
+        e.add("a", "y", "");
+        let j = e.to_json();
+        assert_eq!(j.to_string(), r#"{"b":[{"message":"x","code":"required"}],"a":[{"message":"y","code":""}]}"#);
+        assert_eq!(FieldErrors::from_json(&j), e);
+    }
+}

@@ -1,0 +1,221 @@
+//! The `radar` command line: serve, migrate, demo data and operator commands.
+//! Each `admin … create` prints one JSON object line; failures go to stderr with
+//! a non-zero exit.
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::config::{Config, DEFAULT_DATABASE_URL};
+use crate::error::Error;
+use crate::service::admin;
+use crate::AppState;
+
+#[derive(Parser, Debug)]
+#[command(name = "radar", version, about = "Radar: sales CRM and live chat for WeCom and WeChat Official Accounts")]
+pub struct Cli {
+    /// Database URL: `sqlite://radar.db?mode=rwc` or `postgres://user@host/db`.
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Serve the API, the sockets and the web pages.
+    Serve {
+        /// Listen address (also RADAR_ADDR), default 127.0.0.1:3000.
+        #[arg(long, env = "RADAR_ADDR")]
+        addr: Option<String>,
+    },
+    /// Apply the database migrations.
+    Migrate,
+    /// Seed demo data (idempotent) and print the URLs and tokens to try it.
+    Demo {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Operator commands.
+    Admin {
+        #[command(subcommand)]
+        what: Admin,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Admin {
+    Company {
+        #[command(subcommand)]
+        op: CompanyOp,
+    },
+    User {
+        #[command(subcommand)]
+        op: UserOp,
+    },
+    Customer {
+        #[command(subcommand)]
+        op: CustomerOp,
+    },
+    Relation {
+        #[command(subcommand)]
+        op: RelationOp,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CompanyOp {
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserOp {
+    Create(UserCreate),
+}
+
+#[derive(Args, Debug)]
+pub struct UserCreate {
+    #[arg(long)]
+    pub company_id: i64,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub avatar: Option<String>,
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long)]
+    pub wechat: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CustomerOp {
+    Create(CustomerCreate),
+}
+
+#[derive(Args, Debug)]
+pub struct CustomerCreate {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub company_id: Option<i64>,
+    #[arg(long)]
+    pub headimgurl: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    pub user_type: i64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RelationOp {
+    Create {
+        #[arg(long)]
+        user_id: i64,
+        #[arg(long)]
+        customer_id: i64,
+        #[arg(long, default_value_t = 1)]
+        source: i64,
+    },
+}
+
+/// Runs the CLI; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    match dispatch(cli).await {
+        Ok(()) => 0,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            1
+        }
+    }
+}
+
+fn describe(e: Error) -> String {
+    match e {
+        Error::Fields(f) => f
+            .0
+            .iter()
+            .map(|(field, errs)| {
+                format!("{field}: {}", errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+async fn state(database_url: Option<String>) -> Result<AppState, String> {
+    let mut config = Config::from_env()?;
+    config.database_url = database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+    AppState::start(config).await
+}
+
+async fn dispatch(cli: Cli) -> Result<(), String> {
+    match cli.cmd {
+        Cmd::Serve { addr } => {
+            let mut config = Config::from_env()?;
+            config.database_url = cli.database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+            if let Some(a) = addr {
+                config.addr = a.parse().map_err(|_| format!("--addr is not an address: {a}"))?;
+            }
+            crate::run_server(config).await
+        }
+        Cmd::Migrate => {
+            state(cli.database_url).await?;
+            println!("{}", json!({"migrated": true}));
+            Ok(())
+        }
+        Cmd::Demo { json: as_json } => {
+            let st = state(cli.database_url).await?;
+            let demo = crate::service::demo::seed(&st).await.map_err(describe)?;
+            if as_json {
+                println!("{}", demo.to_json());
+            } else {
+                print!("{}", demo.to_text(&st.config.public_url));
+            }
+            Ok(())
+        }
+        Cmd::Admin { what } => {
+            let st = state(cli.database_url).await?;
+            let out = admin_cmd(&st, what).await.map_err(describe)?;
+            println!("{out}");
+            Ok(())
+        }
+    }
+}
+
+async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Error> {
+    Ok(match what {
+        Admin::Company { op: CompanyOp::Create { name } } => json!({"id": admin::create_company(st, &name).await?}),
+        Admin::User { op: UserOp::Create(u) } => {
+            let (id, token) = admin::create_user(
+                st,
+                admin::NewUser {
+                    company_id: u.company_id,
+                    name: &u.name,
+                    avatar: u.avatar.as_deref(),
+                    phone: u.phone.as_deref(),
+                    wechat: u.wechat.as_deref(),
+                },
+            )
+            .await?;
+            json!({"id": id, "token": token})
+        }
+        Admin::Customer { op: CustomerOp::Create(c) } => {
+            let (id, token) = admin::create_customer(
+                st,
+                admin::NewCustomer {
+                    name: &c.name,
+                    company_id: c.company_id,
+                    headimgurl: c.headimgurl.as_deref(),
+                    user_type: c.user_type,
+                },
+            )
+            .await?;
+            json!({"id": id, "token": token})
+        }
+        Admin::Relation { op: RelationOp::Create { user_id, customer_id, source } } => {
+            json!({"id": admin::create_relation(st, user_id, customer_id, source).await?})
+        }
+    })
+}

@@ -1,0 +1,61 @@
+//! Runtime configuration: compiled-in defaults, overridden by environment variables
+//! (and by CLI flags where the CLI offers one).
+
+use std::net::SocketAddr;
+
+use chrono_tz::Tz;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://radar.db?mode=rwc";
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub addr: SocketAddr,
+    /// Company time zone used to render times and count calendar days.
+    pub tz: Tz,
+    /// Signed requests must carry a timestamp within this many seconds of the
+    /// server clock; 0 turns the check off for legacy clients.
+    pub auth_max_skew_secs: i64,
+    /// Where the built site (`pkg/radar.js`, `pkg/radar_bg.wasm`, `pkg/radar.css`) lives
+    /// when it is not embedded in the binary.
+    pub site_root: String,
+    /// Base URL printed by `radar demo` and used for links.
+    pub public_url: String,
+    /// Hosts and app ids that article share links are built from (semantics §4.4).
+    pub article_api_url: String,
+    pub article_authorization_url: String,
+    pub article_component_appid: String,
+    pub db_max_connections: u32,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, String> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let addr_s = var("RADAR_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into());
+        let addr: SocketAddr = addr_s.parse().map_err(|_| format!("RADAR_ADDR is not an address: {addr_s}"))?;
+        let tz_s = var("RADAR_TZ").unwrap_or_else(|| "Asia/Shanghai".into());
+        let tz: Tz = tz_s.parse().map_err(|_| format!("RADAR_TZ is not a time zone: {tz_s}"))?;
+        let skew = match var("RADAR_AUTH_MAX_SKEW_SECS") {
+            Some(s) => s.trim().parse::<i64>().map_err(|_| format!("RADAR_AUTH_MAX_SKEW_SECS is not an integer: {s}"))?.max(0),
+            None => 900,
+        };
+        let max_conn = match var("RADAR_DB_MAX_CONNECTIONS") {
+            Some(s) => s.trim().parse::<u32>().map_err(|_| format!("RADAR_DB_MAX_CONNECTIONS is not an integer: {s}"))?.max(1),
+            None => 16,
+        };
+        Ok(Config {
+            database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            public_url: var("RADAR_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
+            addr,
+            tz,
+            auth_max_skew_secs: skew,
+            site_root: var("RADAR_SITE_ROOT").or_else(|| var("LEPTOS_SITE_ROOT")).unwrap_or_else(|| "target/site".into()),
+            article_api_url: var("RADAR_ARTICLE_API_URL").unwrap_or_else(|| "http://api.zhugeyingxiao.com".into()),
+            article_authorization_url: var("RADAR_ARTICLE_AUTH_URL")
+                .unwrap_or_else(|| "http://zhugeleida.zhugeyingxiao.com".into()),
+            article_component_appid: var("RADAR_ARTICLE_COMPONENT_APPID").unwrap_or_else(|| "wx6ba07e6ddcdc69b3".into()),
+            db_max_connections: max_conn,
+        })
+    }
+}

@@ -1,0 +1,115 @@
+//! Radar: the sales CRM and live chat server.
+
+pub mod auth;
+pub mod bus;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod rest;
+pub mod service;
+pub mod timefmt;
+pub mod web;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+
+pub use crate::bus::Bus;
+pub use crate::clock::Clock;
+pub use crate::config::Config;
+pub use crate::db::Db;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub db: Db,
+    pub bus: Bus,
+    pub clock: Clock,
+    pub config: Arc<Config>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl AppState {
+    /// Connects, migrates and starts the event bus.
+    pub async fn start(config: Config) -> Result<AppState, String> {
+        let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+        db.migrate().await?;
+        let bus = Bus::new();
+        let leptos_options = web::leptos_options(&config.site_root, config.addr);
+        Ok(AppState { db, bus, clock: Clock::default(), config: Arc::new(config), leptos_options })
+    }
+}
+
+async fn healthz(State(st): State<AppState>) -> (StatusCode, &'static str) {
+    match st.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/zhugeleida", rest::routes())
+        .merge(web::routes(&state))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then drains open requests.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
+    let svc = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+    axum::serve(listener, svc).with_graceful_shutdown(shutdown).await
+}
+
+/// `radar serve`: bind, announce, serve until SIGINT/SIGTERM.
+pub async fn run_server(config: Config) -> Result<(), String> {
+    init_tracing();
+    let addr = config.addr;
+    let state = AppState::start(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%local, backend = state.db.backend.name(), "radar listening");
+    println!("radar listening on http://{local} ({})", state.db.backend.name());
+    serve(state, listener, shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RADAR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

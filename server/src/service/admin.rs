@@ -1,0 +1,138 @@
+//! Operator commands: creating companies, users, customers and relations.
+
+use crate::error::Error;
+use crate::service::new_token;
+use crate::AppState;
+
+pub const MAX_NAME_CHARS: usize = 100;
+
+fn name_ok(field: &str, name: &str) -> Result<String, Error> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err(Error::field(field, "名称不能为空", "required"));
+    }
+    if n.chars().count() > MAX_NAME_CHARS {
+        return Err(Error::field(field, "名称过长", "invalid"));
+    }
+    Ok(n.to_owned())
+}
+
+pub async fn exists(st: &AppState, table: &str, id: i64) -> Result<bool, Error> {
+    let sql = match table {
+        "company" => "SELECT id FROM company WHERE id = $1",
+        "sales_user" => "SELECT id FROM sales_user WHERE id = $1",
+        "customer" => "SELECT id FROM customer WHERE id = $1",
+        "article" => "SELECT id FROM article WHERE id = $1",
+        _ => return Err(Error::Internal(format!("unknown table {table}"))),
+    };
+    Ok(sqlx::query_scalar::<_, i64>(sql).bind(id).fetch_optional(&st.db.pool).await?.is_some())
+}
+
+pub async fn create_company(st: &AppState, name: &str) -> Result<i64, Error> {
+    let name = name_ok("name", name)?;
+    let mut tx = st.db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar("INSERT INTO company (name, create_date) VALUES ($1, $2) RETURNING id")
+        .bind(&name)
+        .bind(st.clock.now_ms())
+        .fetch_one(&mut **tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub struct NewUser<'a> {
+    pub company_id: i64,
+    pub name: &'a str,
+    pub avatar: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub wechat: Option<&'a str>,
+}
+
+pub async fn create_user(st: &AppState, u: NewUser<'_>) -> Result<(i64, String), Error> {
+    let name = name_ok("name", u.name)?;
+    if !exists(st, "company", u.company_id).await? {
+        return Err(Error::field("company_id", "公司不存在", ""));
+    }
+    let token = new_token();
+    let mut tx = st.db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO sales_user (company_id, username, token, avatar, mingpian_phone, wechat_phone, wechat, create_date)
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
+    )
+    .bind(u.company_id)
+    .bind(&name)
+    .bind(&token)
+    .bind(u.avatar.unwrap_or("statics/imgs/setAvator.jpg"))
+    .bind(u.phone.unwrap_or(""))
+    .bind(u.wechat.unwrap_or(""))
+    .bind(st.clock.now_ms())
+    .fetch_one(&mut **tx)
+    .await?;
+    tx.commit().await?;
+    Ok((id, token))
+}
+
+pub struct NewCustomer<'a> {
+    pub name: &'a str,
+    pub company_id: Option<i64>,
+    pub headimgurl: Option<&'a str>,
+    pub user_type: i64,
+}
+
+pub async fn create_customer(st: &AppState, c: NewCustomer<'_>) -> Result<(i64, String), Error> {
+    let name = name_ok("name", c.name)?;
+    if let Some(cid) = c.company_id {
+        if !exists(st, "company", cid).await? {
+            return Err(Error::field("company_id", "公司不存在", ""));
+        }
+    }
+    if !(1..=3).contains(&c.user_type) {
+        return Err(Error::field("user_type", "客户类型必须是1、2或3", "invalid"));
+    }
+    let token = new_token();
+    let mut tx = st.db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO customer (company_id, username, headimgurl, token, user_type, is_subscribe, create_date)
+         VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id",
+    )
+    .bind(c.company_id)
+    .bind(&name)
+    .bind(c.headimgurl.unwrap_or("statics/imgs/Avator.jpg"))
+    .bind(&token)
+    .bind(c.user_type)
+    .bind(st.clock.now_ms())
+    .fetch_one(&mut **tx)
+    .await?;
+    tx.commit().await?;
+    Ok((id, token))
+}
+
+pub async fn create_relation(st: &AppState, user_id: i64, customer_id: i64, source: i64) -> Result<i64, Error> {
+    if !(1..=5).contains(&source) {
+        return Err(Error::field("source", "来源必须是1到5", "invalid"));
+    }
+    if !exists(st, "sales_user", user_id).await? {
+        return Err(Error::field("user_id", "用户不存在", ""));
+    }
+    if !exists(st, "customer", customer_id).await? {
+        return Err(Error::field("customer_id", "客户不存在", ""));
+    }
+    let mut tx = st.db.begin_write().await?;
+    let res = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO relation (user_id, customer_id, source, create_date) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(customer_id)
+    .bind(source)
+    .bind(st.clock.now_ms())
+    .fetch_one(&mut **tx)
+    .await;
+    match res {
+        Ok(id) => {
+            tx.commit().await?;
+            Ok(id)
+        }
+        Err(e) if crate::db::is_unique_violation(&e) => Err(Error::field("customer_id", "用户-客户关系已存在", "")),
+        Err(e) => Err(e.into()),
+    }
+}
