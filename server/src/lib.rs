@@ -12,6 +12,7 @@ pub mod rest;
 pub mod service;
 pub mod timefmt;
 pub mod web;
+pub mod ws;
 
 use std::future::Future;
 use std::sync::Arc;

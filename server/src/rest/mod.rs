@@ -1,7 +1,9 @@
 //! The documented REST API under `/zhugeleida/`: thin adapters that parse the
 //! request, call the service layer and render the envelope.
 
+pub mod article;
 pub mod chat;
+pub mod crm;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -17,6 +19,9 @@ use crate::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(chat::routes())
+        .merge(crm::routes())
+        .merge(article::routes())
+        .merge(crate::ws::routes())
         .fallback(not_found)
 }
 

@@ -1,8 +1,11 @@
 //! The service layer: every rule and every SQL statement of the product. REST
 //! handlers, sockets, server functions and the CLI are thin adapters over it.
 
+pub mod activity;
 pub mod admin;
+pub mod article;
 pub mod chat;
+pub mod crm;
 pub mod demo;
 
 use rand::RngCore;
