@@ -21,7 +21,12 @@ pub fn empty_object() -> Value {
 
 impl Envelope {
     pub fn new(code: i64, msg: impl Into<Value>, data: Value) -> Self {
-        Envelope { code, msg: msg.into(), data, note: empty_object() }
+        Envelope {
+            code,
+            msg: msg.into(),
+            data,
+            note: empty_object(),
+        }
     }
     pub fn ok(msg: &str, data: Value) -> Self {
         Self::new(200, msg, data)
@@ -43,7 +48,11 @@ impl Envelope {
 /// First `message` of a Django-style field-error object.
 pub fn first_field_message(errors: &Map<String, Value>) -> Option<String> {
     errors.values().find_map(|v| {
-        v.as_array()?.first()?.get("message")?.as_str().map(str::to_owned)
+        v.as_array()?
+            .first()?
+            .get("message")?
+            .as_str()
+            .map(str::to_owned)
     })
 }
 

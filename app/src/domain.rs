@@ -25,7 +25,10 @@ impl FieldErrors {
         e
     }
     pub fn add(&mut self, field: &str, message: &str, code: &str) {
-        let err = FieldError { message: message.to_owned(), code: code.to_owned() };
+        let err = FieldError {
+            message: message.to_owned(),
+            code: code.to_owned(),
+        };
         match self.0.iter_mut().find(|(f, _)| f == field) {
             Some((_, list)) => list.push(err),
             None => self.0.push((field.to_owned(), vec![err])),
@@ -133,7 +136,9 @@ impl MessageContent {
             Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
             _ => None,
         };
-        let kind = code.and_then(InfoType::from_code).ok_or("未知的消息类型info_type")?;
+        let kind = code
+            .and_then(InfoType::from_code)
+            .ok_or("未知的消息类型info_type")?;
         object.insert("info_type".into(), Value::from(kind as i64));
         let non_empty = |key: &str| -> Result<String, String> {
             match object.get(key) {
@@ -178,12 +183,21 @@ impl MessageContent {
         let mut m = Map::new();
         m.insert("info_type".into(), Value::from(1));
         m.insert("msg".into(), Value::from(msg));
-        MessageContent { kind: InfoType::Text, object: m }
+        MessageContent {
+            kind: InfoType::Text,
+            object: m,
+        }
     }
 
     /// One-line preview for contact lists (semantics §10.6).
     pub fn preview(object: &Map<String, Value>) -> String {
-        let s = |k: &str| object.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let s = |k: &str| {
+            object
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
         match object.get("info_type").and_then(Value::as_i64) {
             Some(1) | Some(3) => s("msg"),
             Some(2) => format!("向您咨询:{}", s("product_name")),
@@ -282,7 +296,11 @@ impl Date {
         let err = "Enter a valid date.";
         let t = input.trim();
         let parts: Vec<&str> = t.split(['-', '/']).collect();
-        if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        if parts.len() != 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(err);
         }
         let (y, m, d) = if parts[0].len() == 4 {
@@ -298,7 +316,11 @@ impl Date {
         let year: i32 = y.parse().map_err(|_| err)?;
         let month: u32 = m.parse().map_err(|_| err)?;
         let day: u32 = d.parse().map_err(|_| err)?;
-        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        if !(1..=9999).contains(&year)
+            || !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+        {
             return Err(err);
         }
         Ok(Date { year, month, day })
@@ -341,7 +363,14 @@ mod tests {
     fn phone_is_mainland_mobile() {
         assert!(MobilePhone::parse("13800138000").is_ok());
         assert!(MobilePhone::parse("19912345678").is_ok());
-        for bad in ["12800138000", "1380013800", "138001380000", "1380013800a", "", "+8613800138000"] {
+        for bad in [
+            "12800138000",
+            "1380013800",
+            "138001380000",
+            "1380013800a",
+            "",
+            "+8613800138000",
+        ] {
             assert!(MobilePhone::parse(bad).is_err(), "{bad}");
         }
     }
@@ -350,7 +379,16 @@ mod tests {
     fn email_rules() {
         assert!(Email::parse("1224423@qq.com").is_ok());
         assert!(Email::parse("a.b+c@mail.example.cn").is_ok());
-        for bad in ["", "a", "a@", "@b.com", "a@b", "a b@c.com", "a@b..com", "a@@b.com"] {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.com",
+            "a@b",
+            "a b@c.com",
+            "a@b..com",
+            "a@@b.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -362,7 +400,18 @@ mod tests {
         assert_eq!(Date::parse("2018/6/1").unwrap().to_string(), "2018-06-01");
         assert_eq!(Date::parse("06/01/2018").unwrap().to_string(), "2018-06-01");
         assert_eq!(Date::parse("2020-2-29").unwrap().to_string(), "2020-02-29");
-        for bad in ["", "2019-2-29", "2018-13-01", "2018-00-10", "2018-1-32", "18-1-1", "2018-1", "2018-01-01T00", "abc", "2018-001-01"] {
+        for bad in [
+            "",
+            "2019-2-29",
+            "2018-13-01",
+            "2018-00-10",
+            "2018-1-32",
+            "18-1-1",
+            "2018-1",
+            "2018-01-01T00",
+            "abc",
+            "2018-001-01",
+        ] {
             assert!(Date::parse(bad).is_err(), "{bad}");
         }
     }
@@ -372,11 +421,22 @@ mod tests {
         assert!(MessageContent::parse_str(r#"{"info_type":1,"msg":"hi"}"#).is_ok());
         assert!(MessageContent::parse_str(r#"{"info_type":"1","msg":"hi"}"#).is_ok());
         assert!(MessageContent::parse_value(&json!({"info_type":4,"url":"a.png"})).is_ok());
-        assert!(MessageContent::parse_value(&json!({"info_type":2,"product_name":"p","product_price":"9"})).is_ok());
+        assert!(MessageContent::parse_value(
+            &json!({"info_type":2,"product_name":"p","product_price":"9"})
+        )
+        .is_ok());
         for bad in [
-            "", "not json", "[1]", "1", r#"{"msg":"x"}"#, r#"{"info_type":6,"msg":"x"}"#,
-            r#"{"info_type":1}"#, r#"{"info_type":1,"msg":"  "}"#, r#"{"info_type":4}"#,
-            r#"{"info_type":2,"product_price":"9"}"#, r#"{"info_type":1,"msg":5}"#,
+            "",
+            "not json",
+            "[1]",
+            "1",
+            r#"{"msg":"x"}"#,
+            r#"{"info_type":6,"msg":"x"}"#,
+            r#"{"info_type":1}"#,
+            r#"{"info_type":1,"msg":"  "}"#,
+            r#"{"info_type":4}"#,
+            r#"{"info_type":2,"product_price":"9"}"#,
+            r#"{"info_type":1,"msg":5}"#,
         ] {
             assert!(MessageContent::parse_str(bad).is_err(), "{bad}");
         }
@@ -392,7 +452,10 @@ mod tests {
         e.add("b", "x", "required");
         e.add("a", "y", "");
         let j = e.to_json();
-        assert_eq!(j.to_string(), r#"{"b":[{"message":"x","code":"required"}],"a":[{"message":"y","code":""}]}"#);
+        assert_eq!(
+            j.to_string(),
+            r#"{"b":[{"message":"x","code":"required"}],"a":[{"message":"y","code":""}]}"#
+        );
         assert_eq!(FieldErrors::from_json(&j), e);
     }
 }

@@ -13,7 +13,12 @@ pub fn rand_str(timestamp: &str, token: &str) -> String {
 /// The three query parameters of a signed request, in the documented order.
 pub fn signed_query(user_id: i64, token: &str, timestamp_ms: i64) -> String {
     let ts = timestamp_ms.to_string();
-    format!("rand_str={}&timestamp={}&user_id={}", rand_str(&ts, token), ts, user_id)
+    format!(
+        "rand_str={}&timestamp={}&user_id={}",
+        rand_str(&ts, token),
+        ts,
+        user_id
+    )
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -34,7 +34,11 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn from_fields(f: &Fields) -> Credentials {
-        Credentials { user_id: f.text("user_id"), timestamp: f.text("timestamp"), rand_str: f.text("rand_str") }
+        Credentials {
+            user_id: f.text("user_id"),
+            timestamp: f.text("timestamp"),
+            rand_str: f.text("rand_str"),
+        }
     }
     pub fn is_present(&self) -> bool {
         self.rand_str.is_some()
@@ -43,17 +47,32 @@ impl Credentials {
 
 /// Checks credentials against the party's table; returns the authenticated id.
 pub async fn verify(st: &AppState, party: Party, c: &Credentials) -> Result<i64, Error> {
-    let id = c.user_id.as_deref().and_then(parse_id).ok_or(Error::Auth("user_id missing or not a number"))?;
-    let sent = c.rand_str.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or(Error::Auth("rand_str missing"))?;
+    let id = c
+        .user_id
+        .as_deref()
+        .and_then(parse_id)
+        .ok_or(Error::Auth("user_id missing or not a number"))?;
+    let sent = c
+        .rand_str
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(Error::Auth("rand_str missing"))?;
     let ts = c.timestamp.clone().unwrap_or_default();
     let skew = st.config.auth_max_skew_secs;
     if skew > 0 {
-        let ms: i64 = ts.trim().parse().map_err(|_| Error::Auth("timestamp missing or not epoch milliseconds"))?;
+        let ms: i64 = ts
+            .trim()
+            .parse()
+            .map_err(|_| Error::Auth("timestamp missing or not epoch milliseconds"))?;
         if (st.clock.now_ms() - ms).abs() > skew.saturating_mul(1000) {
             return Err(Error::Auth("timestamp outside the allowed window"));
         }
     }
-    let token: Option<String> = sqlx::query_scalar(party.table()).bind(id).fetch_optional(&st.db.pool).await?;
+    let token: Option<String> = sqlx::query_scalar(party.table())
+        .bind(id)
+        .fetch_optional(&st.db.pool)
+        .await?;
     let token = token.ok_or(Error::Auth("unknown user"))?;
     let expected = app::sign::rand_str(&ts, &token);
     if constant_time_eq(expected.as_bytes(), sent.to_ascii_lowercase().as_bytes()) {
@@ -71,7 +90,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn from_query(parts: &Parts, st: &AppState, party: Party) -> Result<i64, ApiError> {
-    let q = Fields::parse_urlencoded(parts.uri.query().unwrap_or("")).map_err(|_| Error::Auth("query string unreadable"))?;
+    let q = Fields::parse_urlencoded(parts.uri.query().unwrap_or(""))
+        .map_err(|_| Error::Auth("query string unreadable"))?;
     Ok(verify(st, party, &Credentials::from_fields(&q)).await?)
 }
 
@@ -86,7 +106,9 @@ pub struct SalesAuth(pub i64);
 impl FromRequestParts<AppState> for CustomerAuth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        from_query(parts, st, Party::Customer).await.map(CustomerAuth)
+        from_query(parts, st, Party::Customer)
+            .await
+            .map(CustomerAuth)
     }
 }
 

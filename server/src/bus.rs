@@ -9,11 +9,24 @@ use tokio::sync::broadcast;
 #[serde(tag = "t")]
 pub enum Event {
     /// A chat message was stored.
-    MessageCreated { id: i64, user_id: i64, customer_id: i64, send_type: i64 },
+    MessageCreated {
+        id: i64,
+        user_id: i64,
+        customer_id: i64,
+        send_type: i64,
+    },
     /// The customer read the pair's messages up to `up_to_id`.
-    CustomerRead { user_id: i64, customer_id: i64, up_to_id: i64 },
+    CustomerRead {
+        user_id: i64,
+        customer_id: i64,
+        up_to_id: i64,
+    },
     /// The sales user read the pair's messages up to `up_to_id`.
-    SalesRead { user_id: i64, customer_id: i64, up_to_id: i64 },
+    SalesRead {
+        user_id: i64,
+        customer_id: i64,
+        up_to_id: i64,
+    },
     /// A customer action was logged, or the relation's CRM fields changed.
     ContactChanged { user_id: i64, customer_id: i64 },
     /// Subscribers may have missed events (lag, lost listener): re-read everything.

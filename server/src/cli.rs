@@ -11,7 +11,11 @@ use crate::service::admin;
 use crate::AppState;
 
 #[derive(Parser, Debug)]
-#[command(name = "radar", version, about = "Radar: sales CRM and live chat for WeCom and WeChat Official Accounts")]
+#[command(
+    name = "radar",
+    version,
+    about = "Radar: sales CRM and live chat for WeCom and WeChat Official Accounts"
+)]
 pub struct Cli {
     /// Database URL: `sqlite://radar.db?mode=rwc` or `postgres://user@host/db`.
     #[arg(long, global = true, env = "DATABASE_URL")]
@@ -132,14 +136,20 @@ pub async fn run(cli: Cli) -> i32 {
 
 fn describe(e: Error) -> String {
     match e {
-        Error::Fields(f) => f
-            .0
-            .iter()
-            .map(|(field, errs)| {
-                format!("{field}: {}", errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
+        Error::Fields(f) => {
+            f.0.iter()
+                .map(|(field, errs)| {
+                    format!(
+                        "{field}: {}",
+                        errs.iter()
+                            .map(|e| e.message.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
         other => other.to_string(),
     }
 }
@@ -154,9 +164,13 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
     match cli.cmd {
         Cmd::Serve { addr } => {
             let mut config = Config::from_env()?;
-            config.database_url = cli.database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+            config.database_url = cli
+                .database_url
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
             if let Some(a) = addr {
-                config.addr = a.parse().map_err(|_| format!("--addr is not an address: {a}"))?;
+                config.addr = a
+                    .parse()
+                    .map_err(|_| format!("--addr is not an address: {a}"))?;
             }
             crate::run_server(config).await
         }
@@ -186,8 +200,12 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
 
 async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Error> {
     Ok(match what {
-        Admin::Company { op: CompanyOp::Create { name } } => json!({"id": admin::create_company(st, &name).await?}),
-        Admin::User { op: UserOp::Create(u) } => {
+        Admin::Company {
+            op: CompanyOp::Create { name },
+        } => json!({"id": admin::create_company(st, &name).await?}),
+        Admin::User {
+            op: UserOp::Create(u),
+        } => {
             let (id, token) = admin::create_user(
                 st,
                 admin::NewUser {
@@ -201,7 +219,9 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
             .await?;
             json!({"id": id, "token": token})
         }
-        Admin::Customer { op: CustomerOp::Create(c) } => {
+        Admin::Customer {
+            op: CustomerOp::Create(c),
+        } => {
             let (id, token) = admin::create_customer(
                 st,
                 admin::NewCustomer {
@@ -214,7 +234,14 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
             .await?;
             json!({"id": id, "token": token})
         }
-        Admin::Relation { op: RelationOp::Create { user_id, customer_id, source } } => {
+        Admin::Relation {
+            op:
+                RelationOp::Create {
+                    user_id,
+                    customer_id,
+                    source,
+                },
+        } => {
             json!({"id": admin::create_relation(st, user_id, customer_id, source).await?})
         }
     })

@@ -33,15 +33,27 @@ impl Config {
     pub fn from_env() -> Result<Config, String> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let addr_s = var("RADAR_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into());
-        let addr: SocketAddr = addr_s.parse().map_err(|_| format!("RADAR_ADDR is not an address: {addr_s}"))?;
+        let addr: SocketAddr = addr_s
+            .parse()
+            .map_err(|_| format!("RADAR_ADDR is not an address: {addr_s}"))?;
         let tz_s = var("RADAR_TZ").unwrap_or_else(|| "Asia/Shanghai".into());
-        let tz: Tz = tz_s.parse().map_err(|_| format!("RADAR_TZ is not a time zone: {tz_s}"))?;
+        let tz: Tz = tz_s
+            .parse()
+            .map_err(|_| format!("RADAR_TZ is not a time zone: {tz_s}"))?;
         let skew = match var("RADAR_AUTH_MAX_SKEW_SECS") {
-            Some(s) => s.trim().parse::<i64>().map_err(|_| format!("RADAR_AUTH_MAX_SKEW_SECS is not an integer: {s}"))?.max(0),
+            Some(s) => s
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| format!("RADAR_AUTH_MAX_SKEW_SECS is not an integer: {s}"))?
+                .max(0),
             None => 900,
         };
         let max_conn = match var("RADAR_DB_MAX_CONNECTIONS") {
-            Some(s) => s.trim().parse::<u32>().map_err(|_| format!("RADAR_DB_MAX_CONNECTIONS is not an integer: {s}"))?.max(1),
+            Some(s) => s
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("RADAR_DB_MAX_CONNECTIONS is not an integer: {s}"))?
+                .max(1),
             None => 16,
         };
         Ok(Config {
@@ -50,11 +62,15 @@ impl Config {
             addr,
             tz,
             auth_max_skew_secs: skew,
-            site_root: var("RADAR_SITE_ROOT").or_else(|| var("LEPTOS_SITE_ROOT")).unwrap_or_else(|| "target/site".into()),
-            article_api_url: var("RADAR_ARTICLE_API_URL").unwrap_or_else(|| "http://api.zhugeyingxiao.com".into()),
+            site_root: var("RADAR_SITE_ROOT")
+                .or_else(|| var("LEPTOS_SITE_ROOT"))
+                .unwrap_or_else(|| "target/site".into()),
+            article_api_url: var("RADAR_ARTICLE_API_URL")
+                .unwrap_or_else(|| "http://api.zhugeyingxiao.com".into()),
             article_authorization_url: var("RADAR_ARTICLE_AUTH_URL")
                 .unwrap_or_else(|| "http://zhugeleida.zhugeyingxiao.com".into()),
-            article_component_appid: var("RADAR_ARTICLE_COMPONENT_APPID").unwrap_or_else(|| "wx6ba07e6ddcdc69b3".into()),
+            article_component_appid: var("RADAR_ARTICLE_COMPONENT_APPID")
+                .unwrap_or_else(|| "wx6ba07e6ddcdc69b3".into()),
             db_max_connections: max_conn,
         })
     }

@@ -28,7 +28,9 @@ impl Backend {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else {
-            Err(format!("unsupported database URL (use sqlite: or postgres://): {url}"))
+            Err(format!(
+                "unsupported database URL (use sqlite: or postgres://): {url}"
+            ))
         }
     }
     pub fn name(self) -> &'static str {
@@ -98,7 +100,12 @@ impl Db {
             .connect(url)
             .await
             .map_err(|e| format!("cannot connect to {}: {e}", redact(url)))?;
-        Ok(Db { pool, backend, url: url.to_owned(), writer: Arc::new(Mutex::new(())) })
+        Ok(Db {
+            pool,
+            backend,
+            url: url.to_owned(),
+            writer: Arc::new(Mutex::new(())),
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), String> {
@@ -106,7 +113,9 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        m.run(&self.pool).await.map_err(|e| format!("migration failed: {e}"))
+        m.run(&self.pool)
+            .await
+            .map_err(|e| format!("migration failed: {e}"))
     }
 
     pub async fn begin_write(&self) -> Result<WriteTx<'_>, sqlx::Error> {
@@ -119,13 +128,19 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").fetch_one(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .map(|_| ())
     }
 }
 
 /// `$2, $3, …` placeholders for an `IN (…)` list starting after `first - 1` binds.
 pub fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn get_i64(row: &AnyRow, col: &str) -> Result<i64, sqlx::Error> {
@@ -153,7 +168,8 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
             matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation)
-                || d.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
+                || d.code()
+                    .is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
         }
         _ => false,
     }

@@ -50,10 +50,22 @@ pub struct Style {
     pub in_msg: bool,
 }
 
-pub const IN_DATA_402: Style = Style { code: 402, in_msg: false };
-pub const IN_DATA_302: Style = Style { code: 302, in_msg: false };
-pub const IN_MSG_301: Style = Style { code: 301, in_msg: true };
-pub const IN_MSG_303: Style = Style { code: 303, in_msg: true };
+pub const IN_DATA_402: Style = Style {
+    code: 402,
+    in_msg: false,
+};
+pub const IN_DATA_302: Style = Style {
+    code: 302,
+    in_msg: false,
+};
+pub const IN_MSG_301: Style = Style {
+    code: 301,
+    in_msg: true,
+};
+pub const IN_MSG_303: Style = Style {
+    code: 303,
+    in_msg: true,
+};
 
 /// An `Error` bound to the style of the endpoint that produced it.
 #[derive(Debug)]
@@ -64,7 +76,10 @@ pub struct ApiError {
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
-        ApiError { error, style: IN_DATA_402 }
+        ApiError {
+            error,
+            style: IN_DATA_402,
+        }
     }
 }
 
@@ -90,7 +105,8 @@ impl ApiError {
         match &self.error {
             Error::Auth(reason) => (
                 ok,
-                Envelope::new(400, "token异常", empty_object()).with_note(json!({"reason": reason})),
+                Envelope::new(400, "token异常", empty_object())
+                    .with_note(json!({"reason": reason})),
             ),
             Error::Fields(errs) => {
                 let obj = errs.to_json();
@@ -100,17 +116,29 @@ impl ApiError {
                     (ok, Envelope::new(self.style.code, "请求异常", obj))
                 }
             }
-            Error::NoRelation => (ok, Envelope::new(307, "用户-客户关系不存在", empty_object())),
+            Error::NoRelation => (
+                ok,
+                Envelope::new(307, "用户-客户关系不存在", empty_object()),
+            ),
             Error::NoData => (ok, Envelope::new(302, "没有数据", empty_object())),
             Error::Coded(code, msg) => (ok, Envelope::new(*code, msg.as_str(), empty_object())),
-            Error::NotFound => (StatusCode::NOT_FOUND, Envelope::new(404, "not found", empty_object())),
+            Error::NotFound => (
+                StatusCode::NOT_FOUND,
+                Envelope::new(404, "not found", empty_object()),
+            ),
             Error::Db(e) => {
                 tracing::error!(error = %e, "database error");
-                (StatusCode::INTERNAL_SERVER_ERROR, Envelope::new(500, "服务器繁忙,请稍后重试", empty_object()))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Envelope::new(500, "服务器繁忙,请稍后重试", empty_object()),
+                )
             }
             Error::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, Envelope::new(500, "服务器繁忙,请稍后重试", empty_object()))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Envelope::new(500, "服务器繁忙,请稍后重试", empty_object()),
+                )
             }
         }
     }

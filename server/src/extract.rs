@@ -52,7 +52,9 @@ impl Fields {
 
     /// Trimmed text, `None` when absent or blank.
     pub fn trimmed(&self, key: &str) -> Option<String> {
-        self.text(key).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+        self.text(key)
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
     }
 }
 
@@ -62,7 +64,9 @@ pub struct Query(pub Fields);
 impl<S: Send + Sync> FromRequestParts<S> for Query {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Query(Fields::parse_urlencoded(parts.uri.query().unwrap_or(""))?))
+        Ok(Query(Fields::parse_urlencoded(
+            parts.uri.query().unwrap_or(""),
+        )?))
     }
 }
 
@@ -77,9 +81,9 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
-        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await.map_err(|_| {
-            ApiError::from(Error::Coded(402, "请求体过大".into()))
-        })?;
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::from(Error::Coded(402, "请求体过大".into())))?;
         if bytes.is_empty() {
             return Ok(Body(Fields::default()));
         }
@@ -104,7 +108,10 @@ pub const WHOLE_NUMBER: &str = "Enter a whole number.";
 
 impl<'a> Check<'a> {
     pub fn new(fields: &'a Fields) -> Self {
-        Check { fields, errors: FieldErrors::new() }
+        Check {
+            fields,
+            errors: FieldErrors::new(),
+        }
     }
 
     pub fn error(&mut self, field: &str, message: &str, code: &str) {
@@ -221,7 +228,10 @@ impl Paging {
                 }
             },
         };
-        Some(Paging { page: page?, length: length? })
+        Some(Paging {
+            page: page?,
+            length: length?,
+        })
     }
 
     pub fn offset(&self) -> i64 {
@@ -242,18 +252,39 @@ mod tests {
     fn paging_defaults_clamps_and_rejects() {
         let f = fields("");
         let mut c = Check::new(&f);
-        assert_eq!(Paging::parse(&mut c, 20), Some(Paging { page: 1, length: 20 }));
+        assert_eq!(
+            Paging::parse(&mut c, 20),
+            Some(Paging {
+                page: 1,
+                length: 20
+            })
+        );
         let f = fields("current_page=-3&length=1000");
         let mut c = Check::new(&f);
-        assert_eq!(Paging::parse(&mut c, 20), Some(Paging { page: 1, length: 100 }));
+        assert_eq!(
+            Paging::parse(&mut c, 20),
+            Some(Paging {
+                page: 1,
+                length: 100
+            })
+        );
         let f = fields("current_page=&length=-1");
         let mut c = Check::new(&f);
-        assert_eq!(Paging::parse(&mut c, 10), Some(Paging { page: 1, length: 10 }));
+        assert_eq!(
+            Paging::parse(&mut c, 10),
+            Some(Paging {
+                page: 1,
+                length: 10
+            })
+        );
         let f = fields("current_page=x&length=1.5");
         let mut c = Check::new(&f);
         assert_eq!(Paging::parse(&mut c, 10), None);
         assert!(c.errors.has("current_page") && c.errors.has("length"));
-        let p = Paging { page: i64::MAX, length: 100 };
+        let p = Paging {
+            page: i64::MAX,
+            length: 100,
+        };
         assert_eq!(p.offset(), i64::MAX);
     }
 

@@ -46,7 +46,13 @@ impl AppState {
         db.migrate().await?;
         let bus = Bus::new();
         let leptos_options = web::leptos_options(&config.site_root, config.addr);
-        Ok(AppState { db, bus, clock: Clock::default(), config: Arc::new(config), leptos_options })
+        Ok(AppState {
+            db,
+            bus,
+            clock: Clock::default(),
+            config: Arc::new(config),
+            leptos_options,
+        })
     }
 }
 
@@ -73,7 +79,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
     let svc = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
-    axum::serve(listener, svc).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, svc)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// `radar serve`: bind, announce, serve until SIGINT/SIGTERM.
@@ -81,11 +89,18 @@ pub async fn run_server(config: Config) -> Result<(), String> {
     init_tracing();
     let addr = config.addr;
     let state = AppState::start(config).await?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%local, backend = state.db.backend.name(), "radar listening");
-    println!("radar listening on http://{local} ({})", state.db.backend.name());
-    serve(state, listener, shutdown_signal()).await.map_err(|e| e.to_string())
+    println!(
+        "radar listening on http://{local} ({})",
+        state.db.backend.name()
+    );
+    serve(state, listener, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 pub fn init_tracing() {

@@ -85,8 +85,14 @@ mod tests {
         assert_eq!(calendar_days(tz, midnight - 1, midnight), 1);
         assert_eq!(calendar_days(tz, midnight, midnight + 86_399_999), 0);
         assert_eq!(calendar_days(tz, midnight + 1000, midnight - 1000), 0);
-        assert_eq!(chat_relative(tz, midnight + 3_600_000, midnight + 7_200_000), "01:00");
+        assert_eq!(
+            chat_relative(tz, midnight + 3_600_000, midnight + 7_200_000),
+            "01:00"
+        );
         assert_eq!(chat_relative(tz, midnight - 1, midnight + 1), "昨天");
-        assert_eq!(chat_relative(tz, midnight - 3 * 86_400_000, midnight), "03-07");
+        assert_eq!(
+            chat_relative(tz, midnight - 3 * 86_400_000, midnight),
+            "03-07"
+        );
     }
 }

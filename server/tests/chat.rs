@@ -17,12 +17,28 @@ const S_NUM: &str = "/zhugeleida/qiyeweixin/contact/query_num";
 
 async fn customer_says(app: &TestApp, k: &Who, u: &Who, msg: &str) -> Value {
     let uid = u.id.to_string();
-    app.post_form(C_SEND, k, "", &[("u_id", &uid), ("send_type", "2"), ("content", &text(msg))]).await
+    app.post_form(
+        C_SEND,
+        k,
+        "",
+        &[("u_id", &uid), ("send_type", "2"), ("content", &text(msg))],
+    )
+    .await
 }
 
 async fn rep_says(app: &TestApp, u: &Who, k: &Who, msg: &str) -> Value {
     let cid = k.id.to_string();
-    app.post_form(S_SEND, u, "", &[("customer_id", &cid), ("send_type", "1"), ("content", &text(msg))]).await
+    app.post_form(
+        S_SEND,
+        u,
+        "",
+        &[
+            ("customer_id", &cid),
+            ("send_type", "1"),
+            ("content", &text(msg)),
+        ],
+    )
+    .await
 }
 
 async fn conversation_round_trip(b: Backend) {
@@ -76,7 +92,10 @@ async fn conversation_round_trip(b: Backend) {
     assert_eq!(app.get(C_GET, &k, &uq).await["data"]["data_count"], 0);
 
     let h = app.get(S_HIST, &u, &cq).await;
-    assert_eq!(h["data"]["ret_data"][1]["is_customer_already_read_text"], "已读");
+    assert_eq!(
+        h["data"]["ret_data"][1]["is_customer_already_read_text"],
+        "已读"
+    );
     assert_eq!(h["data"]["data_count"], 2);
 
     // Customer history: oldest first, the first message flagged, sales card fields present.
@@ -87,7 +106,15 @@ async fn conversation_round_trip(b: Backend) {
     assert_eq!(items[0]["is_first_info"], true);
     assert_eq!(items[1]["is_first_info"], false);
     assert_eq!(items[0]["from_user_name"], "客户");
-    for key in ["mingpian_phone", "wechat", "company_id", "company_name", "user_name", "qrcode_url", "data_count"] {
+    for key in [
+        "mingpian_phone",
+        "wechat",
+        "company_id",
+        "company_name",
+        "user_name",
+        "qrcode_url",
+        "data_count",
+    ] {
         assert!(h["data"].get(key).is_some(), "missing {key}");
     }
     assert_eq!(h["note"], json!({}));
@@ -99,14 +126,36 @@ async fn bodies_round_trip_exactly(b: Backend) {
     let tricky = "emoji 😀👍🏽 ไทย สวัสดี \"double\" 'single' \\ back <script>alert(1)</script> '); DROP TABLE chat_message;--";
     // JSON body with `content` as an object.
     let r = app
-        .post_json(C_SEND, &k, "", &json!({"u_id": u.id, "content": {"info_type": 1, "msg": tricky}}))
+        .post_json(
+            C_SEND,
+            &k,
+            "",
+            &json!({"u_id": u.id, "content": {"info_type": 1, "msg": tricky}}),
+        )
         .await;
     assert_eq!(code(&r), 200, "{r}");
     // JSON body with `content` as a string, and a product card.
     let product = json!({"info_type": 2, "product_name": "产品", "product_price": "9.9", "product_cover_url": "a.png"});
-    let r = app.post_json(S_SEND, &u, "", &json!({"customer_id": k.id, "content": product.to_string()})).await;
+    let r = app
+        .post_json(
+            S_SEND,
+            &u,
+            "",
+            &json!({"customer_id": k.id, "content": product.to_string()}),
+        )
+        .await;
     assert_eq!(code(&r), 200, "{r}");
-    let r = app.post_form(S_SEND, &u, "", &[("customer_id", &k.id.to_string()), ("content", r#"{"info_type":4,"url":"x.png"}"#)]).await;
+    let r = app
+        .post_form(
+            S_SEND,
+            &u,
+            "",
+            &[
+                ("customer_id", &k.id.to_string()),
+                ("content", r#"{"info_type":4,"url":"x.png"}"#),
+            ],
+        )
+        .await;
     assert_eq!(code(&r), 200, "{r}");
     let h = app.get(S_HIST, &u, &format!("customer_id={}", k.id)).await;
     let items = h["data"]["ret_data"].as_array().unwrap();
@@ -120,7 +169,11 @@ async fn bodies_round_trip_exactly(b: Backend) {
 async fn client_msg_id_makes_sends_idempotent(b: Backend) {
     let app = spawn_app(b).await;
     let (u, k) = app.pair().await;
-    let form = [("u_id", u.id.to_string()), ("content", text("once")), ("client_msg_id", "c-1".to_string())];
+    let form = [
+        ("u_id", u.id.to_string()),
+        ("content", text("once")),
+        ("client_msg_id", "c-1".to_string()),
+    ];
     let form: Vec<(&str, &str)> = form.iter().map(|(a, b)| (*a, b.as_str())).collect();
     let a = app.post_form(C_SEND, &k, "", &form).await;
     let b2 = app.post_form(C_SEND, &k, "", &form).await;
@@ -135,14 +188,32 @@ async fn client_msg_id_makes_sends_idempotent(b: Backend) {
     other[2] = ("client_msg_id", "c-2");
     assert_eq!(code(&app.post_form(C_SEND, &k, "", &other).await), 200);
     let r = app
-        .post_form(S_SEND, &u, "", &[("customer_id", &k.id.to_string()), ("content", &text("x")), ("client_msg_id", "c-1")])
+        .post_form(
+            S_SEND,
+            &u,
+            "",
+            &[
+                ("customer_id", &k.id.to_string()),
+                ("content", &text("x")),
+                ("client_msg_id", "c-1"),
+            ],
+        )
         .await;
     assert_eq!(code(&r), 200);
     assert_eq!(app.count("chat_message").await, 3);
     // Too long an id is refused.
     let long = "x".repeat(65);
     let r = app
-        .post_form(C_SEND, &k, "", &[("u_id", &u.id.to_string()), ("content", &text("y")), ("client_msg_id", &long)])
+        .post_form(
+            C_SEND,
+            &k,
+            "",
+            &[
+                ("u_id", &u.id.to_string()),
+                ("content", &text("y")),
+                ("client_msg_id", &long),
+            ],
+        )
         .await;
     assert_eq!(code(&r), 402);
     assert!(r["data"]["client_msg_id"].is_array());
@@ -158,11 +229,28 @@ async fn bad_signatures_are_rejected(b: Backend) {
     let cases = [
         format!("{base}?u_id={}", u.id),
         format!("{base}?rand_str={good}&timestamp={ts}&u_id={}", u.id),
-        format!("{base}?rand_str=0000&timestamp={ts}&user_id={}&u_id={}", k.id, u.id),
-        format!("{base}?rand_str={good}&timestamp={}&user_id={}&u_id={}", ts + 1, k.id, u.id),
-        format!("{base}?rand_str={good}&timestamp={ts}&user_id=abc&u_id={}", u.id),
-        format!("{base}?rand_str={good}&timestamp={ts}&user_id=&u_id={}", u.id),
-        format!("{base}?rand_str={good}&timestamp={ts}&user_id=999999&u_id={}", u.id),
+        format!(
+            "{base}?rand_str=0000&timestamp={ts}&user_id={}&u_id={}",
+            k.id, u.id
+        ),
+        format!(
+            "{base}?rand_str={good}&timestamp={}&user_id={}&u_id={}",
+            ts + 1,
+            k.id,
+            u.id
+        ),
+        format!(
+            "{base}?rand_str={good}&timestamp={ts}&user_id=abc&u_id={}",
+            u.id
+        ),
+        format!(
+            "{base}?rand_str={good}&timestamp={ts}&user_id=&u_id={}",
+            u.id
+        ),
+        format!(
+            "{base}?rand_str={good}&timestamp={ts}&user_id=999999&u_id={}",
+            u.id
+        ),
     ];
     for url in &cases {
         let r = app.get_url(url).await;
@@ -172,18 +260,51 @@ async fn bad_signatures_are_rejected(b: Backend) {
     // Stale timestamp, correctly signed.
     let old = ts - 3_600_000;
     let sig = app::sign::rand_str(&old.to_string(), &k.token);
-    let r = app.get_url(&format!("{base}?rand_str={sig}&timestamp={old}&user_id={}&u_id={}", k.id, u.id)).await;
+    let r = app
+        .get_url(&format!(
+            "{base}?rand_str={sig}&timestamp={old}&user_id={}&u_id={}",
+            k.id, u.id
+        ))
+        .await;
     assert_eq!(code(&r), 400);
     assert_eq!(r["note"]["reason"], "timestamp outside the allowed window");
     // Upper-case hex is accepted.
-    let r = app.get_url(&format!("{base}?rand_str={}&timestamp={ts}&user_id={}&u_id={}", good.to_uppercase(), k.id, u.id)).await;
+    let r = app
+        .get_url(&format!(
+            "{base}?rand_str={}&timestamp={ts}&user_id={}&u_id={}",
+            good.to_uppercase(),
+            k.id,
+            u.id
+        ))
+        .await;
     assert_eq!(code(&r), 200, "{r}");
     // A customer's credentials on a sales endpoint (same id exists as a sales user).
-    let r = app.get(S_NUM, &Who { id: u.id, token: k.token.clone() }, "").await;
+    let r = app
+        .get(
+            S_NUM,
+            &Who {
+                id: u.id,
+                token: k.token.clone(),
+            },
+            "",
+        )
+        .await;
     assert_eq!(code(&r), 400);
     // Nothing was stored by a rejected send.
-    let url = format!("{}{}?rand_str=bad&timestamp={ts}&user_id={}", app.base, C_SEND, k.id);
-    let r: Value = app.http.post(&url).form(&[("u_id", u.id.to_string()), ("content", text("x"))]).send().await.unwrap().json().await.unwrap();
+    let url = format!(
+        "{}{}?rand_str=bad&timestamp={ts}&user_id={}",
+        app.base, C_SEND, k.id
+    );
+    let r: Value = app
+        .http
+        .post(&url)
+        .form(&[("u_id", u.id.to_string()), ("content", text("x"))])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(&r), 400);
     assert_eq!(app.count("chat_message").await, 0);
 }
@@ -193,7 +314,12 @@ async fn freshness_check_can_be_disabled(b: Backend) {
     let (u, k) = app.pair().await;
     // A legacy client: no timestamp at all, rand_str = md5(token).
     let sig = app::sign::rand_str("", &k.token);
-    let r = app.get_url(&format!("{}{}?rand_str={sig}&user_id={}&u_id={}", app.base, C_NUM, k.id, u.id)).await;
+    let r = app
+        .get_url(&format!(
+            "{}{}?rand_str={sig}&user_id={}&u_id={}",
+            app.base, C_NUM, k.id, u.id
+        ))
+        .await;
     assert_eq!(code(&r), 200, "{r}");
 }
 
@@ -213,7 +339,11 @@ async fn bad_content_is_refused_and_nothing_stored(b: Backend) {
         vec![("u_id", &uid), ("content", &long)],
         vec![("content", r#"{"info_type":1,"msg":"x"}"#)],
         vec![("u_id", "abc"), ("content", r#"{"info_type":1,"msg":"x"}"#)],
-        vec![("u_id", &uid), ("content", r#"{"info_type":1,"msg":"x"}"#), ("article_id", "x")],
+        vec![
+            ("u_id", &uid),
+            ("content", r#"{"info_type":1,"msg":"x"}"#),
+            ("article_id", "x"),
+        ],
     ];
     for form in &cases {
         let r = app.post_form(C_SEND, &k, "", form).await;
@@ -222,27 +352,79 @@ async fn bad_content_is_refused_and_nothing_stored(b: Backend) {
         assert!(r["data"].as_object().is_some_and(|m| !m.is_empty()), "{r}");
     }
     // Unknown rep → 402 用户名不存在.
-    let r = app.post_form(C_SEND, &k, "", &[("u_id", "99999"), ("content", &text("x"))]).await;
+    let r = app
+        .post_form(
+            C_SEND,
+            &k,
+            "",
+            &[("u_id", "99999"), ("content", &text("x"))],
+        )
+        .await;
     assert_eq!(code(&r), 402);
     assert_eq!(r["data"]["u_id"][0]["message"], "用户名不存在");
     // A body over 64 KiB.
     let huge = "x".repeat(70 * 1024);
-    let r = app.post_form(C_SEND, &k, "", &[("u_id", &uid), ("content", &text(&huge))]).await;
+    let r = app
+        .post_form(C_SEND, &k, "", &[("u_id", &uid), ("content", &text(&huge))])
+        .await;
     assert_eq!(code(&r), 402, "{r}");
     // A JSON body that is not an object.
     let url = app.url(C_SEND, &k, "");
-    let r: Value = app.http.post(&url).header("content-type", "application/json").body("[1]").send().await.unwrap().json().await.unwrap();
+    let r: Value = app
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("[1]")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(&r), 402);
-    let r: Value = app.http.post(&url).header("content-type", "application/json").body("{bad").send().await.unwrap().json().await.unwrap();
+    let r: Value = app
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{bad")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(&r), 402);
     // Sales side: bad customer id, a forged body user_id.
-    let r = app.post_form(S_SEND, &u, "", &[("customer_id", "x"), ("content", &text("x"))]).await;
+    let r = app
+        .post_form(
+            S_SEND,
+            &u,
+            "",
+            &[("customer_id", "x"), ("content", &text("x"))],
+        )
+        .await;
     assert_eq!(code(&r), 402);
-    let r = app.post_form(S_SEND, &u, "", &[("customer_id", "424242"), ("content", &text("x"))]).await;
+    let r = app
+        .post_form(
+            S_SEND,
+            &u,
+            "",
+            &[("customer_id", "424242"), ("content", &text("x"))],
+        )
+        .await;
     assert_eq!(code(&r), 402);
     assert_eq!(r["data"]["customer_id"][0]["message"], "客户不存在");
     let r = app
-        .post_form(S_SEND, &u, "", &[("user_id", "777"), ("customer_id", &k.id.to_string()), ("content", &text("x"))])
+        .post_form(
+            S_SEND,
+            &u,
+            "",
+            &[
+                ("user_id", "777"),
+                ("customer_id", &k.id.to_string()),
+                ("content", &text("x")),
+            ],
+        )
         .await;
     assert_eq!(code(&r), 402);
     assert_eq!(app.count("chat_message").await, 0);
@@ -297,11 +479,22 @@ async fn history_paging_and_resume(b: Backend) {
     let (u, k) = app.pair().await;
     let mut ids = Vec::new();
     for i in 0..25 {
-        let r = if i % 2 == 0 { customer_says(&app, &k, &u, &format!("m{i}")).await } else { rep_says(&app, &u, &k, &format!("m{i}")).await };
+        let r = if i % 2 == 0 {
+            customer_says(&app, &k, &u, &format!("m{i}")).await
+        } else {
+            rep_says(&app, &u, &k, &format!("m{i}")).await
+        };
         ids.push(r["data"]["id"].as_i64().unwrap());
     }
     let uq = format!("u_id={}", u.id);
-    let page_ids = |v: &Value| v["data"]["ret_data"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let page_ids = |v: &Value| {
+        v["data"]["ret_data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
 
     let p1 = app.get(C_HIST, &k, &uq).await;
     assert_eq!(p1["data"]["data_count"], 25);
@@ -310,12 +503,22 @@ async fn history_paging_and_resume(b: Backend) {
     assert_eq!(page_ids(&p2), ids[..5].to_vec());
     let p3 = app.get(C_HIST, &k, &format!("{uq}&current_page=3")).await;
     assert_eq!(page_ids(&p3), Vec::<i64>::new());
-    let small = app.get(C_HIST, &k, &format!("{uq}&length=3&current_page=2")).await;
+    let small = app
+        .get(C_HIST, &k, &format!("{uq}&length=3&current_page=2"))
+        .await;
     assert_eq!(page_ids(&small), ids[19..22].to_vec());
     // Out-of-range values are clamped; garbage is a field error.
-    let clamp = app.get(C_HIST, &k, &format!("{uq}&length=1000&current_page=-4")).await;
+    let clamp = app
+        .get(C_HIST, &k, &format!("{uq}&length=1000&current_page=-4"))
+        .await;
     assert_eq!(page_ids(&clamp), ids);
-    let huge = app.get(C_HIST, &k, &format!("{uq}&current_page=9223372036854775807")).await;
+    let huge = app
+        .get(
+            C_HIST,
+            &k,
+            &format!("{uq}&current_page=9223372036854775807"),
+        )
+        .await;
     assert_eq!(code(&huge), 200);
     assert_eq!(page_ids(&huge), Vec::<i64>::new());
     for bad in ["length=abc", "current_page=1.5", "length=1e2", "after_id=x"] {
@@ -323,15 +526,31 @@ async fn history_paging_and_resume(b: Backend) {
         assert_eq!(code(&r), 402, "{bad}: {r}");
     }
     // Sales history puts its field errors in msg with 301.
-    let r = app.get(S_HIST, &u, &format!("customer_id={}&length=abc", k.id)).await;
+    let r = app
+        .get(S_HIST, &u, &format!("customer_id={}&length=abc", k.id))
+        .await;
     assert_eq!(code(&r), 301);
     assert!(r["msg"]["length"].is_array());
     // Resume: everything after an id, in order, in pages.
-    let r = app.get(C_HIST, &k, &format!("{uq}&after_id={}&length=10", ids[9])).await;
+    let r = app
+        .get(C_HIST, &k, &format!("{uq}&after_id={}&length=10", ids[9]))
+        .await;
     assert_eq!(page_ids(&r), ids[10..20].to_vec());
-    let r = app.get(S_HIST, &u, &format!("customer_id={}&after_id={}", k.id, ids[20])).await;
+    let r = app
+        .get(
+            S_HIST,
+            &u,
+            &format!("customer_id={}&after_id={}", k.id, ids[20]),
+        )
+        .await;
     assert_eq!(page_ids(&r), ids[21..].to_vec());
-    let r = app.get(S_HIST, &u, &format!("customer_id={}&after_id={}", k.id, ids[24])).await;
+    let r = app
+        .get(
+            S_HIST,
+            &u,
+            &format!("customer_id={}&after_id={}", k.id, ids[24]),
+        )
+        .await;
     assert_eq!(r["msg"], "没有新消息");
 }
 
@@ -340,33 +559,79 @@ async fn methods_operations_and_paths(b: Backend) {
     let (u, k) = app.pair().await;
     // Wrong method → 402 (after auth), unknown oper → code 0, non-numeric o_id → 402.
     let url = app.url(C_HIST, &k, &format!("u_id={}", u.id));
-    let r: Value = app.http.post(&url).send().await.unwrap().json().await.unwrap();
+    let r: Value = app
+        .http
+        .post(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(&r), 402);
-    let r: Value = app.http.delete(&app.url(S_CONTACT, &u, "")).send().await.unwrap().json().await.unwrap();
+    let r: Value = app
+        .http
+        .delete(app.url(S_CONTACT, &u, ""))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(&r), 402);
-    let r: Value = app.http.put(&format!("{}{}?user_id=1", app.base, S_CONTACT)).send().await.unwrap().json().await.unwrap();
+    let r: Value = app
+        .http
+        .put(format!("{}{}?user_id=1", app.base, S_CONTACT))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(code(&r), 400, "auth comes first");
-    let r = app.post_form("/zhugeleida/gongzhonghao/chat/other_op/0", &k, "", &[]).await;
+    let r = app
+        .post_form("/zhugeleida/gongzhonghao/chat/other_op/0", &k, "", &[])
+        .await;
     assert_eq!(code(&r), 0);
     assert_eq!(r["msg"], "");
-    let r = app.get("/zhugeleida/gongzhonghao/chat/send_msg/0", &k, "").await;
+    let r = app
+        .get("/zhugeleida/gongzhonghao/chat/send_msg/0", &k, "")
+        .await;
     assert_eq!(code(&r), 402);
-    let r = app.get("/zhugeleida/gongzhonghao/chat/getmsg/abc", &k, &format!("u_id={}", u.id)).await;
+    let r = app
+        .get(
+            "/zhugeleida/gongzhonghao/chat/getmsg/abc",
+            &k,
+            &format!("u_id={}", u.id),
+        )
+        .await;
     assert_eq!(code(&r), 402);
-    let r = app.get("/zhugeleida/qiyeweixin/contact/other", &u, "").await;
+    let r = app
+        .get("/zhugeleida/qiyeweixin/contact/other", &u, "")
+        .await;
     assert_eq!(code(&r), 302);
     // Trailing slash tolerated.
-    let r = app.get(&format!("{C_NUM}/"), &k, &format!("u_id={}", u.id)).await;
+    let r = app
+        .get(&format!("{C_NUM}/"), &k, &format!("u_id={}", u.id))
+        .await;
     assert_eq!(code(&r), 200, "{r}");
     // query_num's form errors use 302.
     let r = app.get(C_NUM, &k, "u_id=x").await;
     assert_eq!(code(&r), 302);
     assert!(r["data"]["u_id"].is_array());
     // Unknown path: HTTP 404 with the envelope.
-    let resp = app.http.get(format!("{}/zhugeleida/nothing/here", app.base)).send().await.unwrap();
+    let resp = app
+        .http
+        .get(format!("{}/zhugeleida/nothing/here", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
     let r: Value = resp.json().await.unwrap();
-    assert_eq!(r, json!({"code": 404, "msg": "not found", "data": {}, "note": {}}));
+    assert_eq!(
+        r,
+        json!({"code": 404, "msg": "not found", "data": {}, "note": {}})
+    );
 }
 
 async fn contact_list_and_badge(b: Backend) {
@@ -385,7 +650,9 @@ async fn contact_list_and_badge(b: Backend) {
     customer_says(&app, &k1, &u, "一").await;
     customer_says(&app, &k1, &u, "二").await;
     customer_says(&app, &k2, &u, "三").await;
-    let last = rep_says(&app, &u, &k3, "主动联系").await["data"]["id"].as_i64().unwrap();
+    let last = rep_says(&app, &u, &k3, "主动联系").await["data"]["id"]
+        .as_i64()
+        .unwrap();
     let r = app.get(S_CONTACT, &u, "").await;
     assert_eq!(code(&r), 200);
     assert_eq!(r["data"]["data_count"], 3);
@@ -424,12 +691,25 @@ async fn every_customer_message_moves_last_activity(b: Backend) {
         }
     };
     assert_eq!(act(&app).await, None);
-    let r = app.post_form(C_SEND, &k, "", &[("u_id", &u.id.to_string()), ("content", r#"{"info_type":4,"url":"a.png"}"#)]).await;
+    let r = app
+        .post_form(
+            C_SEND,
+            &k,
+            "",
+            &[
+                ("u_id", &u.id.to_string()),
+                ("content", r#"{"info_type":4,"url":"a.png"}"#),
+            ],
+        )
+        .await;
     assert_eq!(code(&r), 200);
     assert!(act(&app).await.is_some());
     // The rep's message moves last_follow_time instead.
     rep_says(&app, &u, &k, "x").await;
-    let f: Option<i64> = sqlx::query_scalar("SELECT last_follow_time FROM relation").fetch_one(&app.st.db.pool).await.unwrap();
+    let f: Option<i64> = sqlx::query_scalar("SELECT last_follow_time FROM relation")
+        .fetch_one(&app.st.db.pool)
+        .await
+        .unwrap();
     assert!(f.is_some());
 }
 

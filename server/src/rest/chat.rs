@@ -17,7 +17,10 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/gongzhonghao/chat/{oper}/{o_id}", any_method(customer_chat_op))
+        .route(
+            "/gongzhonghao/chat/{oper}/{o_id}",
+            any_method(customer_chat_op),
+        )
         .route("/gongzhonghao/chat", get_only(customer_history))
         .route("/qiyeweixin/chat/{oper}/{o_id}", any_method(sales_chat_op))
         .route("/qiyeweixin/chat", get_only(sales_history))
@@ -46,7 +49,11 @@ fn outgoing(c: &mut Check<'_>) -> Option<Outgoing> {
     };
     let article_id = c.opt_int("article_id", WHOLE_NUMBER);
     let client_msg_id = c.opt_str("client_msg_id", MAX_CLIENT_MSG_ID);
-    Some(Outgoing { content: content?, client_msg_id, article_id })
+    Some(Outgoing {
+        content: content?,
+        client_msg_id,
+        article_id,
+    })
 }
 
 fn sent_data(st: &AppState, s: Sent, client_msg_id: Option<&str>) -> Value {
@@ -78,9 +85,14 @@ async fn customer_chat_op(
             c.opt_int("send_type", "发送类型不能为空");
             let out = outgoing(&mut c);
             c.finish()?;
-            let (Some(u_id), Some(out)) = (u_id, out) else { return Err(Error::bad_request().into()) };
+            let (Some(u_id), Some(out)) = (u_id, out) else {
+                return Err(Error::bad_request().into());
+            };
             let sent = chat::customer_send(&st, customer_id, u_id, &out).await?;
-            ok("send msg successful", sent_data(&st, sent, out.client_msg_id.as_deref()))
+            ok(
+                "send msg successful",
+                sent_data(&st, sent, out.client_msg_id.as_deref()),
+            )
         }
         (false, "getmsg") => {
             let mut c = Check::new(&q);
@@ -88,7 +100,11 @@ async fn customer_chat_op(
             c.finish()?;
             let u_id = u_id.ok_or_else(Error::bad_request)?;
             let items = chat::customer_getmsg(&st, customer_id, u_id).await?;
-            let msg = if items.is_empty() { "没有得到实时聊天信息" } else { "实时获取-最新聊天信息成功" };
+            let msg = if items.is_empty() {
+                "没有得到实时聊天信息"
+            } else {
+                "实时获取-最新聊天信息成功"
+            };
             let n = items.len();
             ok(msg, json!({"ret_data": items, "data_count": n}))
         }
@@ -109,13 +125,19 @@ fn after_id(c: &mut Check<'_>) -> Option<i64> {
     c.opt_int("after_id", WHOLE_NUMBER)
 }
 
-async fn customer_history(State(st): State<AppState>, CustomerAuth(customer_id): CustomerAuth, Query(q): Query) -> ApiResult {
+async fn customer_history(
+    State(st): State<AppState>,
+    CustomerAuth(customer_id): CustomerAuth,
+    Query(q): Query,
+) -> ApiResult {
     let mut c = Check::new(&q);
     let u_id = c.req_int("u_id", "This field is required.", "用户ID不能为空");
     let paging = Paging::parse(&mut c, 20);
     let after = after_id(&mut c);
     c.finish()?;
-    let (Some(u_id), Some(paging)) = (u_id, paging) else { return Err(Error::bad_request().into()) };
+    let (Some(u_id), Some(paging)) = (u_id, paging) else {
+        return Err(Error::bad_request().into());
+    };
     let (h, extra) = chat::customer_history(&st, customer_id, u_id, paging, after).await?;
     let mut data = json!({"ret_data": h.items});
     if let (Some(d), Some(e)) = (data.as_object_mut(), extra.as_object()) {
@@ -145,9 +167,14 @@ async fn sales_chat_op(
                 c.error("user_id", "user_id与签名用户不一致", "invalid");
             }
             c.finish()?;
-            let (Some(customer_id), Some(out)) = (customer_id, out) else { return Err(Error::bad_request().into()) };
+            let (Some(customer_id), Some(out)) = (customer_id, out) else {
+                return Err(Error::bad_request().into());
+            };
             let sent = chat::sales_send(&st, user_id, customer_id, &out).await?;
-            ok("发送成功", sent_data(&st, sent, out.client_msg_id.as_deref()))
+            ok(
+                "发送成功",
+                sent_data(&st, sent, out.client_msg_id.as_deref()),
+            )
         }
         (false, "getmsg") => {
             let mut c = Check::new(&q);
@@ -155,7 +182,11 @@ async fn sales_chat_op(
             c.finish()?;
             let customer_id = customer_id.ok_or_else(Error::bad_request)?;
             let items = chat::sales_getmsg(&st, user_id, customer_id).await?;
-            let msg = if items.is_empty() { "没有得到实时聊天信息" } else { "实时获取-最新聊天信息成功" };
+            let msg = if items.is_empty() {
+                "没有得到实时聊天信息"
+            } else {
+                "实时获取-最新聊天信息成功"
+            };
             let n = items.len();
             ok(msg, json!({"ret_data": items, "data_count": n}))
         }
@@ -164,17 +195,32 @@ async fn sales_chat_op(
     }
 }
 
-async fn sales_history(State(st): State<AppState>, SalesAuth(user_id): SalesAuth, Query(q): Query) -> ApiResult {
+async fn sales_history(
+    State(st): State<AppState>,
+    SalesAuth(user_id): SalesAuth,
+    Query(q): Query,
+) -> ApiResult {
     let mut c = Check::new(&q);
     let customer_id = c.req_int("customer_id", "客户ID不能为空", "客户ID不能为空");
     let paging = Paging::parse(&mut c, 20);
     let after = after_id(&mut c);
     c.finish().styled(IN_MSG_301)?;
-    let (Some(customer_id), Some(paging)) = (customer_id, paging) else { return Err(Error::bad_request().into()) };
-    let h = chat::sales_history(&st, user_id, customer_id, paging, after).await.styled(IN_MSG_301)?;
-    let msg = if h.items.is_empty() { "没有新消息" } else { "分页获取-全部聊天消息成功" };
+    let (Some(customer_id), Some(paging)) = (customer_id, paging) else {
+        return Err(Error::bad_request().into());
+    };
+    let h = chat::sales_history(&st, user_id, customer_id, paging, after)
+        .await
+        .styled(IN_MSG_301)?;
+    let msg = if h.items.is_empty() {
+        "没有新消息"
+    } else {
+        "分页获取-全部聊天消息成功"
+    };
     let company_id = chat::company_of_user(&st, user_id).await?;
-    ok(msg, json!({"ret_data": h.items, "data_count": h.data_count, "company_id": company_id}))
+    ok(
+        msg,
+        json!({"ret_data": h.items, "data_count": h.data_count, "company_id": company_id}),
+    )
 }
 
 fn contact_note() -> Value {
@@ -187,14 +233,20 @@ fn contact_note() -> Value {
     })
 }
 
-async fn sales_contacts(State(st): State<AppState>, SalesAuth(user_id): SalesAuth, Query(q): Query) -> ApiResult {
+async fn sales_contacts(
+    State(st): State<AppState>,
+    SalesAuth(user_id): SalesAuth,
+    Query(q): Query,
+) -> ApiResult {
     let mut c = Check::new(&q);
     let paging = Paging::parse(&mut c, 20);
     c.finish().styled(IN_DATA_402)?;
     let paging = paging.ok_or_else(Error::bad_request)?;
     let list = chat::sales_contacts(&st, user_id, paging).await?;
     let data = json!({"ret_data": list.items, "data_count": list.data_count, "unread_msg_num": list.unread_msg_num});
-    Ok(axum::Json(app::api::Envelope::new(200, "", data).with_note(contact_note())))
+    Ok(axum::Json(
+        app::api::Envelope::new(200, "", data).with_note(contact_note()),
+    ))
 }
 
 async fn sales_contact_op(
@@ -207,5 +259,8 @@ async fn sales_contact_op(
     }
     let n = chat::sales_badge(&st, user_id).await?;
     let company_id = chat::company_of_user(&st, user_id).await?;
-    ok("查询成功", json!({"chatinfo_count": n, "company_id": company_id}))
+    ok(
+        "查询成功",
+        json!({"chatinfo_count": n, "company_id": company_id}),
+    )
 }

@@ -29,11 +29,13 @@ pub async fn record(
     .bind(now_ms)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("UPDATE relation SET last_activity_time = $1 WHERE user_id = $2 AND customer_id = $3")
-        .bind(now_ms)
-        .bind(user_id)
-        .bind(customer_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE relation SET last_activity_time = $1 WHERE user_id = $2 AND customer_id = $3",
+    )
+    .bind(now_ms)
+    .bind(user_id)
+    .bind(customer_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(id)
 }

@@ -25,17 +25,22 @@ pub async fn exists(st: &AppState, table: &str, id: i64) -> Result<bool, Error> 
         "article" => "SELECT id FROM article WHERE id = $1",
         _ => return Err(Error::Internal(format!("unknown table {table}"))),
     };
-    Ok(sqlx::query_scalar::<_, i64>(sql).bind(id).fetch_optional(&st.db.pool).await?.is_some())
+    Ok(sqlx::query_scalar::<_, i64>(sql)
+        .bind(id)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .is_some())
 }
 
 pub async fn create_company(st: &AppState, name: &str) -> Result<i64, Error> {
     let name = name_ok("name", name)?;
     let mut tx = st.db.begin_write().await?;
-    let id: i64 = sqlx::query_scalar("INSERT INTO company (name, create_date) VALUES ($1, $2) RETURNING id")
-        .bind(&name)
-        .bind(st.clock.now_ms())
-        .fetch_one(&mut **tx)
-        .await?;
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO company (name, create_date) VALUES ($1, $2) RETURNING id")
+            .bind(&name)
+            .bind(st.clock.now_ms())
+            .fetch_one(&mut **tx)
+            .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -87,7 +92,11 @@ pub async fn create_customer(st: &AppState, c: NewCustomer<'_>) -> Result<(i64, 
         }
     }
     if !(1..=3).contains(&c.user_type) {
-        return Err(Error::field("user_type", "客户类型必须是1、2或3", "invalid"));
+        return Err(Error::field(
+            "user_type",
+            "客户类型必须是1、2或3",
+            "invalid",
+        ));
     }
     let token = new_token();
     let mut tx = st.db.begin_write().await?;
@@ -107,7 +116,12 @@ pub async fn create_customer(st: &AppState, c: NewCustomer<'_>) -> Result<(i64, 
     Ok((id, token))
 }
 
-pub async fn create_relation(st: &AppState, user_id: i64, customer_id: i64, source: i64) -> Result<i64, Error> {
+pub async fn create_relation(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+    source: i64,
+) -> Result<i64, Error> {
     if !(1..=5).contains(&source) {
         return Err(Error::field("source", "来源必须是1到5", "invalid"));
     }
@@ -132,7 +146,9 @@ pub async fn create_relation(st: &AppState, user_id: i64, customer_id: i64, sour
             tx.commit().await?;
             Ok(id)
         }
-        Err(e) if crate::db::is_unique_violation(&e) => Err(Error::field("customer_id", "用户-客户关系已存在", "")),
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            Err(Error::field("customer_id", "用户-客户关系已存在", ""))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -106,7 +106,13 @@ fn merge_content(mut base: Map<String, Value>, content: &Map<String, Value>) -> 
 }
 
 /// A message as the customer side sees it (API doc 1.2/1.3, socket pushes).
-pub fn customer_item(st: &AppState, p: &Pair, m: &MessageRow, first_id: i64, style: TimeStyle) -> Value {
+pub fn customer_item(
+    st: &AppState,
+    p: &Pair,
+    m: &MessageRow,
+    first_id: i64,
+    style: TimeStyle,
+) -> Value {
     let mut b = Map::new();
     b.insert("id".into(), json!(m.id));
     b.insert("customer_id".into(), json!(p.customer_id));
@@ -116,14 +122,23 @@ pub fn customer_item(st: &AppState, p: &Pair, m: &MessageRow, first_id: i64, sty
     b.insert("user_avatar".into(), json!(p.user_avatar));
     b.insert("user_avator".into(), json!(p.user_avatar));
     b.insert("customer_headimgurl".into(), json!(p.customer_headimgurl));
-    b.insert("dateTime".into(), json!(render_time(st, m.create_date, style)));
+    b.insert(
+        "dateTime".into(),
+        json!(render_time(st, m.create_date, style)),
+    );
     b.insert("send_type".into(), json!(m.send_type));
     b.insert("is_first_info".into(), json!(m.id == first_id));
     merge_content(b, &m.content)
 }
 
 /// A message as the sales side sees it (semantics §10.2), with its read receipt.
-pub fn sales_item(st: &AppState, p: &Pair, m: &MessageRow, customer_read_id: i64, style: TimeStyle) -> Value {
+pub fn sales_item(
+    st: &AppState,
+    p: &Pair,
+    m: &MessageRow,
+    customer_read_id: i64,
+    style: TimeStyle,
+) -> Value {
     let read = m.send_type == SEND_CUSTOMER_TO_SALES || m.id <= customer_read_id;
     let mut b = Map::new();
     b.insert("id".into(), json!(m.id));
@@ -132,10 +147,16 @@ pub fn sales_item(st: &AppState, p: &Pair, m: &MessageRow, customer_read_id: i64
     b.insert("user_id".into(), json!(p.user_id));
     b.insert("src".into(), json!(p.customer_headimgurl));
     b.insert("name".into(), json!(p.customer_name));
-    b.insert("dateTime".into(), json!(render_time(st, m.create_date, style)));
+    b.insert(
+        "dateTime".into(),
+        json!(render_time(st, m.create_date, style)),
+    );
     b.insert("send_type".into(), json!(m.send_type));
     b.insert("is_customer_already_read".into(), json!(i64::from(read)));
-    b.insert("is_customer_already_read_text".into(), json!(if read { "已读" } else { "未读" }));
+    b.insert(
+        "is_customer_already_read_text".into(),
+        json!(if read { "已读" } else { "未读" }),
+    );
     merge_content(b, &m.content)
 }
 
@@ -155,7 +176,12 @@ async fn count_pair(st: &AppState, p: &Pair, extra: &str, after: i64) -> Result<
     let sql = format!(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message WHERE user_id = $1 AND customer_id = $2 AND id > $3 {extra}"
     );
-    Ok(sqlx::query_scalar(&sql).bind(p.user_id).bind(p.customer_id).bind(after).fetch_one(&st.db.pool).await?)
+    Ok(sqlx::query_scalar(&sql)
+        .bind(p.user_id)
+        .bind(p.customer_id)
+        .bind(after)
+        .fetch_one(&st.db.pool)
+        .await?)
 }
 
 /// Messages of the pair with `id > after_id`, oldest first, at most `limit`.
@@ -184,7 +210,11 @@ pub async fn messages_after(
 
 /// One page of the pair's history: page 1 holds the newest `length` messages,
 /// each page oldest first.
-pub async fn history_page(st: &AppState, p: &Pair, paging: Paging) -> Result<Vec<MessageRow>, Error> {
+pub async fn history_page(
+    st: &AppState,
+    p: &Pair,
+    paging: Paging,
+) -> Result<Vec<MessageRow>, Error> {
     let sql = format!(
         "SELECT {MSG_COLS} FROM chat_message WHERE user_id = $1 AND customer_id = $2 ORDER BY id DESC LIMIT $3 OFFSET $4"
     );
@@ -201,12 +231,13 @@ pub async fn history_page(st: &AppState, p: &Pair, paging: Paging) -> Result<Vec
 }
 
 pub async fn max_id(st: &AppState, p: &Pair) -> Result<i64, Error> {
-    let id: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(id) FROM chat_message WHERE user_id = $1 AND customer_id = $2")
-            .bind(p.user_id)
-            .bind(p.customer_id)
-            .fetch_one(&st.db.pool)
-            .await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(id) FROM chat_message WHERE user_id = $1 AND customer_id = $2",
+    )
+    .bind(p.user_id)
+    .bind(p.customer_id)
+    .fetch_one(&st.db.pool)
+    .await?;
     Ok(id.unwrap_or(0))
 }
 
@@ -224,18 +255,34 @@ pub async fn mark_read(st: &AppState, p: &Pair, side: Side, up_to_id: i64) -> Re
             p.customer_read_id,
             "UPDATE relation SET customer_read_id = $1 WHERE id = $2 AND customer_read_id < $1",
         ),
-        Side::Sales => (p.user_read_id, "UPDATE relation SET user_read_id = $1 WHERE id = $2 AND user_read_id < $1"),
+        Side::Sales => (
+            p.user_read_id,
+            "UPDATE relation SET user_read_id = $1 WHERE id = $2 AND user_read_id < $1",
+        ),
     };
     if up_to_id <= current {
         return Ok(false);
     }
     let mut tx = st.db.begin_write().await?;
-    let n = sqlx::query(sql).bind(up_to_id).bind(p.relation_id).execute(&mut **tx).await?.rows_affected();
+    let n = sqlx::query(sql)
+        .bind(up_to_id)
+        .bind(p.relation_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
     tx.commit().await?;
     if n > 0 {
         st.bus.publish(match side {
-            Side::Customer => Event::CustomerRead { user_id: p.user_id, customer_id: p.customer_id, up_to_id },
-            Side::Sales => Event::SalesRead { user_id: p.user_id, customer_id: p.customer_id, up_to_id },
+            Side::Customer => Event::CustomerRead {
+                user_id: p.user_id,
+                customer_id: p.customer_id,
+                up_to_id,
+            },
+            Side::Sales => Event::SalesRead {
+                user_id: p.user_id,
+                customer_id: p.customer_id,
+                up_to_id,
+            },
         });
     }
     Ok(n > 0)
@@ -271,7 +318,12 @@ pub struct Sent {
     pub duplicate: bool,
 }
 
-async fn find_by_client_id(st: &AppState, p: &Pair, send_type: i64, cid: &str) -> Result<Option<Sent>, Error> {
+async fn find_by_client_id(
+    st: &AppState,
+    p: &Pair,
+    send_type: i64,
+    cid: &str,
+) -> Result<Option<Sent>, Error> {
     let row = sqlx::query(
         "SELECT id, create_date FROM chat_message
          WHERE user_id = $1 AND customer_id = $2 AND send_type = $3 AND client_msg_id = $4",
@@ -283,7 +335,11 @@ async fn find_by_client_id(st: &AppState, p: &Pair, send_type: i64, cid: &str) -
     .fetch_optional(&st.db.pool)
     .await?;
     Ok(match row {
-        Some(r) => Some(Sent { id: get_i64(&r, "id")?, create_date: get_i64(&r, "create_date")?, duplicate: true }),
+        Some(r) => Some(Sent {
+            id: get_i64(&r, "id")?,
+            create_date: get_i64(&r, "create_date")?,
+            duplicate: true,
+        }),
         None => None,
     })
 }
@@ -306,7 +362,11 @@ async fn store(st: &AppState, p: &Pair, send_type: i64, out: &Outgoing) -> Resul
     } else {
         "UPDATE relation SET last_activity_time = $1, is_customer_msg_num = is_customer_msg_num + 1 WHERE id = $2"
     };
-    sqlx::query(touch).bind(now).bind(p.relation_id).execute(&mut **tx).await?;
+    sqlx::query(touch)
+        .bind(now)
+        .bind(p.relation_id)
+        .execute(&mut **tx)
+        .await?;
     let article_id = match (send_type, out.article_id) {
         (_, Some(a)) => Some(a),
         (SEND_SALES_TO_CUSTOMER, None) => {
@@ -341,7 +401,9 @@ async fn store(st: &AppState, p: &Pair, send_type: i64, out: &Outgoing) -> Resul
         Err(e) if is_unique_violation(&e) => {
             drop(tx);
             let cid = out.client_msg_id.as_deref().unwrap_or_default();
-            return find_by_client_id(st, p, send_type, cid).await?.ok_or(Error::Db(e));
+            return find_by_client_id(st, p, send_type, cid)
+                .await?
+                .ok_or(Error::Db(e));
         }
         Err(e) => return Err(e.into()),
     };
@@ -353,8 +415,17 @@ async fn store(st: &AppState, p: &Pair, send_type: i64, out: &Outgoing) -> Resul
     .execute(&mut **tx)
     .await?;
     tx.commit().await?;
-    st.bus.publish(Event::MessageCreated { id, user_id: p.user_id, customer_id: p.customer_id, send_type });
-    Ok(Sent { id, create_date: now, duplicate: false })
+    st.bus.publish(Event::MessageCreated {
+        id,
+        user_id: p.user_id,
+        customer_id: p.customer_id,
+        send_type,
+    });
+    Ok(Sent {
+        id,
+        create_date: now,
+        duplicate: false,
+    })
 }
 
 async fn sales_user_exists(st: &AppState, user_id: i64) -> Result<bool, Error> {
@@ -362,7 +433,12 @@ async fn sales_user_exists(st: &AppState, user_id: i64) -> Result<bool, Error> {
 }
 
 /// API doc 1.1: the customer writes to sales user `u_id`.
-pub async fn customer_send(st: &AppState, customer_id: i64, u_id: i64, out: &Outgoing) -> Result<Sent, Error> {
+pub async fn customer_send(
+    st: &AppState,
+    customer_id: i64,
+    u_id: i64,
+    out: &Outgoing,
+) -> Result<Sent, Error> {
     if !sales_user_exists(st, u_id).await? {
         return Err(Error::field("u_id", "用户名不存在", ""));
     }
@@ -376,7 +452,12 @@ pub async fn customer_send(st: &AppState, customer_id: i64, u_id: i64, out: &Out
 }
 
 /// Semantics §10.3: the rep writes to a customer.
-pub async fn sales_send(st: &AppState, user_id: i64, customer_id: i64, out: &Outgoing) -> Result<Sent, Error> {
+pub async fn sales_send(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+    out: &Outgoing,
+) -> Result<Sent, Error> {
     if !crate::service::admin::exists(st, "customer", customer_id).await? {
         return Err(Error::field("customer_id", "客户不存在", ""));
     }
@@ -385,10 +466,24 @@ pub async fn sales_send(st: &AppState, user_id: i64, customer_id: i64, out: &Out
 }
 
 /// Messages the customer has not read yet (API doc 1.2), then marked read.
-pub async fn customer_getmsg(st: &AppState, customer_id: i64, u_id: i64) -> Result<Vec<Value>, Error> {
+pub async fn customer_getmsg(
+    st: &AppState,
+    customer_id: i64,
+    u_id: i64,
+) -> Result<Vec<Value>, Error> {
     let p = pair(st, u_id, customer_id).await?;
-    let rows = messages_after(st, &p, p.customer_read_id, Some(SEND_CUSTOMER_TO_SALES), 1000).await?;
-    let items = rows.iter().map(|m| customer_item(st, &p, m, -1, TimeStyle::Iso)).collect();
+    let rows = messages_after(
+        st,
+        &p,
+        p.customer_read_id,
+        Some(SEND_CUSTOMER_TO_SALES),
+        1000,
+    )
+    .await?;
+    let items = rows
+        .iter()
+        .map(|m| customer_item(st, &p, m, -1, TimeStyle::Iso))
+        .collect();
     if let Some(last) = rows.last() {
         mark_read(st, &p, Side::Customer, last.id).await?;
     }
@@ -403,7 +498,13 @@ pub struct History {
 
 /// A page of history, or with `after_id` the next messages after it (for resume).
 /// Reading history marks what it shows as read by the reader.
-async fn history(st: &AppState, p: Pair, side: Side, paging: Paging, after_id: Option<i64>) -> Result<History, Error> {
+async fn history(
+    st: &AppState,
+    p: Pair,
+    side: Side,
+    paging: Paging,
+    after_id: Option<i64>,
+) -> Result<History, Error> {
     let data_count = total_count(st, &p).await?;
     let (rows, read_up_to) = match after_id {
         Some(a) => {
@@ -416,12 +517,21 @@ async fn history(st: &AppState, p: Pair, side: Side, paging: Paging, after_id: O
     let items = match side {
         Side::Customer => {
             let first = first_id(st, &p).await?;
-            rows.iter().map(|m| customer_item(st, &p, m, first, TimeStyle::Iso)).collect()
+            rows.iter()
+                .map(|m| customer_item(st, &p, m, first, TimeStyle::Iso))
+                .collect()
         }
-        Side::Sales => rows.iter().map(|m| sales_item(st, &p, m, p.customer_read_id, TimeStyle::Iso)).collect(),
+        Side::Sales => rows
+            .iter()
+            .map(|m| sales_item(st, &p, m, p.customer_read_id, TimeStyle::Iso))
+            .collect(),
     };
     mark_read(st, &p, side, read_up_to).await?;
-    Ok(History { items, data_count, pair: p })
+    Ok(History {
+        items,
+        data_count,
+        pair: p,
+    })
 }
 
 pub async fn customer_history(
@@ -465,10 +575,17 @@ pub async fn customer_query_num(st: &AppState, customer_id: i64, u_id: i64) -> R
 }
 
 /// Semantics §10.4: customer messages the rep has not read, then marked read.
-pub async fn sales_getmsg(st: &AppState, user_id: i64, customer_id: i64) -> Result<Vec<Value>, Error> {
+pub async fn sales_getmsg(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+) -> Result<Vec<Value>, Error> {
     let p = pair(st, user_id, customer_id).await?;
     let rows = messages_after(st, &p, p.user_read_id, Some(SEND_SALES_TO_CUSTOMER), 1000).await?;
-    let items = rows.iter().map(|m| sales_item(st, &p, m, p.customer_read_id, TimeStyle::Iso)).collect();
+    let items = rows
+        .iter()
+        .map(|m| sales_item(st, &p, m, p.customer_read_id, TimeStyle::Iso))
+        .collect();
     if let Some(last) = rows.last() {
         mark_read(st, &p, Side::Sales, last.id).await?;
     }
@@ -490,7 +607,12 @@ pub async fn sales_history(
 }
 
 pub async fn company_of_user(st: &AppState, user_id: i64) -> Result<i64, Error> {
-    Ok(sqlx::query_scalar("SELECT company_id FROM sales_user WHERE id = $1").bind(user_id).fetch_one(&st.db.pool).await?)
+    Ok(
+        sqlx::query_scalar("SELECT company_id FROM sales_user WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&st.db.pool)
+            .await?,
+    )
 }
 
 /// The rep's badge: unread customer messages over all conversations.
@@ -513,7 +635,11 @@ pub struct Contacts {
 
 /// Semantics §10.6, computed live: one entry per customer with messages, latest
 /// conversation first.
-pub async fn sales_contacts(st: &AppState, user_id: i64, paging: Paging) -> Result<Contacts, Error> {
+pub async fn sales_contacts(
+    st: &AppState,
+    user_id: i64,
+    paging: Paging,
+) -> Result<Contacts, Error> {
     let data_count: i64 = sqlx::query_scalar(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM relation WHERE user_id = $1 AND last_msg_id IS NOT NULL",
     )
@@ -534,7 +660,10 @@ pub async fn sales_contacts(st: &AppState, user_id: i64, paging: Paging) -> Resu
     .bind(paging.offset())
     .fetch_all(&st.db.pool)
     .await?;
-    let ids: Vec<i64> = rows.iter().map(|r| get_i64(r, "customer_id")).collect::<Result<_, _>>()?;
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|r| get_i64(r, "customer_id"))
+        .collect::<Result<_, _>>()?;
     let tags = tags_of(st, user_id, &ids).await?;
     let now = st.clock.now_ms();
     let mut items = Vec::with_capacity(rows.len());
@@ -563,7 +692,11 @@ pub async fn sales_contacts(st: &AppState, user_id: i64, paging: Paging) -> Resu
             "last_msg_id": get_i64(r, "last_msg_id")?,
         }));
     }
-    Ok(Contacts { items, data_count, unread_msg_num: sales_badge(st, user_id).await? })
+    Ok(Contacts {
+        items,
+        data_count,
+        unread_msg_num: sales_badge(st, user_id).await?,
+    })
 }
 
 pub fn subscribe_text(v: Option<i64>) -> Value {
@@ -575,7 +708,11 @@ pub fn subscribe_text(v: Option<i64>) -> Value {
 }
 
 /// This rep's tag names on each of `customers`, newest tag first.
-pub async fn tags_of(st: &AppState, user_id: i64, customers: &[i64]) -> Result<Vec<(i64, String)>, Error> {
+pub async fn tags_of(
+    st: &AppState,
+    user_id: i64,
+    customers: &[i64],
+) -> Result<Vec<(i64, String)>, Error> {
     if customers.is_empty() {
         return Ok(Vec::new());
     }

@@ -31,19 +31,38 @@ pub struct Demo {
     pub activity_id: Option<i64>,
 }
 
+/// Deal fields: customer index, probability, expected date, days since follow-up and activity.
+type Deal = (usize, Option<i64>, Option<&'static str>, Option<i64>, Option<i64>);
+
 const CUSTOMERS: [(&str, &str); 5] = [
-    ("王小明", "https://api.dicebear.com/7.x/thumbs/svg?seed=wang"),
-    ("胡蓉💗Rose", "https://api.dicebear.com/7.x/thumbs/svg?seed=rose"),
-    ("_zzz จุ๊บ", "https://api.dicebear.com/7.x/thumbs/svg?seed=zzz"),
-    ("Chesnut", "https://api.dicebear.com/7.x/thumbs/svg?seed=chesnut"),
-    ("米多面多（永年店）", "https://api.dicebear.com/7.x/thumbs/svg?seed=mido"),
+    (
+        "王小明",
+        "https://api.dicebear.com/7.x/thumbs/svg?seed=wang",
+    ),
+    (
+        "胡蓉💗Rose",
+        "https://api.dicebear.com/7.x/thumbs/svg?seed=rose",
+    ),
+    (
+        "_zzz จุ๊บ",
+        "https://api.dicebear.com/7.x/thumbs/svg?seed=zzz",
+    ),
+    (
+        "Chesnut",
+        "https://api.dicebear.com/7.x/thumbs/svg?seed=chesnut",
+    ),
+    (
+        "米多面多（永年店）",
+        "https://api.dicebear.com/7.x/thumbs/svg?seed=mido",
+    ),
 ];
 
 pub async fn seed(st: &AppState) -> Result<Demo, Error> {
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM company WHERE name = $1 ORDER BY id LIMIT 1")
-        .bind(DEMO_COMPANY)
-        .fetch_optional(&st.db.pool)
-        .await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM company WHERE name = $1 ORDER BY id LIMIT 1")
+            .bind(DEMO_COMPANY)
+            .fetch_optional(&st.db.pool)
+            .await?;
     if let Some(company_id) = existing {
         return load(st, company_id, false).await;
     }
@@ -57,25 +76,43 @@ pub async fn seed(st: &AppState) -> Result<Demo, Error> {
         .await?;
     let (rep1, _) = admin::create_user(
         st,
-        NewUser { company_id, name: "张聪", avatar: None, phone: Some("18932674288"), wechat: Some("zhangcong_radar") },
+        NewUser {
+            company_id,
+            name: "张聪",
+            avatar: None,
+            phone: Some("18932674288"),
+            wechat: Some("zhangcong_radar"),
+        },
     )
     .await?;
     let (rep2, _) = admin::create_user(
         st,
-        NewUser { company_id, name: "李娜", avatar: None, phone: Some("13800138000"), wechat: None },
+        NewUser {
+            company_id,
+            name: "李娜",
+            avatar: None,
+            phone: Some("13800138000"),
+            wechat: None,
+        },
     )
     .await?;
     let mut customers = Vec::new();
     for (name, img) in CUSTOMERS {
-        let (id, _) =
-            admin::create_customer(st, NewCustomer { name, company_id: Some(company_id), headimgurl: Some(img), user_type: 1 })
-                .await?;
+        let (id, _) = admin::create_customer(
+            st,
+            NewCustomer {
+                name,
+                company_id: Some(company_id),
+                headimgurl: Some(img),
+                user_type: 1,
+            },
+        )
+        .await?;
         customers.push(id);
     }
     let now = st.clock.now_ms();
     let day = 86_400_000;
-    // Deal fields: (customer index, probability, expected date, follow days ago, activity days ago).
-    let deals: [(usize, Option<i64>, Option<&str>, Option<i64>, Option<i64>); 5] = [
+    let deals: [Deal; 5] = [
         (0, Some(80), Some("2026-12-20"), Some(0), Some(0)),
         (1, Some(60), Some("2027-01-15"), Some(1), Some(2)),
         (2, Some(30), None, Some(4), Some(1)),
@@ -104,9 +141,17 @@ pub async fn seed(st: &AppState) -> Result<Demo, Error> {
         admin::create_relation(st, rep2, *cid, 1).await?;
     }
 
-    let text = |s: &str| Outgoing { content: MessageContent::text(s), client_msg_id: None, article_id: None };
+    let text = |s: &str| Outgoing {
+        content: MessageContent::text(s),
+        client_msg_id: None,
+        article_id: None,
+    };
     let script: [(usize, bool, &str); 7] = [
-        (0, true, "终于等到你🌹，我是您的专属客服代表【诸葛雷达演示公司 - 张聪】。"),
+        (
+            0,
+            true,
+            "终于等到你🌹，我是您的专属客服代表【诸葛雷达演示公司 - 张聪】。",
+        ),
         (0, false, "你好，想了解一下你们的产品价格"),
         (0, true, "您好！标准版每年 9800 元，我发您一份报价单。"),
         (0, false, "好的，谢谢 👍"),
@@ -125,9 +170,18 @@ pub async fn seed(st: &AppState) -> Result<Demo, Error> {
         "info_type": 2, "product_name": "诸葛雷达标准版", "product_price": "9800",
         "product_cover_url": "statics/zhugeleida/imgs/chat/product.png"
     }))
-    .map_err(|e| Error::Internal(e))?;
-    chat::customer_send(st, customers[0], rep1, &Outgoing { content: product, client_msg_id: None, article_id: None })
-        .await?;
+    .map_err(Error::Internal)?;
+    chat::customer_send(
+        st,
+        customers[0],
+        rep1,
+        &Outgoing {
+            content: product,
+            client_msg_id: None,
+            article_id: None,
+        },
+    )
+    .await?;
     chat::customer_send(st, customers[0], rep2, &text("李经理好，我是王小明")).await?;
 
     seed_crm(st, rep1, &customers).await?;
@@ -140,11 +194,13 @@ async fn seed_crm(st: &AppState, rep: i64, customers: &[i64]) -> Result<(), Erro
     let now = st.clock.now_ms();
     let mut group_ids = Vec::new();
     for g in ["基本功能", "关注点", "级别", "自定义"] {
-        let id: i64 = sqlx::query_scalar("SELECT id FROM tag WHERE user_id IS NULL AND tag_parent_id IS NULL AND name = $1")
-            .bind(g)
-            .fetch_optional(&st.db.pool)
-            .await?
-            .unwrap_or(0);
+        let id: i64 = sqlx::query_scalar(
+            "SELECT id FROM tag WHERE user_id IS NULL AND tag_parent_id IS NULL AND name = $1",
+        )
+        .bind(g)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .unwrap_or(0);
         let id = if id > 0 {
             id
         } else {
@@ -177,18 +233,24 @@ async fn seed_crm(st: &AppState, rep: i64, customers: &[i64]) -> Result<(), Erro
             .execute(&st.db.pool)
             .await?;
     }
-    let rel: i64 = sqlx::query_scalar("SELECT id FROM relation WHERE user_id = $1 AND customer_id = $2")
-        .bind(rep)
-        .bind(customers[0])
-        .fetch_one(&st.db.pool)
-        .await?;
-    for (i, note) in ["电话沟通，客户关注售后服务", "更新预计成交率为: 80"].iter().enumerate() {
-        sqlx::query("INSERT INTO follow_info (relation_id, follow_info, create_date) VALUES ($1, $2, $3)")
-            .bind(rel)
-            .bind(*note)
-            .bind(now - 3_600_000 * (2 - i as i64))
-            .execute(&st.db.pool)
+    let rel: i64 =
+        sqlx::query_scalar("SELECT id FROM relation WHERE user_id = $1 AND customer_id = $2")
+            .bind(rep)
+            .bind(customers[0])
+            .fetch_one(&st.db.pool)
             .await?;
+    for (i, note) in ["电话沟通，客户关注售后服务", "更新预计成交率为: 80"]
+        .iter()
+        .enumerate()
+    {
+        sqlx::query(
+            "INSERT INTO follow_info (relation_id, follow_info, create_date) VALUES ($1, $2, $3)",
+        )
+        .bind(rel)
+        .bind(*note)
+        .bind(now - 3_600_000 * (2 - i as i64))
+        .execute(&st.db.pool)
+        .await?;
     }
     Ok(())
 }
@@ -197,10 +259,26 @@ async fn seed_crm(st: &AppState, rep: i64, customers: &[i64]) -> Result<(), Erro
 async fn seed_articles(st: &AppState, company_id: i64) -> Result<(), Error> {
     let now = st.clock.now_ms();
     let articles = [
-        ("没【留量】比没流量更可怕", 227, "私域运营的第一步，是把每一次阅读变成一次对话。"),
-        ("红蓝大战第三季将于9月15日开赛", 593, "报名通道已开放，欢迎组队参加。"),
-        ("销售雷达：谁在读你的文章", 32, "当客户打开你分享的文章，你会第一时间知道。"),
-        ("如何用企业微信做好客户跟进", 88, "跟进记录、标签与成交概率，一个都不能少。"),
+        (
+            "没【留量】比没流量更可怕",
+            227,
+            "私域运营的第一步，是把每一次阅读变成一次对话。",
+        ),
+        (
+            "红蓝大战第三季将于9月15日开赛",
+            593,
+            "报名通道已开放，欢迎组队参加。",
+        ),
+        (
+            "销售雷达：谁在读你的文章",
+            32,
+            "当客户打开你分享的文章，你会第一时间知道。",
+        ),
+        (
+            "如何用企业微信做好客户跟进",
+            88,
+            "跟进记录、标签与成交概率，一个都不能少。",
+        ),
     ];
     let mut first = None;
     for (title, reads, summary) in articles {
@@ -226,23 +304,45 @@ async fn seed_articles(st: &AppState, company_id: i64) -> Result<(), Error> {
         .bind(now)
         .fetch_one(&st.db.pool)
         .await?;
-        sqlx::query("UPDATE article SET plugin_report_id = $1 WHERE id = $2").bind(act).bind(aid).execute(&st.db.pool).await?;
+        sqlx::query("UPDATE article SET plugin_report_id = $1 WHERE id = $2")
+            .bind(act)
+            .bind(aid)
+            .execute(&st.db.pool)
+            .await?;
     }
     Ok(())
 }
 
 async fn people(st: &AppState, sql: &str, company_id: i64) -> Result<Vec<Person>, Error> {
-    let rows = sqlx::query(sql).bind(company_id).fetch_all(&st.db.pool).await?;
+    let rows = sqlx::query(sql)
+        .bind(company_id)
+        .fetch_all(&st.db.pool)
+        .await?;
     rows.iter()
-        .map(|r| Ok(Person { id: get_i64(r, "id")?, name: get_str(r, "username")?, token: get_str(r, "token")? }))
+        .map(|r| {
+            Ok(Person {
+                id: get_i64(r, "id")?,
+                name: get_str(r, "username")?,
+                token: get_str(r, "token")?,
+            })
+        })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Error::from)
 }
 
 async fn load(st: &AppState, company_id: i64, created: bool) -> Result<Demo, Error> {
-    let reps = people(st, "SELECT id, username, token FROM sales_user WHERE company_id = $1 ORDER BY id", company_id).await?;
-    let customers =
-        people(st, "SELECT id, username, token FROM customer WHERE company_id = $1 ORDER BY id", company_id).await?;
+    let reps = people(
+        st,
+        "SELECT id, username, token FROM sales_user WHERE company_id = $1 ORDER BY id",
+        company_id,
+    )
+    .await?;
+    let customers = people(
+        st,
+        "SELECT id, username, token FROM customer WHERE company_id = $1 ORDER BY id",
+        company_id,
+    )
+    .await?;
     let rel_rows = sqlx::query(
         "SELECT r.user_id, r.customer_id FROM relation r JOIN sales_user u ON u.id = r.user_id
          WHERE u.company_id = $1 ORDER BY r.id",
@@ -258,20 +358,34 @@ async fn load(st: &AppState, company_id: i64, created: bool) -> Result<Demo, Err
         .bind(company_id)
         .fetch_all(&st.db.pool)
         .await?;
-    let articles =
-        art_rows.iter().map(|r| Ok((get_i64(r, "id")?, get_str(r, "title")?))).collect::<Result<_, sqlx::Error>>()?;
+    let articles = art_rows
+        .iter()
+        .map(|r| Ok((get_i64(r, "id")?, get_str(r, "title")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
     let activity_id: Option<i64> = sqlx::query_scalar(
         "SELECT p.id FROM plugin_report p JOIN article a ON a.id = p.article_id WHERE a.company_id = $1 ORDER BY p.id LIMIT 1",
     )
     .bind(company_id)
     .fetch_optional(&st.db.pool)
     .await?;
-    Ok(Demo { company_id, created, reps, customers, relations, articles, activity_id })
+    Ok(Demo {
+        company_id,
+        created,
+        reps,
+        customers,
+        relations,
+        articles,
+        activity_id,
+    })
 }
 
 impl Demo {
     pub fn to_json(&self) -> Value {
-        let p = |v: &[Person]| v.iter().map(|p| json!({"id": p.id, "name": p.name, "token": p.token})).collect::<Vec<_>>();
+        let p = |v: &[Person]| {
+            v.iter()
+                .map(|p| json!({"id": p.id, "name": p.name, "token": p.token}))
+                .collect::<Vec<_>>()
+        };
         json!({
             "company_id": self.company_id,
             "created": self.created,
@@ -289,17 +403,30 @@ impl Demo {
         let _ = writeln!(
             s,
             "Radar demo data {} (company {}: {DEMO_COMPANY})\n",
-            if self.created { "created" } else { "already present" },
+            if self.created {
+                "created"
+            } else {
+                "already present"
+            },
             self.company_id
         );
         let _ = writeln!(s, "Sales reps (企业微信) — open the contact list:");
         for r in &self.reps {
-            let _ = writeln!(s, "  {:<6} user_id={} token={}\n         {base}/rep?user_id={}&token={}", r.name, r.id, r.token, r.id, r.token);
+            let _ = writeln!(
+                s,
+                "  {:<6} user_id={} token={}\n         {base}/rep?user_id={}&token={}",
+                r.name, r.id, r.token, r.id, r.token
+            );
         }
         let article = self.articles.first().map(|a| a.0).unwrap_or(1);
-        let _ = writeln!(s, "\nCustomers (公众号 H5) — chat with a rep, read an article:");
+        let _ = writeln!(
+            s,
+            "\nCustomers (公众号 H5) — chat with a rep, read an article:"
+        );
         for c in &self.customers {
-            let Some((rep, _)) = self.relations.iter().find(|(_, cid)| *cid == c.id) else { continue };
+            let Some((rep, _)) = self.relations.iter().find(|(_, cid)| *cid == c.id) else {
+                continue;
+            };
             let _ = writeln!(
                 s,
                 "  {} user_id={} token={}\n         {base}/h5/chat?user_id={}&token={}&u_id={rep}\n         {base}/h5/article/{article}?user_id={}&token={}&uid={rep}",
@@ -307,7 +434,10 @@ impl Demo {
             );
         }
         if let (Some(r), Some(c)) = (self.reps.first(), self.customers.first()) {
-            let _ = writeln!(s, "\nSigned REST calls (rand_str = md5(timestamp + token)):");
+            let _ = writeln!(
+                s,
+                "\nSigned REST calls (rand_str = md5(timestamp + token)):"
+            );
             let _ = writeln!(s, "  sig() {{ TS=$(date +%s%3N); SIG=$(printf '%s' \"$TS$1\" | md5sum | cut -c1-32); }}");
             let _ = writeln!(
                 s,

@@ -32,14 +32,18 @@ macro_rules! both {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("RADAR_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("RADAR_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!("radar_t_{}_{}_{}", std::process::id(), n, nanos)
 }
 
@@ -72,10 +76,22 @@ impl TestDb {
                 sqlx::any::install_default_drivers();
                 let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
                     .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for the postgres tests: {e}"));
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-                let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin.clone());
-                TestDb { url: format!("{base}/{name}"), backend, cleanup: Cleanup::Pg(name) }
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL at {admin} is needed for the postgres tests: {e}")
+                    });
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_owned())
+                    .unwrap_or(admin.clone());
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    cleanup: Cleanup::Pg(name),
+                }
             }
         }
     }
@@ -92,10 +108,22 @@ impl Drop for TestDb {
             Cleanup::Pg(name) => {
                 let name = name.clone();
                 let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
                     rt.block_on(async move {
-                        if let Ok(mut c) = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_admin_url()).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+                        if let Ok(mut c) =
+                            <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_admin_url())
+                                .await
+                        {
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .execute(&mut c)
+                            .await;
                         }
                     });
                 })
@@ -133,7 +161,9 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
     config.addr = "127.0.0.1:0".parse().expect("addr");
     tweak(&mut config);
     let st = AppState::start(config).await.expect("start");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let serve_state = st.clone();
@@ -167,13 +197,21 @@ impl TestApp {
     }
 
     pub async fn company(&self, name: &str) -> i64 {
-        radar::service::admin::create_company(&self.st, name).await.expect("company")
+        radar::service::admin::create_company(&self.st, name)
+            .await
+            .expect("company")
     }
 
     pub async fn user(&self, company_id: i64, name: &str) -> Who {
         let (id, token) = radar::service::admin::create_user(
             &self.st,
-            radar::service::admin::NewUser { company_id, name, avatar: None, phone: None, wechat: None },
+            radar::service::admin::NewUser {
+                company_id,
+                name,
+                avatar: None,
+                phone: None,
+                wechat: None,
+            },
         )
         .await
         .expect("user");
@@ -183,7 +221,12 @@ impl TestApp {
     pub async fn customer(&self, company_id: i64, name: &str) -> Who {
         let (id, token) = radar::service::admin::create_customer(
             &self.st,
-            radar::service::admin::NewCustomer { name, company_id: Some(company_id), headimgurl: None, user_type: 1 },
+            radar::service::admin::NewCustomer {
+                name,
+                company_id: Some(company_id),
+                headimgurl: None,
+                user_type: 1,
+            },
         )
         .await
         .expect("customer");
@@ -191,7 +234,9 @@ impl TestApp {
     }
 
     pub async fn relate(&self, user: &Who, customer: &Who) -> i64 {
-        radar::service::admin::create_relation(&self.st, user.id, customer.id, 1).await.expect("relation")
+        radar::service::admin::create_relation(&self.st, user.id, customer.id, 1)
+            .await
+            .expect("relation")
     }
 
     /// A company with one rep and one related customer.
@@ -220,26 +265,46 @@ impl TestApp {
         resp.json().await.expect("json")
     }
 
-    pub async fn post_form(&self, path: &str, who: &Who, extra: &str, form: &[(&str, &str)]) -> Value {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        who: &Who,
+        extra: &str,
+        form: &[(&str, &str)],
+    ) -> Value {
         let url = self.url(path, who, extra);
-        let resp = self.http.post(&url).form(form).send().await.expect("request");
+        let resp = self
+            .http
+            .post(&url)
+            .form(form)
+            .send()
+            .await
+            .expect("request");
         assert_eq!(resp.status(), 200, "POST {url}");
         resp.json().await.expect("json")
     }
 
     pub async fn post_json(&self, path: &str, who: &Who, extra: &str, body: &Value) -> Value {
         let url = self.url(path, who, extra);
-        let resp = self.http.post(&url).json(body).send().await.expect("request");
+        let resp = self
+            .http
+            .post(&url)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
         assert_eq!(resp.status(), 200, "POST {url}");
         resp.json().await.expect("json")
     }
 
     /// Rows of a table matching a condition, to prove nothing was stored.
     pub async fn count(&self, table_and_where: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table_and_where}"))
-            .fetch_one(&self.st.db.pool)
-            .await
-            .expect("count")
+        sqlx::query_scalar(&format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM {table_and_where}"
+        ))
+        .fetch_one(&self.st.db.pool)
+        .await
+        .expect("count")
     }
 }
 

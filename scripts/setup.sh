@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what building and testing Radar needs; fast when everything is present.
+# Usage: scripts/setup.sh [--browser]   (--browser also installs Chromium for e2e tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The CLI must match the wasm-bindgen crate version pinned in Cargo.toml.
+want_wb=0.2.130
+if ! command -v wasm-bindgen >/dev/null || ! wasm-bindgen --version | grep -q "$want_wb"; then
+  log "installing wasm-bindgen-cli $want_wb (about 3 minutes)"
+  # Not --locked: the locked webpki-roots version is missing from the registry.
+  cargo install wasm-bindgen-cli --version "$want_wb"
+fi
+
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+  log "installing Chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+
+if [ -f end2end/package.json ]; then
+  stamp=end2end/node_modules/.radar-lock
+  if [ ! -f "$stamp" ] || ! cmp -s end2end/package-lock.json "$stamp"; then
+    log "installing npm packages for end2end/"
+    (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+    cp end2end/package-lock.json "$stamp"
+  fi
+fi

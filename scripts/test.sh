@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every test: formatting and lints, unit and integration tests on SQLite and
+# PostgreSQL, the Playwright end-to-end suite in Chromium, and a benchmark smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${CARGO_TARGET_DIR:=$PWD/target}"
+export CARGO_TARGET_DIR CARGO_TERM_COLOR=never
+unset LEPTOS_OUTPUT_NAME
+step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
+
+step setup
+scripts/setup.sh --browser
+scripts/pg-up.sh
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy -p server --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "unit and integration tests (SQLite and PostgreSQL)"
+cargo test -p app -p server
+
+if [ -x scripts/e2e.sh ]; then
+  step "end-to-end tests (Playwright, Chromium)"
+  scripts/e2e.sh
+fi
+
+if [ -x scripts/bench-smoke.sh ]; then
+  step "benchmark smoke run"
+  scripts/bench-smoke.sh
+fi
+step done
