@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::config::{Config, DEFAULT_DATABASE_URL};
 use crate::error::Error;
-use crate::service::admin;
+use crate::service::{admin, article};
 use crate::AppState;
 
 #[derive(Parser, Debug)]
@@ -64,6 +64,54 @@ pub enum Admin {
     Relation {
         #[command(subcommand)]
         op: RelationOp,
+    },
+    Article {
+        #[command(subcommand)]
+        op: ArticleOp,
+    },
+    /// Sign-up activities (the article's "plugin_report").
+    Activity {
+        #[command(subcommand)]
+        op: ActivityOp,
+    },
+    /// Article reviews.
+    Review {
+        #[command(subcommand)]
+        op: ReviewOp,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ArticleOp {
+    Create {
+        #[arg(long)]
+        company_id: i64,
+        #[arg(long)]
+        title: String,
+        /// 1 published, 2 draft, 3 deleted.
+        #[arg(long, default_value_t = 1)]
+        status: i64,
+        #[arg(long, default_value_t = 0)]
+        read_count: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ActivityOp {
+    Create {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        article_id: Option<i64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReviewOp {
+    /// Makes a review visible to every reader.
+    Approve {
+        #[arg(long)]
+        id: i64,
     },
 }
 
@@ -244,5 +292,12 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
         } => {
             json!({"id": admin::create_relation(st, user_id, customer_id, source).await?})
         }
+        Admin::Article { op: ArticleOp::Create { company_id, title, status, read_count } } => {
+            json!({"id": article::create_article(st, company_id, &title, status, read_count).await?})
+        }
+        Admin::Activity { op: ActivityOp::Create { title, article_id } } => {
+            json!({"id": article::create_activity(st, &title, article_id).await?})
+        }
+        Admin::Review { op: ReviewOp::Approve { id } } => json!({"id": article::approve_review(st, id).await?}),
     })
 }

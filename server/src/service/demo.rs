@@ -185,7 +185,7 @@ pub async fn seed(st: &AppState) -> Result<Demo, Error> {
     chat::customer_send(st, customers[0], rep2, &text("李经理好，我是王小明")).await?;
 
     seed_crm(st, rep1, &customers).await?;
-    seed_articles(st, company_id).await?;
+    seed_articles(st, company_id, &customers).await?;
     load(st, company_id, true).await
 }
 
@@ -255,8 +255,8 @@ async fn seed_crm(st: &AppState, rep: i64, customers: &[i64]) -> Result<(), Erro
     Ok(())
 }
 
-/// Published articles and one sign-up activity.
-async fn seed_articles(st: &AppState, company_id: i64) -> Result<(), Error> {
+/// Published articles, one sign-up activity, and two approved reviews.
+async fn seed_articles(st: &AppState, company_id: i64, customers: &[i64]) -> Result<(), Error> {
     let now = st.clock.now_ms();
     let articles = [
         (
@@ -306,6 +306,25 @@ async fn seed_articles(st: &AppState, company_id: i64) -> Result<(), Error> {
         .await?;
         sqlx::query("UPDATE article SET plugin_report_id = $1 WHERE id = $2")
             .bind(act)
+            .bind(aid)
+            .execute(&st.db.pool)
+            .await?;
+        let reviews = [(1, "写得太好了，私域确实要先留住人。"), (3, "Useful read, thanks for sharing 👍")];
+        for (i, (ci, content)) in reviews.iter().enumerate() {
+            let Some(cid) = customers.get(*ci) else { continue };
+            sqlx::query(
+                "INSERT INTO article_comment (article_id, from_customer_id, content, is_audit_pass, create_date)
+                 VALUES ($1, $2, $3, 1, $4)",
+            )
+            .bind(aid)
+            .bind(*cid)
+            .bind(*content)
+            .bind(now - 3_600_000 * (2 - i as i64))
+            .execute(&st.db.pool)
+            .await?;
+        }
+        sqlx::query("UPDATE article SET comment_count = comment_count + $1 WHERE id = $2")
+            .bind(reviews.len() as i64)
             .bind(aid)
             .execute(&st.db.pool)
             .await?;
@@ -458,6 +477,29 @@ impl Demo {
                 "  sig {tok}; curl -s \"{base}/zhugeleida/qiyeweixin/tongxunlu?rand_str=$SIG&timestamp=$TS&user_id={rid}\"",
                 tok = r.token,
                 rid = r.id
+            );
+            let _ = writeln!(s, "\nArticle radar (the customer reads, reviews, signs up; the rep's access log records it):");
+            let cq = |op: &str, id: i64| {
+                format!("sig {}; curl -s \"{base}/zhugeleida/gongzhonghao/{op}/{id}?rand_str=$SIG&timestamp=$TS&user_id={}\"", c.token, c.id)
+            };
+            let _ = writeln!(s, "  {} --data-urlencode uid={}", cq("article/view_article", article), r.id);
+            let _ = writeln!(s, "  {} --data-urlencode uid={} --data-urlencode 'content=写得真好'", cq("article/review_article", article), r.id);
+            let _ = writeln!(s, "  {}", cq("article/article_review_list", article));
+            if let Some(act) = self.activity_id {
+                let _ = writeln!(
+                    s,
+                    "  {} --data-urlencode uid={} --data-urlencode customer_name=王小明 --data-urlencode phone=13912345678 --data-urlencode leave_message=报名",
+                    cq("plugin_report/sign_up_activity", act),
+                    r.id
+                );
+            }
+            let _ = writeln!(
+                s,
+                "  sig {tok}; curl -s \"{base}/zhugeleida/gongzhonghao/article/recommend_article_list/{article}?rand_str=$SIG&timestamp=$TS&user_id={cid}&uid={rid}&company_id={co}\"",
+                tok = c.token,
+                cid = c.id,
+                rid = r.id,
+                co = self.company_id
             );
         }
         s
