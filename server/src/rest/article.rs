@@ -14,13 +14,21 @@ use super::{post_only, wrong_method, Args};
 use crate::auth::CustomerAuth;
 use crate::error::{ok, ApiResult, Error, WithStyle, IN_DATA_402, IN_MSG_301};
 use crate::extract::{parse_id, Body, Check, Fields, Query, WHOLE_NUMBER};
-use crate::service::article::{self, SignUp, MAX_ADDRESS_CHARS, MAX_LEAVE_MESSAGE_CHARS, MAX_SIGNUP_NAME_CHARS};
+use crate::service::article::{
+    self, SignUp, MAX_ADDRESS_CHARS, MAX_LEAVE_MESSAGE_CHARS, MAX_SIGNUP_NAME_CHARS,
+};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/gongzhonghao/article/{oper}/{o_id}", get(article_op).post(article_op).fallback(wrong_method))
-        .route("/gongzhonghao/plugin_report/{oper}/{o_id}", post_only(plugin_report_op))
+        .route(
+            "/gongzhonghao/article/{oper}/{o_id}",
+            get(article_op).post(article_op).fallback(wrong_method),
+        )
+        .route(
+            "/gongzhonghao/plugin_report/{oper}/{o_id}",
+            post_only(plugin_report_op),
+        )
 }
 
 fn path_id(o_id: &str) -> Result<i64, Error> {
@@ -57,20 +65,36 @@ async fn article_op(
             let uid = c.req_int("uid", "uidID不能为空", WHOLE_NUMBER);
             let company_id = c.req_int("company_id", "公司ID不能为空", WHOLE_NUMBER);
             c.finish().styled(IN_DATA_402)?;
-            let (Some(uid), Some(company_id)) = (uid, company_id) else { return Err(Error::bad_request().into()) };
-            let r = article::recommend(&st, customer_id, id, uid, company_id).await.styled(IN_DATA_402)?;
+            let (Some(uid), Some(company_id)) = (uid, company_id) else {
+                return Err(Error::bad_request().into());
+            };
+            let r = article::recommend(&st, customer_id, id, uid, company_id)
+                .await
+                .styled(IN_DATA_402)?;
             if r.items.is_empty() {
                 return Err(Error::NoData.into());
             }
-            ok("查询成功", json!({"ret_data": r.items, "data_count": r.data_count}))
+            ok(
+                "查询成功",
+                json!({"ret_data": r.items, "data_count": r.data_count}),
+            )
         }
         _ => Err(no_op().into()),
     }
 }
 
-async fn review_article(st: &AppState, customer_id: i64, article_id: i64, body: &Fields) -> ApiResult {
+async fn review_article(
+    st: &AppState,
+    customer_id: i64,
+    article_id: i64,
+    body: &Fields,
+) -> ApiResult {
     let mut c = Check::new(body);
-    let content = match c.fields.text("content").map(|s| article::review_content(&s)) {
+    let content = match c
+        .fields
+        .text("content")
+        .map(|s| article::review_content(&s))
+    {
         None => {
             c.error("content", "内容不能为空", "required");
             None
@@ -84,15 +108,24 @@ async fn review_article(st: &AppState, customer_id: i64, article_id: i64, body: 
     let uid = c.opt_int("uid", WHOLE_NUMBER);
     c.finish().styled(IN_MSG_301)?;
     let content = content.ok_or_else(Error::bad_request)?;
-    let id = article::review(st, customer_id, article_id, &content, uid).await.styled(IN_MSG_301)?;
+    let id = article::review(st, customer_id, article_id, &content, uid)
+        .await
+        .styled(IN_MSG_301)?;
     ok("成功", json!({"id": id}))
 }
 
-async fn view_article(st: &AppState, customer_id: i64, article_id: i64, body: &Fields) -> ApiResult {
+async fn view_article(
+    st: &AppState,
+    customer_id: i64,
+    article_id: i64,
+    body: &Fields,
+) -> ApiResult {
     let mut c = Check::new(body);
     let uid = c.opt_int("uid", WHOLE_NUMBER);
     c.finish().styled(IN_MSG_301)?;
-    let (log_id, reads) = article::view(st, customer_id, article_id, uid).await.styled(IN_MSG_301)?;
+    let (log_id, reads) = article::view(st, customer_id, article_id, uid)
+        .await
+        .styled(IN_MSG_301)?;
     ok("成功", json!({"log_id": log_id, "read_count": reads}))
 }
 
@@ -108,7 +141,9 @@ async fn staytime(st: &AppState, customer_id: i64, article_id: i64, body: &Field
     let (Some(uid), Some(log_id), Some(seconds)) = (uid, log_id, seconds) else {
         return Err(Error::bad_request().into());
     };
-    let stored = article::stay(st, customer_id, article_id, uid, log_id, seconds).await.styled(IN_MSG_301)?;
+    let stored = article::stay(st, customer_id, article_id, uid, log_id, seconds)
+        .await
+        .styled(IN_MSG_301)?;
     ok("成功", json!({"log_id": log_id, "stay_seconds": stored}))
 }
 
@@ -124,7 +159,12 @@ async fn plugin_report_op(
     }
     let mut c = Check::new(&body);
     let uid = c.opt_int("uid", WHOLE_NUMBER);
-    let customer_name = bounded(&mut c, "customer_name", "客户姓名不能为空", MAX_SIGNUP_NAME_CHARS);
+    let customer_name = bounded(
+        &mut c,
+        "customer_name",
+        "客户姓名不能为空",
+        MAX_SIGNUP_NAME_CHARS,
+    );
     let phone = match c.req_str("phone", "客户报名手机号不能为空") {
         None => None,
         Some(p) => match MobilePhone::parse(&p) {
@@ -135,15 +175,30 @@ async fn plugin_report_op(
             }
         },
     };
-    let leave_message = bounded(&mut c, "leave_message", "活动留言不能为空", MAX_LEAVE_MESSAGE_CHARS);
+    let leave_message = bounded(
+        &mut c,
+        "leave_message",
+        "活动留言不能为空",
+        MAX_LEAVE_MESSAGE_CHARS,
+    );
     let address = c.opt_str("address", MAX_ADDRESS_CHARS);
     // `phone_verify_code` is accepted and ignored: there is no SMS provider.
     c.finish().styled(IN_MSG_301)?;
-    let (Some(customer_name), Some(phone), Some(leave_message)) = (customer_name, phone, leave_message) else {
+    let (Some(customer_name), Some(phone), Some(leave_message)) =
+        (customer_name, phone, leave_message)
+    else {
         return Err(Error::bad_request().into());
     };
-    let s = SignUp { customer_name, phone, leave_message, address, uid };
-    let id = article::sign_up(&st, customer_id, activity_id, &s).await.styled(IN_MSG_301)?;
+    let s = SignUp {
+        customer_name,
+        phone,
+        leave_message,
+        address,
+        uid,
+    };
+    let id = article::sign_up(&st, customer_id, activity_id, &s)
+        .await
+        .styled(IN_MSG_301)?;
     ok("报名成功", json!({"id": id}))
 }
 

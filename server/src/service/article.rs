@@ -64,18 +64,26 @@ async fn article_row(st: &AppState, id: i64) -> Result<Option<ArticleRow>, Error
 
 /// The customer's company, when the customer belongs to one.
 async fn customer_company(st: &AppState, customer_id: i64) -> Result<Option<i64>, Error> {
-    Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT company_id FROM customer WHERE id = $1")
-        .bind(customer_id)
-        .fetch_optional(&st.db.pool)
-        .await?
-        .flatten())
+    Ok(
+        sqlx::query_scalar::<_, Option<i64>>("SELECT company_id FROM customer WHERE id = $1")
+            .bind(customer_id)
+            .fetch_optional(&st.db.pool)
+            .await?
+            .flatten(),
+    )
 }
 
 /// The article as the customer may see it: it exists, is not deleted, and
 /// belongs to the customer's company when the customer has one. Anything else
 /// is reported as "does not exist", so ids of other companies leak nothing.
-async fn visible_article(st: &AppState, customer_id: i64, article_id: i64) -> Result<Option<ArticleRow>, Error> {
-    let Some(a) = article_row(st, article_id).await? else { return Ok(None) };
+async fn visible_article(
+    st: &AppState,
+    customer_id: i64,
+    article_id: i64,
+) -> Result<Option<ArticleRow>, Error> {
+    let Some(a) = article_row(st, article_id).await? else {
+        return Ok(None);
+    };
     if a.status == STATUS_DELETED {
         return Ok(None);
     }
@@ -92,17 +100,26 @@ fn no_article() -> Error {
 /// Checks the `uid` a customer action names: the sales user must exist and be
 /// related to the customer already, or belong to the article's company (the
 /// relation is then created with the action). Returns whether it must be created.
-async fn check_rep(st: &AppState, uid: i64, customer_id: i64, article_company: Option<i64>) -> Result<bool, Error> {
-    let company: Option<i64> = sqlx::query_scalar("SELECT company_id FROM sales_user WHERE id = $1")
-        .bind(uid)
-        .fetch_optional(&st.db.pool)
-        .await?;
-    let Some(company) = company else { return Err(Error::field("uid", "雷达用户不存在", "")) };
-    let related: Option<i64> = sqlx::query_scalar("SELECT id FROM relation WHERE user_id = $1 AND customer_id = $2")
-        .bind(uid)
-        .bind(customer_id)
-        .fetch_optional(&st.db.pool)
-        .await?;
+async fn check_rep(
+    st: &AppState,
+    uid: i64,
+    customer_id: i64,
+    article_company: Option<i64>,
+) -> Result<bool, Error> {
+    let company: Option<i64> =
+        sqlx::query_scalar("SELECT company_id FROM sales_user WHERE id = $1")
+            .bind(uid)
+            .fetch_optional(&st.db.pool)
+            .await?;
+    let Some(company) = company else {
+        return Err(Error::field("uid", "雷达用户不存在", ""));
+    };
+    let related: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM relation WHERE user_id = $1 AND customer_id = $2")
+            .bind(uid)
+            .bind(customer_id)
+            .fetch_optional(&st.db.pool)
+            .await?;
     if related.is_some() {
         return Ok(false);
     }
@@ -113,7 +130,12 @@ async fn check_rep(st: &AppState, uid: i64, customer_id: i64, article_company: O
 }
 
 /// Creates the relation inside the caller's transaction; a concurrent creator wins quietly.
-async fn ensure_relation(conn: &mut sqlx::AnyConnection, uid: i64, customer_id: i64, now: i64) -> Result<(), Error> {
+async fn ensure_relation(
+    conn: &mut sqlx::AnyConnection,
+    uid: i64,
+    customer_id: i64,
+    now: i64,
+) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO relation (user_id, customer_id, source, create_date) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id, customer_id) DO NOTHING",
@@ -133,31 +155,54 @@ async fn ensure_relation(conn: &mut sqlx::AnyConnection, uid: i64, customer_id: 
 /// The customer opened the article, shared by `uid` when given: `read_count + 1`,
 /// and for the rep an access-log row (action 14). Returns the new log id and
 /// read count.
-pub async fn view(st: &AppState, customer_id: i64, article_id: i64, uid: Option<i64>) -> Result<(Option<i64>, i64), Error> {
-    let a = visible_article(st, customer_id, article_id).await?.ok_or_else(no_article)?;
+pub async fn view(
+    st: &AppState,
+    customer_id: i64,
+    article_id: i64,
+    uid: Option<i64>,
+) -> Result<(Option<i64>, i64), Error> {
+    let a = visible_article(st, customer_id, article_id)
+        .await?
+        .ok_or_else(no_article)?;
     let create = match uid {
         Some(u) => check_rep(st, u, customer_id, Some(a.company_id)).await?,
         None => false,
     };
     let now = st.clock.now_ms();
     let mut tx = st.db.begin_write().await?;
-    let reads: i64 = sqlx::query_scalar("UPDATE article SET read_count = read_count + 1 WHERE id = $1 RETURNING read_count")
-        .bind(a.id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let reads: i64 = sqlx::query_scalar(
+        "UPDATE article SET read_count = read_count + 1 WHERE id = $1 RETURNING read_count",
+    )
+    .bind(a.id)
+    .fetch_one(&mut **tx)
+    .await?;
     let log_id = match uid {
         Some(u) => {
             if create {
                 ensure_relation(&mut tx, u, customer_id, now).await?;
             }
             let remark = format!("正在查看文章《{}》,看来对您的文章感兴趣", a.title);
-            Some(activity::record(&mut tx, Action::ViewArticle, u, customer_id, Some(a.id), &remark, now).await?)
+            Some(
+                activity::record(
+                    &mut tx,
+                    Action::ViewArticle,
+                    u,
+                    customer_id,
+                    Some(a.id),
+                    &remark,
+                    now,
+                )
+                .await?,
+            )
         }
         None => None,
     };
     tx.commit().await?;
     if let Some(u) = uid {
-        st.bus.publish(Event::ContactChanged { user_id: u, customer_id });
+        st.bus.publish(Event::ContactChanged {
+            user_id: u,
+            customer_id,
+        });
     }
     Ok((log_id, reads))
 }
@@ -176,7 +221,14 @@ pub fn stay_seconds(seconds: i64) -> Result<i64, &'static str> {
 /// Records the reading time of one view (the access-log row `log_id` of this
 /// customer, article and rep). It only grows, and is capped at three hours;
 /// beacons may arrive repeatedly and out of order. Returns the stored value.
-pub async fn stay(st: &AppState, customer_id: i64, article_id: i64, uid: i64, log_id: i64, seconds: i64) -> Result<i64, Error> {
+pub async fn stay(
+    st: &AppState,
+    customer_id: i64,
+    article_id: i64,
+    uid: i64,
+    log_id: i64,
+    seconds: i64,
+) -> Result<i64, Error> {
     let seconds = stay_seconds(seconds).map_err(|m| Error::field("seconds", m, "invalid"))?;
     let owned: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM access_log WHERE id = $1 AND customer_id = $2 AND article_id = $3 AND user_id = $4 AND action = $5",
@@ -202,14 +254,19 @@ pub async fn stay(st: &AppState, customer_id: i64, article_id: i64, uid: i64, lo
         .bind(log_id)
         .fetch_one(&mut **tx)
         .await?;
-    sqlx::query("UPDATE relation SET last_activity_time = $1 WHERE user_id = $2 AND customer_id = $3")
-        .bind(now)
-        .bind(uid)
-        .bind(customer_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE relation SET last_activity_time = $1 WHERE user_id = $2 AND customer_id = $3",
+    )
+    .bind(now)
+    .bind(uid)
+    .bind(customer_id)
+    .execute(&mut **tx)
+    .await?;
     tx.commit().await?;
-    st.bus.publish(Event::ContactChanged { user_id: uid, customer_id });
+    st.bus.publish(Event::ContactChanged {
+        user_id: uid,
+        customer_id,
+    });
     Ok(stored)
 }
 
@@ -230,9 +287,17 @@ pub fn review_content(raw: &str) -> Result<String, (&'static str, &'static str)>
 
 /// Stores an unapproved review, counts it on the article, and logs it for the
 /// sharing rep when `uid` is given. Returns the review id.
-pub async fn review(st: &AppState, customer_id: i64, article_id: i64, content: &str, uid: Option<i64>) -> Result<i64, Error> {
+pub async fn review(
+    st: &AppState,
+    customer_id: i64,
+    article_id: i64,
+    content: &str,
+    uid: Option<i64>,
+) -> Result<i64, Error> {
     let content = review_content(content).map_err(|(m, c)| Error::field("content", m, c))?;
-    let a = visible_article(st, customer_id, article_id).await?.ok_or_else(no_article)?;
+    let a = visible_article(st, customer_id, article_id)
+        .await?
+        .ok_or_else(no_article)?;
     let create = match uid {
         Some(u) => check_rep(st, u, customer_id, Some(a.company_id)).await?,
         None => false,
@@ -249,25 +314,47 @@ pub async fn review(st: &AppState, customer_id: i64, article_id: i64, content: &
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
-    sqlx::query("UPDATE article SET comment_count = comment_count + 1 WHERE id = $1").bind(a.id).execute(&mut **tx).await?;
+    sqlx::query("UPDATE article SET comment_count = comment_count + 1 WHERE id = $1")
+        .bind(a.id)
+        .execute(&mut **tx)
+        .await?;
     if let Some(u) = uid {
         if create {
             ensure_relation(&mut tx, u, customer_id, now).await?;
         }
         let remark = format!("评论了您的文章《{}》", a.title);
-        activity::record(&mut tx, Action::ReviewArticle, u, customer_id, Some(a.id), &remark, now).await?;
+        activity::record(
+            &mut tx,
+            Action::ReviewArticle,
+            u,
+            customer_id,
+            Some(a.id),
+            &remark,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     if let Some(u) = uid {
-        st.bus.publish(Event::ContactChanged { user_id: u, customer_id });
+        st.bus.publish(Event::ContactChanged {
+            user_id: u,
+            customer_id,
+        });
     }
     Ok(id)
 }
 
 /// Approved reviews of the article plus the caller's own pending ones, newest
 /// first. An unknown or foreign article simply has none.
-pub async fn review_list(st: &AppState, customer_id: i64, article_id: i64) -> Result<Vec<Value>, Error> {
-    if visible_article(st, customer_id, article_id).await?.is_none() {
+pub async fn review_list(
+    st: &AppState,
+    customer_id: i64,
+    article_id: i64,
+) -> Result<Vec<Value>, Error> {
+    if visible_article(st, customer_id, article_id)
+        .await?
+        .is_none()
+    {
         return Ok(Vec::new());
     }
     let rows = sqlx::query(
@@ -318,7 +405,13 @@ pub fn pct(s: &str) -> String {
 
 /// The share link of an article (semantics §4.4): the official-account OAuth URL,
 /// whose `redirect_uri` is inserted raw, wrapped once in the share redirector.
-pub fn article_url(cfg: &Config, authorization_appid: &str, article_id: i64, uid: i64, company_id: i64) -> String {
+pub fn article_url(
+    cfg: &Config,
+    authorization_appid: &str,
+    article_id: i64,
+    uid: i64,
+    company_id: i64,
+) -> String {
     let redirect_uri = format!(
         "{}/zhugeleida/gongzhonghao/work_gongzhonghao_auth?relate=article_id_{article_id}|pid_|level_1|uid_{uid}|company_id_{company_id}",
         cfg.article_api_url
@@ -350,16 +443,20 @@ pub async fn recommend(
     uid: i64,
     company_id: i64,
 ) -> Result<Recommended, Error> {
-    let rep_company: Option<i64> = sqlx::query_scalar("SELECT company_id FROM sales_user WHERE id = $1")
-        .bind(uid)
-        .fetch_optional(&st.db.pool)
-        .await?;
+    let rep_company: Option<i64> =
+        sqlx::query_scalar("SELECT company_id FROM sales_user WHERE id = $1")
+            .bind(uid)
+            .fetch_optional(&st.db.pool)
+            .await?;
     match rep_company {
         None => return Err(Error::field("uid", "雷达用户不存在", "")),
         Some(c) if c != company_id => return Err(Error::field("uid", "雷达用户不属于该公司", "")),
         Some(_) => {}
     }
-    if customer_company(st, customer_id).await?.is_some_and(|c| c != company_id) {
+    if customer_company(st, customer_id)
+        .await?
+        .is_some_and(|c| c != company_id)
+    {
         return Err(Error::field("company_id", "公司ID不正确", ""));
     }
     let data_count: i64 = sqlx::query_scalar(
@@ -435,10 +532,14 @@ async fn activity_row(st: &AppState, activity_id: i64) -> Result<Option<Activity
     let title = get_str(&r, "title")?;
     let article_id = match get_opt_i64(&r, "article_id")? {
         Some(a) => Some(a),
-        None => sqlx::query_scalar::<_, i64>("SELECT id FROM article WHERE plugin_report_id = $1 ORDER BY id LIMIT 1")
+        None => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM article WHERE plugin_report_id = $1 ORDER BY id LIMIT 1",
+            )
             .bind(activity_id)
             .fetch_optional(&st.db.pool)
-            .await?,
+            .await?
+        }
     };
     let article = match article_id {
         Some(a) => article_row(st, a).await?,
@@ -453,7 +554,12 @@ fn duplicate_phone() -> Error {
 
 /// Stores a sign-up and, when the sharing rep is named, the rep's access-log
 /// row (action 17), in one transaction. Returns the sign-up id.
-pub async fn sign_up(st: &AppState, customer_id: i64, activity_id: i64, s: &SignUp) -> Result<i64, Error> {
+pub async fn sign_up(
+    st: &AppState,
+    customer_id: i64,
+    activity_id: i64,
+    s: &SignUp,
+) -> Result<i64, Error> {
     let not_found = || Error::field("activity_id", "报名活动不存在", "");
     let act = activity_row(st, activity_id).await?.ok_or_else(not_found)?;
     let article_company = act.article.as_ref().map(|a| a.company_id);
@@ -466,11 +572,13 @@ pub async fn sign_up(st: &AppState, customer_id: i64, activity_id: i64, s: &Sign
         Some(u) => check_rep(st, u, customer_id, article_company).await?,
         None => false,
     };
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM report_to_customer WHERE activity_id = $1 AND phone = $2")
-        .bind(activity_id)
-        .bind(s.phone.as_str())
-        .fetch_optional(&st.db.pool)
-        .await?;
+    let taken: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM report_to_customer WHERE activity_id = $1 AND phone = $2",
+    )
+    .bind(activity_id)
+    .bind(s.phone.as_str())
+    .fetch_optional(&st.db.pool)
+    .await?;
     if taken.is_some() {
         return Err(duplicate_phone());
     }
@@ -500,14 +608,29 @@ pub async fn sign_up(st: &AppState, customer_id: i64, activity_id: i64, s: &Sign
         if create {
             ensure_relation(&mut tx, u, customer_id, now).await?;
         }
-        let title = act.article.as_ref().map(|a| a.title.as_str()).unwrap_or(&act.title);
+        let title = act
+            .article
+            .as_ref()
+            .map(|a| a.title.as_str())
+            .unwrap_or(&act.title);
         let remark = format!("报名参加了文章《{title}》的活动,具体详情在后台查看");
-        activity::record(&mut tx, Action::SignUpActivity, u, customer_id, act.article.as_ref().map(|a| a.id), &remark, now)
-            .await?;
+        activity::record(
+            &mut tx,
+            Action::SignUpActivity,
+            u,
+            customer_id,
+            act.article.as_ref().map(|a| a.id),
+            &remark,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     if let Some(u) = s.uid {
-        st.bus.publish(Event::ContactChanged { user_id: u, customer_id });
+        st.bus.publish(Event::ContactChanged {
+            user_id: u,
+            customer_id,
+        });
     }
     Ok(id)
 }
@@ -526,7 +649,13 @@ fn title_ok(title: &str) -> Result<String, Error> {
     Ok(t.to_owned())
 }
 
-pub async fn create_article(st: &AppState, company_id: i64, title: &str, status: i64, read_count: i64) -> Result<i64, Error> {
+pub async fn create_article(
+    st: &AppState,
+    company_id: i64,
+    title: &str,
+    status: i64,
+    read_count: i64,
+) -> Result<i64, Error> {
     let title = title_ok(title)?;
     if !(1..=3).contains(&status) {
         return Err(Error::field("status", "状态必须是1、2或3", "invalid"));
@@ -554,7 +683,11 @@ pub async fn create_article(st: &AppState, company_id: i64, title: &str, status:
 
 /// A sign-up activity, embedded in `article_id` when given (the article then
 /// points back at it unless it already embeds another one).
-pub async fn create_activity(st: &AppState, title: &str, article_id: Option<i64>) -> Result<i64, Error> {
+pub async fn create_activity(
+    st: &AppState,
+    title: &str,
+    article_id: Option<i64>,
+) -> Result<i64, Error> {
     let title = title_ok(title)?;
     if let Some(a) = article_id {
         if !crate::service::admin::exists(st, "article", a).await? {
@@ -570,11 +703,13 @@ pub async fn create_activity(st: &AppState, title: &str, article_id: Option<i64>
             .fetch_one(&mut **tx)
             .await?;
     if let Some(a) = article_id {
-        sqlx::query("UPDATE article SET plugin_report_id = $1 WHERE id = $2 AND plugin_report_id IS NULL")
-            .bind(id)
-            .bind(a)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE article SET plugin_report_id = $1 WHERE id = $2 AND plugin_report_id IS NULL",
+        )
+        .bind(id)
+        .bind(a)
+        .execute(&mut **tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(id)
@@ -583,7 +718,10 @@ pub async fn create_activity(st: &AppState, title: &str, article_id: Option<i64>
 /// Makes a review visible to everyone.
 pub async fn approve_review(st: &AppState, id: i64) -> Result<i64, Error> {
     let mut tx = st.db.begin_write().await?;
-    let done = sqlx::query("UPDATE article_comment SET is_audit_pass = 1 WHERE id = $1").bind(id).execute(&mut **tx).await?;
+    let done = sqlx::query("UPDATE article_comment SET is_audit_pass = 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     if done.rows_affected() == 0 {
         return Err(Error::field("id", "评论不存在", ""));
     }
@@ -609,7 +747,10 @@ mod tests {
         let doc = "http://zhugeleida.zhugeyingxiao.com/zhugeleida/gongzhonghao/work_gongzhonghao_auth/redirect_share_url?share_url=https%3A%2F%2Fopen.weixin.qq.com%2Fconnect%2Foauth2%2Fauthorize%3Fappid%3Dwxa77213c591897a13%26redirect_uri%3Dhttp%3A%2F%2Fapi.zhugeyingxiao.com%2Fzhugeleida%2Fgongzhonghao%2Fwork_gongzhonghao_auth%3Frelate%3Darticle_id_58%7Cpid_%7Clevel_1%7Cuid_1%7Ccompany_id_1%26response_type%3Dcode%26scope%3Dsnsapi_base%26state%3Dsnsapi_base%26component_appid%3Dwx6ba07e6ddcdc69b3%23wechat_redirect";
         let expected = doc.replace("scope%3Dsnsapi_base", "scope%3Dsnsapi_userinfo");
         assert_ne!(expected, doc);
-        assert_eq!(article_url(&cfg(), "wxa77213c591897a13", 58, 1, 1), expected);
+        assert_eq!(
+            article_url(&cfg(), "wxa77213c591897a13", 58, 1, 1),
+            expected
+        );
         // No official-account app: the appid is simply empty.
         assert!(article_url(&cfg(), "", 7, 2, 3).contains("authorize%3Fappid%3D%26redirect_uri"));
     }
