@@ -292,12 +292,24 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
         } => {
             json!({"id": admin::create_relation(st, user_id, customer_id, source).await?})
         }
-        Admin::Article { op: ArticleOp::Create { company_id, title, status, read_count } } => {
+        Admin::Article {
+            op:
+                ArticleOp::Create {
+                    company_id,
+                    title,
+                    status,
+                    read_count,
+                },
+        } => {
             json!({"id": article::create_article(st, company_id, &title, status, read_count).await?})
         }
-        Admin::Activity { op: ActivityOp::Create { title, article_id } } => {
+        Admin::Activity {
+            op: ActivityOp::Create { title, article_id },
+        } => {
             json!({"id": article::create_activity(st, &title, article_id).await?})
         }
-        Admin::Review { op: ReviewOp::Approve { id } } => json!({"id": article::approve_review(st, id).await?}),
+        Admin::Review {
+            op: ReviewOp::Approve { id },
+        } => json!({"id": article::approve_review(st, id).await?}),
     })
 }

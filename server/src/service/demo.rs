@@ -32,7 +32,13 @@ pub struct Demo {
 }
 
 /// Deal fields: customer index, probability, expected date, days since follow-up and activity.
-type Deal = (usize, Option<i64>, Option<&'static str>, Option<i64>, Option<i64>);
+type Deal = (
+    usize,
+    Option<i64>,
+    Option<&'static str>,
+    Option<i64>,
+    Option<i64>,
+);
 
 const CUSTOMERS: [(&str, &str); 5] = [
     (
@@ -309,9 +315,14 @@ async fn seed_articles(st: &AppState, company_id: i64, customers: &[i64]) -> Res
             .bind(aid)
             .execute(&st.db.pool)
             .await?;
-        let reviews = [(1, "写得太好了，私域确实要先留住人。"), (3, "Useful read, thanks for sharing 👍")];
+        let reviews = [
+            (1, "写得太好了，私域确实要先留住人。"),
+            (3, "Useful read, thanks for sharing 👍"),
+        ];
         for (i, (ci, content)) in reviews.iter().enumerate() {
-            let Some(cid) = customers.get(*ci) else { continue };
+            let Some(cid) = customers.get(*ci) else {
+                continue;
+            };
             sqlx::query(
                 "INSERT INTO article_comment (article_id, from_customer_id, content, is_audit_pass, create_date)
                  VALUES ($1, $2, $3, 1, $4)",
@@ -482,8 +493,18 @@ impl Demo {
             let cq = |op: &str, id: i64| {
                 format!("sig {}; curl -s \"{base}/zhugeleida/gongzhonghao/{op}/{id}?rand_str=$SIG&timestamp=$TS&user_id={}\"", c.token, c.id)
             };
-            let _ = writeln!(s, "  {} --data-urlencode uid={}", cq("article/view_article", article), r.id);
-            let _ = writeln!(s, "  {} --data-urlencode uid={} --data-urlencode 'content=写得真好'", cq("article/review_article", article), r.id);
+            let _ = writeln!(
+                s,
+                "  {} --data-urlencode uid={}",
+                cq("article/view_article", article),
+                r.id
+            );
+            let _ = writeln!(
+                s,
+                "  {} --data-urlencode uid={} --data-urlencode 'content=写得真好'",
+                cq("article/review_article", article),
+                r.id
+            );
             let _ = writeln!(s, "  {}", cq("article/article_review_list", article));
             if let Some(act) = self.activity_id {
                 let _ = writeln!(
