@@ -79,6 +79,24 @@ pub enum Admin {
         #[command(subcommand)]
         op: ReviewOp,
     },
+    Tag {
+        #[command(subcommand)]
+        op: TagOp,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TagOp {
+    /// A tag of a sales user, under the global 自定义 group.
+    Create {
+        #[arg(long)]
+        user_id: i64,
+        #[arg(long)]
+        name: String,
+        /// 1 公众号, 2 小程序.
+        #[arg(long, default_value_t = 1)]
+        tag_type: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -311,5 +329,15 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
         Admin::Review {
             op: ReviewOp::Approve { id },
         } => json!({"id": article::approve_review(st, id).await?}),
+        Admin::Tag {
+            op:
+                TagOp::Create {
+                    user_id,
+                    name,
+                    tag_type,
+                },
+        } => {
+            json!({"id": crate::service::crm::create_tag(st, user_id, &name, tag_type).await?})
+        }
     })
 }
