@@ -7,7 +7,9 @@ use serde_json::json;
 
 use super::{get_only, post_only, Args};
 use crate::auth::SalesAuth;
-use crate::error::{ok, ApiError, ApiResult, Error, WithStyle, IN_DATA_402, IN_MSG_301, IN_MSG_303};
+use crate::error::{
+    ok, ApiError, ApiResult, Error, WithStyle, IN_DATA_402, IN_MSG_301, IN_MSG_303,
+};
 use crate::extract::{parse_id, Body, Query};
 use crate::service::crm;
 use crate::AppState;
@@ -20,7 +22,10 @@ pub fn routes() -> Router<AppState> {
         .route("/qiyeweixin/tag_list", get_only(tag_list))
         .route("/qiyeweixin/tag_list/{oper}/{o_id}", post_only(tag_op))
         .route("/qiyeweixin/follow_info", get_only(follow_list))
-        .route("/qiyeweixin/follow_info/{oper}/{o_id}", post_only(follow_op))
+        .route(
+            "/qiyeweixin/follow_info/{oper}/{o_id}",
+            post_only(follow_op),
+        )
         .route("/qiyeweixin/action/{oper}", get_only(action_op))
 }
 
@@ -38,15 +43,25 @@ fn page_data(p: crm::Page) -> serde_json::Value {
     json!({"ret_data": p.items, "data_count": p.data_count})
 }
 
-async fn contact_list(State(st): State<AppState>, SalesAuth(user_id): SalesAuth, Query(q): Query) -> ApiResult {
+async fn contact_list(
+    State(st): State<AppState>,
+    SalesAuth(user_id): SalesAuth,
+    Query(q): Query,
+) -> ApiResult {
     let (filter, order, paging) = crm::parse_contact_query(&q).styled(IN_DATA_402)?;
     let page = crm::contacts(&st, user_id, &filter, order, paging).await?;
     ok("查询成功", page_data(page))
 }
 
-async fn customer_detail(State(st): State<AppState>, SalesAuth(user_id): SalesAuth, Query(q): Query) -> ApiResult {
+async fn customer_detail(
+    State(st): State<AppState>,
+    SalesAuth(user_id): SalesAuth,
+    Query(q): Query,
+) -> ApiResult {
     let customer_id = crm::parse_customer_query(&q).styled(IN_DATA_402)?;
-    let item = crm::customer_detail(&st, user_id, customer_id).await.styled(IN_DATA_402)?;
+    let item = crm::customer_detail(&st, user_id, customer_id)
+        .await
+        .styled(IN_DATA_402)?;
     ok("查询成功", json!({"ret_data": [item], "data_count": 1}))
 }
 
@@ -60,17 +75,30 @@ async fn customer_op(
     match oper.as_str() {
         "update_information" => {
             let info = crm::Information::parse(&body).styled(IN_MSG_303)?;
-            let created = crm::update_information(&st, user_id, customer_id, &info).await.styled(IN_MSG_303)?;
-            ok(if created { "添加成功" } else { "修改成功" }, json!({}))
+            let created = crm::update_information(&st, user_id, customer_id, &info)
+                .await
+                .styled(IN_MSG_303)?;
+            ok(
+                if created {
+                    "添加成功"
+                } else {
+                    "修改成功"
+                },
+                json!({}),
+            )
         }
         "update_expected_time" => {
             let date = crm::parse_expected_time(&body).styled(IN_MSG_303)?;
-            crm::update_expected_time(&st, user_id, customer_id, date).await.styled(IN_MSG_303)?;
+            crm::update_expected_time(&st, user_id, customer_id, date)
+                .await
+                .styled(IN_MSG_303)?;
             ok("添加成功", json!({}))
         }
         "update_expected_pr" => {
             let pr = crm::parse_expected_pr(&body).styled(IN_MSG_303)?;
-            crm::update_expected_pr(&st, user_id, customer_id, pr).await.styled(IN_MSG_303)?;
+            crm::update_expected_pr(&st, user_id, customer_id, pr)
+                .await
+                .styled(IN_MSG_303)?;
             ok("添加成功", json!({}))
         }
         "update_tag" => update_tag(&st, user_id, customer_id, &body).await,
@@ -78,15 +106,28 @@ async fn customer_op(
     }
 }
 
-async fn update_tag(st: &AppState, user_id: i64, customer_id: i64, body: &crate::extract::Fields) -> ApiResult {
+async fn update_tag(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+    body: &crate::extract::Fields,
+) -> ApiResult {
     let ids = crm::parse_tag_list(body).styled(IN_MSG_301)?;
-    crm::update_tags(st, user_id, customer_id, &ids).await.styled(IN_MSG_301)?;
+    crm::update_tags(st, user_id, customer_id, &ids)
+        .await
+        .styled(IN_MSG_301)?;
     ok("添加成功", json!({}))
 }
 
-async fn tag_list(State(st): State<AppState>, SalesAuth(user_id): SalesAuth, Query(q): Query) -> ApiResult {
+async fn tag_list(
+    State(st): State<AppState>,
+    SalesAuth(user_id): SalesAuth,
+    Query(q): Query,
+) -> ApiResult {
     let (customer_id, tag_type) = crm::parse_tag_query(&q).styled(IN_DATA_402)?;
-    let data = crm::tag_groups(&st, user_id, customer_id, tag_type).await.styled(IN_DATA_402)?;
+    let data = crm::tag_groups(&st, user_id, customer_id, tag_type)
+        .await
+        .styled(IN_DATA_402)?;
     ok("请求成功", data)
 }
 
@@ -101,7 +142,9 @@ async fn tag_op(
         "add_tag" => {
             let tag = crm::NewTag::parse(&body).styled(IN_MSG_301)?;
             let customer = Some(id).filter(|c| *c > 0);
-            let tag_id = crm::add_tag(&st, user_id, customer, &tag).await.styled(IN_MSG_301)?;
+            let tag_id = crm::add_tag(&st, user_id, customer, &tag)
+                .await
+                .styled(IN_MSG_301)?;
             ok("添加成功", json!({"tag_id": tag_id}))
         }
         "delete_tag" => {
@@ -114,9 +157,15 @@ async fn tag_op(
     }
 }
 
-async fn follow_list(State(st): State<AppState>, SalesAuth(user_id): SalesAuth, Query(q): Query) -> ApiResult {
+async fn follow_list(
+    State(st): State<AppState>,
+    SalesAuth(user_id): SalesAuth,
+    Query(q): Query,
+) -> ApiResult {
     let (customer_id, paging, ascending) = crm::parse_follow_query(&q).styled(IN_DATA_402)?;
-    let page = crm::follow_notes(&st, user_id, customer_id, paging, ascending).await.styled(IN_DATA_402)?;
+    let page = crm::follow_notes(&st, user_id, customer_id, paging, ascending)
+        .await
+        .styled(IN_DATA_402)?;
     ok("查询成功", page_data(page))
 }
 
@@ -130,7 +179,9 @@ async fn follow_op(
     match oper.as_str() {
         "add" => {
             let text = crm::parse_follow_info(&body).styled(IN_MSG_301)?;
-            let id = crm::add_follow_note(&st, user_id, customer_id, &text).await.styled(IN_MSG_301)?;
+            let id = crm::add_follow_note(&st, user_id, customer_id, &text)
+                .await
+                .styled(IN_MSG_301)?;
             ok("添加成功", json!({"id": id}))
         }
         _ => unknown_op(),

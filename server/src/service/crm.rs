@@ -42,7 +42,10 @@ struct Where {
 
 impl Where {
     fn new(first: &str, user_id: i64) -> Where {
-        Where { sql: first.to_owned(), args: vec![Arg::Int(user_id)] }
+        Where {
+            sql: first.to_owned(),
+            args: vec![Arg::Int(user_id)],
+        }
     }
     /// Appends ` AND <cond>` where `{}` in `cond` is replaced by the next placeholder.
     fn and(&mut self, cond: &str, arg: Arg) {
@@ -64,7 +67,10 @@ impl Where {
     fn next(&self) -> usize {
         self.args.len() + 1
     }
-    fn query<'q>(&'q self, sql: &'q str) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    fn query<'q>(
+        &'q self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
         let mut q = sqlx::query(sql);
         for a in &self.args {
             q = match a {
@@ -94,21 +100,32 @@ fn like_contains(s: &str) -> String {
 
 /// The relation id of (rep, customer). An unknown customer is a field error on
 /// `field`; an existing customer without relation is `NoRelation`.
-pub async fn relation_id(st: &AppState, user_id: i64, customer_id: i64, field: &str) -> Result<i64, Error> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM relation WHERE user_id = $1 AND customer_id = $2")
-        .bind(user_id)
-        .bind(customer_id)
-        .fetch_optional(&st.db.pool)
-        .await?;
+pub async fn relation_id(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+    field: &str,
+) -> Result<i64, Error> {
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM relation WHERE user_id = $1 AND customer_id = $2")
+            .bind(user_id)
+            .bind(customer_id)
+            .fetch_optional(&st.db.pool)
+            .await?;
     match id {
         Some(id) => Ok(id),
-        None if crate::service::admin::exists(st, "customer", customer_id).await? => Err(Error::NoRelation),
+        None if crate::service::admin::exists(st, "customer", customer_id).await? => {
+            Err(Error::NoRelation)
+        }
         None => Err(Error::field(field, "客户不存在", "")),
     }
 }
 
 fn changed(st: &AppState, user_id: i64, customer_id: i64) {
-    st.bus.publish(Event::ContactChanged { user_id, customer_id });
+    st.bus.publish(Event::ContactChanged {
+        user_id,
+        customer_id,
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -122,7 +139,10 @@ pub fn follow_texts(st: &AppState, then_ms: Option<i64>, now_ms: i64) -> (String
         Some(t) => match timefmt::calendar_days(tz, t, now_ms) {
             0 => ("今天".into(), "今天跟进".into()),
             1 => ("昨天".into(), "昨天已跟进".into()),
-            n => (format!("{n}天前"), timefmt::date(tz, t).format("%Y-%m-%d").to_string()),
+            n => (
+                format!("{n}天前"),
+                timefmt::date(tz, t).format("%Y-%m-%d").to_string(),
+            ),
         },
     }
 }
@@ -151,14 +171,19 @@ pub struct ContactOrder {
 
 impl Default for ContactOrder {
     fn default() -> Self {
-        ContactOrder { column: "r.expedted_pr", desc: true }
+        ContactOrder {
+            column: "r.expedted_pr",
+            desc: true,
+        }
     }
 }
 
 impl ContactOrder {
     /// Whitelisted `order`; anything else falls back to `-expedted_pr`.
     pub fn parse(s: Option<&str>) -> ContactOrder {
-        let Some(s) = s.map(str::trim) else { return ContactOrder::default() };
+        let Some(s) = s.map(str::trim) else {
+            return ContactOrder::default();
+        };
         let (desc, name) = match s.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, s),
@@ -213,7 +238,16 @@ pub fn parse_contact_query(q: &Fields) -> Result<(ContactFilter, ContactOrder, P
     let order = ContactOrder::parse(q.text("order").as_deref());
     c.finish()?;
     let paging = paging.ok_or_else(Error::bad_request)?;
-    Ok((ContactFilter { customer_id, sources, source, username }, order, paging))
+    Ok((
+        ContactFilter {
+            customer_id,
+            sources,
+            source,
+            username,
+        },
+        order,
+        paging,
+    ))
 }
 
 pub struct Page {
@@ -241,7 +275,10 @@ pub async fn contacts(
     }
     if let Some(list) = &f.sources {
         let marks: Vec<String> = (0..list.len()).map(|i| format!("{{{i}}}")).collect();
-        w.and_all(&format!("r.source IN ({})", marks.join(",")), list.iter().map(|s| Arg::Int(*s)).collect());
+        w.and_all(
+            &format!("r.source IN ({})", marks.join(",")),
+            list.iter().map(|s| Arg::Int(*s)).collect(),
+        );
     }
     if let Some(name) = &f.username {
         // The rep finds a customer by WeChat name or by the memo name it gave them.
@@ -251,7 +288,10 @@ pub async fn contacts(
             vec![Arg::Text(pattern.clone()), Arg::Text(pattern)],
         );
     }
-    let count_sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n {CONTACT_FROM} WHERE {}", w.sql);
+    let count_sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n {CONTACT_FROM} WHERE {}",
+        w.sql
+    );
     let data_count = get_i64(&w.query(&count_sql).fetch_one(&st.db.pool).await?, "n")?;
     if data_count == 0 {
         return Err(Error::NoData);
@@ -272,12 +312,25 @@ pub async fn contacts(
         n + 1,
         view = Action::ViewArticle.code(),
     );
-    let rows = w.query(&sql).bind(paging.length).bind(paging.offset()).fetch_all(&st.db.pool).await?;
-    let article_ids: Vec<i64> =
-        rows.iter().map(|r| get_opt_i64(r, "article_id")).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
+    let rows = w
+        .query(&sql)
+        .bind(paging.length)
+        .bind(paging.offset())
+        .fetch_all(&st.db.pool)
+        .await?;
+    let article_ids: Vec<i64> = rows
+        .iter()
+        .map(|r| get_opt_i64(r, "article_id"))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     let titles = article_titles(st, &article_ids).await?;
     let now = st.clock.now_ms();
-    let items = rows.iter().map(|r| contact_item(st, r, &titles, now)).collect::<Result<_, _>>()?;
+    let items = rows
+        .iter()
+        .map(|r| contact_item(st, r, &titles, now))
+        .collect::<Result<_, _>>()?;
     Ok(Page { items, data_count })
 }
 
@@ -285,27 +338,40 @@ async fn article_titles(st: &AppState, ids: &[i64]) -> Result<Vec<(i64, String)>
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("SELECT id, title FROM article WHERE id IN ({})", placeholders(1, ids.len()));
+    let sql = format!(
+        "SELECT id, title FROM article WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
     let mut q = sqlx::query(&sql);
     for id in ids {
         q = q.bind(*id);
     }
     let rows = q.fetch_all(&st.db.pool).await?;
-    Ok(rows.iter().map(|r| Ok((get_i64(r, "id")?, get_str(r, "title")?))).collect::<Result<_, sqlx::Error>>()?)
+    Ok(rows
+        .iter()
+        .map(|r| Ok((get_i64(r, "id")?, get_str(r, "title")?)))
+        .collect::<Result<_, sqlx::Error>>()?)
 }
 
-fn contact_item(st: &AppState, r: &AnyRow, titles: &[(i64, String)], now: i64) -> Result<Value, sqlx::Error> {
+fn contact_item(
+    st: &AppState,
+    r: &AnyRow,
+    titles: &[(i64, String)],
+    now: i64,
+) -> Result<Value, sqlx::Error> {
     let cid = get_i64(r, "customer_id")?;
     let user_type = get_i64(r, "user_type")?;
     let source = get_i64(r, "source")?;
     let is_subscribe = get_opt_i64(r, "is_subscribe")?;
-    let (last_follow_time, follow_status) = follow_texts(st, get_opt_i64(r, "last_follow_time")?, now);
+    let (last_follow_time, follow_status) =
+        follow_texts(st, get_opt_i64(r, "last_follow_time")?, now);
     let article_id = get_opt_i64(r, "article_id")?;
     let title = article_id
         .and_then(|a| titles.iter().find(|(id, _)| *id == a))
         .map(|(_, t)| t.clone())
         .unwrap_or_default();
-    let last_msg = match get_opt_str(r, "last_content")?.map(|s| serde_json::from_str::<Value>(&s)) {
+    let last_msg = match get_opt_str(r, "last_content")?.map(|s| serde_json::from_str::<Value>(&s))
+    {
         Some(Ok(Value::Object(m))) => app::domain::MessageContent::preview(&m),
         _ => String::new(),
     };
@@ -347,7 +413,11 @@ pub fn parse_customer_query(q: &Fields) -> Result<i64, Error> {
 
 /// One customer as this rep knows it: the rep's private notes over the
 /// customer's own data, the rep's tags and the deal fields of the relation.
-pub async fn customer_detail(st: &AppState, user_id: i64, customer_id: i64) -> Result<Value, Error> {
+pub async fn customer_detail(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+) -> Result<Value, Error> {
     relation_id(st, user_id, customer_id, "customer_id").await?;
     let r = sqlx::query(
         "SELECT c.id, c.username, c.headimgurl, c.phone AS customer_phone, c.sex AS customer_sex, c.user_type,
@@ -364,8 +434,11 @@ pub async fn customer_detail(st: &AppState, user_id: i64, customer_id: i64) -> R
     .fetch_optional(&st.db.pool)
     .await?
     .ok_or(Error::NoRelation)?;
-    let tags: Vec<String> =
-        crate::service::chat::tags_of(st, user_id, &[customer_id]).await?.into_iter().map(|(_, n)| n).collect();
+    let tags: Vec<String> = crate::service::chat::tags_of(st, user_id, &[customer_id])
+        .await?
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
     let superior = match get_opt_i64(&r, "customer_parent_id")? {
         Some(pid) => customer_name(pid, &get_str(&r, "parent_name")?),
         None => String::new(),
@@ -373,7 +446,11 @@ pub async fn customer_detail(st: &AppState, user_id: i64, customer_id: i64) -> R
     // The phone the rep saved in the notes is the one the rep sees (the
     // original showed the customer's own phone and lost the saved one).
     let phone = get_str(&r, "phone")?;
-    let phone = if phone.is_empty() { get_str(&r, "customer_phone")? } else { phone };
+    let phone = if phone.is_empty() {
+        get_str(&r, "customer_phone")?
+    } else {
+        phone
+    };
     let sex = match get_opt_i64(&r, "sex")?.or(get_opt_i64(&r, "customer_sex")?) {
         Some(s) => json!(s),
         None => json!(""),
@@ -437,13 +514,15 @@ impl Information {
             }
             None => None,
         };
-        let phone = f.trimmed("phone").and_then(|p| match MobilePhone::parse(&p) {
-            Ok(p) => Some(p),
-            Err(m) => {
-                c.error("phone", m, "");
-                None
-            }
-        });
+        let phone = f
+            .trimmed("phone")
+            .and_then(|p| match MobilePhone::parse(&p) {
+                Ok(p) => Some(p),
+                Err(m) => {
+                    c.error("phone", m, "");
+                    None
+                }
+            });
         let email = f.trimmed("email").and_then(|e| match Email::parse(&e) {
             Ok(e) => Some(e),
             Err(m) => {
@@ -464,9 +543,17 @@ impl Information {
         let mem = c.opt_str("mem", 1000).unwrap_or_default();
         c.finish()?;
         match (note_name, sex) {
-            (Some(note_name), Some(sex)) => {
-                Ok(Information { note_name, sex, phone, email, company, position, address, birthday, mem })
-            }
+            (Some(note_name), Some(sex)) => Ok(Information {
+                note_name,
+                sex,
+                phone,
+                email,
+                company,
+                position,
+                address,
+                birthday,
+                mem,
+            }),
             _ => Err(Error::bad_request()),
         }
     }
@@ -474,15 +561,21 @@ impl Information {
 
 /// Saves the rep's notes on the customer; every field is overwritten. Returns
 /// true when the notes were created (`添加成功`), false when changed (`修改成功`).
-pub async fn update_information(st: &AppState, user_id: i64, customer_id: i64, info: &Information) -> Result<bool, Error> {
+pub async fn update_information(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+    info: &Information,
+) -> Result<bool, Error> {
     relation_id(st, user_id, customer_id, "id").await?;
     let now = st.clock.now_ms();
     let mut tx = st.db.begin_write().await?;
-    let existed: Option<i64> = sqlx::query_scalar("SELECT id FROM information WHERE customer_id = $1 AND user_id = $2")
-        .bind(customer_id)
-        .bind(user_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let existed: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM information WHERE customer_id = $1 AND user_id = $2")
+            .bind(customer_id)
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
     sqlx::query(
         "INSERT INTO information (customer_id, user_id, note_name, sex, phone, email, company, position, address,
                                   birthday, mem, create_date)
@@ -516,14 +609,22 @@ pub async fn update_information(st: &AppState, user_id: i64, customer_id: i64, i
 
 pub fn parse_expected_time(f: &Fields) -> Result<Date, Error> {
     match f.trimmed("expected_time") {
-        None => Err(Error::field("expected_time", "预计成交日期不能为空", "required")),
+        None => Err(Error::field(
+            "expected_time",
+            "预计成交日期不能为空",
+            "required",
+        )),
         Some(s) => Date::parse(&s).map_err(|m| Error::field("expected_time", m, "invalid")),
     }
 }
 
 pub fn parse_expected_pr(f: &Fields) -> Result<Probability, Error> {
     match f.trimmed("expedted_pr") {
-        None => Err(Error::field("expedted_pr", "预计成交概率不能为空", "required")),
+        None => Err(Error::field(
+            "expedted_pr",
+            "预计成交概率不能为空",
+            "required",
+        )),
         Some(s) => Probability::parse(&s).map_err(|m| Error::field("expedted_pr", m, "invalid")),
     }
 }
@@ -548,25 +649,53 @@ async fn update_deal(
         Arg::Text(s) => q.bind(s),
     };
     q.bind(now).bind(rel).execute(&mut **tx).await?;
-    sqlx::query("INSERT INTO follow_info (relation_id, follow_info, create_date) VALUES ($1, $2, $3)")
-        .bind(rel)
-        .bind(note)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO follow_info (relation_id, follow_info, create_date) VALUES ($1, $2, $3)",
+    )
+    .bind(rel)
+    .bind(note)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     tx.commit().await?;
     changed(st, user_id, customer_id);
     Ok(())
 }
 
-pub async fn update_expected_time(st: &AppState, user_id: i64, customer_id: i64, date: Date) -> Result<(), Error> {
+pub async fn update_expected_time(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+    date: Date,
+) -> Result<(), Error> {
     let d = date.to_string();
-    update_deal(st, user_id, customer_id, "expected_time", Arg::Text(d.clone()), format!("更新预计成交日期: {d}")).await
+    update_deal(
+        st,
+        user_id,
+        customer_id,
+        "expected_time",
+        Arg::Text(d.clone()),
+        format!("更新预计成交日期: {d}"),
+    )
+    .await
 }
 
-pub async fn update_expected_pr(st: &AppState, user_id: i64, customer_id: i64, pr: Probability) -> Result<(), Error> {
+pub async fn update_expected_pr(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+    pr: Probability,
+) -> Result<(), Error> {
     let n = pr.get();
-    update_deal(st, user_id, customer_id, "expedted_pr", Arg::Int(n), format!("更新预计成交率为: {n}")).await
+    update_deal(
+        st,
+        user_id,
+        customer_id,
+        "expedted_pr",
+        Arg::Int(n),
+        format!("更新预计成交率为: {n}"),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------
@@ -612,7 +741,12 @@ pub fn parse_tag_list(f: &Fields) -> Result<Vec<i64>, Error> {
 /// Replaces the customer's set of *this rep's* tags by `tag_ids`; other reps'
 /// tags on the customer stay. Every id must be one of the rep's tags, else
 /// `301 用户标签不存在` and nothing changes.
-pub async fn update_tags(st: &AppState, user_id: i64, customer_id: i64, tag_ids: &[i64]) -> Result<(), Error> {
+pub async fn update_tags(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+    tag_ids: &[i64],
+) -> Result<(), Error> {
     relation_id(st, user_id, customer_id, "customer_id").await?;
     let mut tx = st.db.begin_write().await?;
     if !tag_ids.is_empty() {
@@ -657,28 +791,40 @@ pub fn parse_tag_query(q: &Fields) -> Result<(Option<i64>, Option<i64>), Error> 
 /// The tag editor: the global groups with the rep's tags under them, each
 /// marked `is_select` when linked to `customer_id`. Only the rep's own tags are
 /// listed because only those can be set with `update_tag`.
-pub async fn tag_groups(st: &AppState, user_id: i64, customer_id: Option<i64>, tag_type: Option<i64>) -> Result<Value, Error> {
+pub async fn tag_groups(
+    st: &AppState,
+    user_id: i64,
+    customer_id: Option<i64>,
+    tag_type: Option<i64>,
+) -> Result<Value, Error> {
     if let Some(cid) = customer_id {
         relation_id(st, user_id, cid, "customer_id").await?;
     }
-    let groups = sqlx::query("SELECT id, name FROM tag WHERE user_id IS NULL AND tag_parent_id IS NULL ORDER BY id")
-        .fetch_all(&st.db.pool)
-        .await?;
+    let groups = sqlx::query(
+        "SELECT id, name FROM tag WHERE user_id IS NULL AND tag_parent_id IS NULL ORDER BY id",
+    )
+    .fetch_all(&st.db.pool)
+    .await?;
     let mut w = Where::new("user_id = $1", user_id);
     if let Some(t) = tag_type {
         w.and("(tag_type = {} OR tag_type IS NULL)", Arg::Int(t));
     }
-    let sql = format!("SELECT id, name, tag_parent_id FROM tag WHERE {} ORDER BY id", w.sql);
+    let sql = format!(
+        "SELECT id, name, tag_parent_id FROM tag WHERE {} ORDER BY id",
+        w.sql
+    );
     let tags = w.query(&sql).fetch_all(&st.db.pool).await?;
     let selected: Vec<i64> = match customer_id {
-        Some(cid) => sqlx::query_scalar(
-            "SELECT tc.tag_id FROM tag_customer tc JOIN tag t ON t.id = tc.tag_id
+        Some(cid) => {
+            sqlx::query_scalar(
+                "SELECT tc.tag_id FROM tag_customer tc JOIN tag t ON t.id = tc.tag_id
              WHERE tc.customer_id = $1 AND t.user_id = $2",
-        )
-        .bind(cid)
-        .bind(user_id)
-        .fetch_all(&st.db.pool)
-        .await?,
+            )
+            .bind(cid)
+            .bind(user_id)
+            .fetch_all(&st.db.pool)
+            .await?
+        }
         None => Vec::new(),
     };
     let mut out: Vec<(Option<i64>, String, Vec<Value>)> = Vec::with_capacity(groups.len() + 1);
@@ -687,7 +833,8 @@ pub async fn tag_groups(st: &AppState, user_id: i64, customer_id: Option<i64>, t
     }
     for t in &tags {
         let id = get_i64(t, "id")?;
-        let item = json!({"id": id, "name": get_str(t, "name")?, "is_select": selected.contains(&id)});
+        let item =
+            json!({"id": id, "name": get_str(t, "name")?, "is_select": selected.contains(&id)});
         let parent = get_opt_i64(t, "tag_parent_id")?;
         // A tag outside every group (e.g. created before the groups existed)
         // is shown under 自定义, where new tags go.
@@ -700,7 +847,10 @@ pub async fn tag_groups(st: &AppState, user_id: i64, customer_id: Option<i64>, t
             None => out.push((None, CUSTOM_GROUP.into(), vec![item])),
         }
     }
-    let ret: Vec<Value> = out.into_iter().map(|(id, name, tags)| json!({"id": id, "name": name, "tags": tags})).collect();
+    let ret: Vec<Value> = out
+        .into_iter()
+        .map(|(id, name, tags)| json!({"id": id, "name": name, "tags": tags}))
+        .collect();
     Ok(json!({"tag_count": ret.len(), "ret_data": ret}))
 }
 
@@ -714,8 +864,15 @@ impl NewTag {
     pub fn parse(f: &Fields) -> Result<NewTag, Error> {
         let mut c = Check::new(f);
         let name = c.req_str("name", "标签不能为空");
-        if name.as_ref().is_some_and(|n| n.chars().count() > MAX_TAG_NAME_CHARS) {
-            c.error("name", &format!("标签名最多{MAX_TAG_NAME_CHARS}个字符"), "invalid");
+        if name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_TAG_NAME_CHARS)
+        {
+            c.error(
+                "name",
+                &format!("标签名最多{MAX_TAG_NAME_CHARS}个字符"),
+                "invalid",
+            );
         }
         let tag_type = match c.opt_int("tag_type", WHOLE_NUMBER) {
             None => Some(1),
@@ -736,18 +893,24 @@ impl NewTag {
 /// Creates one of the rep's tags under the global 自定义 group (created on
 /// demand), linked to `customer_id` when given. A name the rep already uses →
 /// a `name` field error `标签名已存在`.
-pub async fn add_tag(st: &AppState, user_id: i64, customer_id: Option<i64>, tag: &NewTag) -> Result<i64, Error> {
+pub async fn add_tag(
+    st: &AppState,
+    user_id: i64,
+    customer_id: Option<i64>,
+    tag: &NewTag,
+) -> Result<i64, Error> {
     if let Some(cid) = customer_id {
         relation_id(st, user_id, cid, "customer_id").await?;
     }
     let duplicate = || Error::field("name", "标签名已存在", "");
     let now = st.clock.now_ms();
     let mut tx = st.db.begin_write().await?;
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM tag WHERE user_id = $1 AND name = $2")
-        .bind(user_id)
-        .bind(&tag.name)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let taken: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM tag WHERE user_id = $1 AND name = $2")
+            .bind(user_id)
+            .bind(&tag.name)
+            .fetch_optional(&mut **tx)
+            .await?;
     if taken.is_some() {
         return Err(duplicate());
     }
@@ -796,7 +959,12 @@ pub async fn add_tag(st: &AppState, user_id: i64, customer_id: Option<i64>, tag:
 }
 
 /// `radar admin tag create`: a tag of an existing rep, linked to nobody.
-pub async fn create_tag(st: &AppState, user_id: i64, name: &str, tag_type: i64) -> Result<i64, Error> {
+pub async fn create_tag(
+    st: &AppState,
+    user_id: i64,
+    name: &str,
+    tag_type: i64,
+) -> Result<i64, Error> {
     if !crate::service::admin::exists(st, "sales_user", user_id).await? {
         return Err(Error::field("user_id", "用户不存在", ""));
     }
@@ -811,21 +979,32 @@ pub async fn create_tag(st: &AppState, user_id: i64, name: &str, tag_type: i64) 
 /// is left alone; the answer is the same (the original's `删除成功`).
 pub async fn delete_tag(st: &AppState, user_id: i64, tag_id: i64) -> Result<bool, Error> {
     let mut tx = st.db.begin_write().await?;
-    let owned: Option<i64> = sqlx::query_scalar("SELECT id FROM tag WHERE id = $1 AND user_id = $2")
-        .bind(tag_id)
-        .bind(user_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let owned: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM tag WHERE id = $1 AND user_id = $2")
+            .bind(tag_id)
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
     if owned.is_none() {
         return Ok(false);
     }
-    let customers: Vec<i64> = sqlx::query_scalar("SELECT customer_id FROM tag_customer WHERE tag_id = $1")
+    let customers: Vec<i64> =
+        sqlx::query_scalar("SELECT customer_id FROM tag_customer WHERE tag_id = $1")
+            .bind(tag_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    sqlx::query("DELETE FROM tag_customer WHERE tag_id = $1")
         .bind(tag_id)
-        .fetch_all(&mut **tx)
+        .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM tag_customer WHERE tag_id = $1").bind(tag_id).execute(&mut **tx).await?;
-    sqlx::query("UPDATE tag SET tag_parent_id = NULL WHERE tag_parent_id = $1").bind(tag_id).execute(&mut **tx).await?;
-    sqlx::query("DELETE FROM tag WHERE id = $1").bind(tag_id).execute(&mut **tx).await?;
+    sqlx::query("UPDATE tag SET tag_parent_id = NULL WHERE tag_parent_id = $1")
+        .bind(tag_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM tag WHERE id = $1")
+        .bind(tag_id)
+        .execute(&mut **tx)
+        .await?;
     tx.commit().await?;
     for cid in customers {
         changed(st, user_id, cid);
@@ -857,10 +1036,12 @@ pub async fn follow_notes(
     ascending: bool,
 ) -> Result<Page, Error> {
     let rel = relation_id(st, user_id, customer_id, "customer_id").await?;
-    let data_count: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM follow_info WHERE relation_id = $1")
-        .bind(rel)
-        .fetch_one(&st.db.pool)
-        .await?;
+    let data_count: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM follow_info WHERE relation_id = $1",
+    )
+    .bind(rel)
+    .fetch_one(&st.db.pool)
+    .await?;
     let dir = if ascending { "ASC" } else { "DESC" };
     let sql = format!(
         "SELECT f.id, f.follow_info, f.create_date, c.headimgurl, u.avatar
@@ -868,8 +1049,12 @@ pub async fn follow_notes(
          JOIN customer c ON c.id = r.customer_id JOIN sales_user u ON u.id = r.user_id
          WHERE f.relation_id = $1 ORDER BY f.create_date {dir}, f.id {dir} LIMIT $2 OFFSET $3"
     );
-    let rows =
-        sqlx::query(&sql).bind(rel).bind(paging.length).bind(paging.offset()).fetch_all(&st.db.pool).await?;
+    let rows = sqlx::query(&sql)
+        .bind(rel)
+        .bind(paging.length)
+        .bind(paging.offset())
+        .fetch_all(&st.db.pool)
+        .await?;
     let items = rows
         .iter()
         .map(|r| {
@@ -891,19 +1076,35 @@ pub async fn follow_notes(
 pub fn parse_follow_info(f: &Fields) -> Result<String, Error> {
     let mut c = Check::new(f);
     let text = c.req_str("follow_info", "跟进信息不能为空");
-    if text.as_ref().is_some_and(|t| t.chars().count() > MAX_FOLLOW_INFO_CHARS) {
-        c.error("follow_info", &format!("跟进信息最多{MAX_FOLLOW_INFO_CHARS}个字符"), "invalid");
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_FOLLOW_INFO_CHARS)
+    {
+        c.error(
+            "follow_info",
+            &format!("跟进信息最多{MAX_FOLLOW_INFO_CHARS}个字符"),
+            "invalid",
+        );
     }
     c.finish()?;
     text.ok_or_else(Error::bad_request)
 }
 
 /// Appends a note and moves `last_follow_time`, in one transaction.
-pub async fn add_follow_note(st: &AppState, user_id: i64, customer_id: i64, text: &str) -> Result<i64, Error> {
+pub async fn add_follow_note(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+    text: &str,
+) -> Result<i64, Error> {
     let rel = relation_id(st, user_id, customer_id, "customer_id").await?;
     let now = st.clock.now_ms();
     let mut tx = st.db.begin_write().await?;
-    sqlx::query("UPDATE relation SET last_follow_time = $1 WHERE id = $2").bind(now).bind(rel).execute(&mut **tx).await?;
+    sqlx::query("UPDATE relation SET last_follow_time = $1 WHERE id = $2")
+        .bind(now)
+        .bind(rel)
+        .execute(&mut **tx)
+        .await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO follow_info (relation_id, follow_info, create_date) VALUES ($1, $2, $3) RETURNING id",
     )
@@ -964,7 +1165,15 @@ pub fn parse_log_query(st: &AppState, q: &Fields) -> Result<(LogFilter, Paging),
     let before_ms = day("create_date__lt", true);
     c.finish()?;
     let paging = paging.ok_or_else(Error::bad_request)?;
-    Ok((LogFilter { customer_id, action, from_ms, before_ms }, paging))
+    Ok((
+        LogFilter {
+            customer_id,
+            action,
+            from_ms,
+            before_ms,
+        },
+        paging,
+    ))
 }
 
 fn log_where(user_id: i64, f: &LogFilter) -> Where {
@@ -987,9 +1196,17 @@ fn log_where(user_id: i64, f: &LogFilter) -> Where {
 /// Customers' actions toward the rep, newest first. Reading marks every
 /// matching row seen (as the original did), so the "new activity" badge drops;
 /// rows logged after the read are not touched.
-pub async fn access_log(st: &AppState, user_id: i64, f: &LogFilter, paging: Paging) -> Result<Page, Error> {
+pub async fn access_log(
+    st: &AppState,
+    user_id: i64,
+    f: &LogFilter,
+    paging: Paging,
+) -> Result<Page, Error> {
     let w = log_where(user_id, f);
-    let count_sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n, MAX(a.id) AS max_id FROM access_log a WHERE {}", w.sql);
+    let count_sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n, MAX(a.id) AS max_id FROM access_log a WHERE {}",
+        w.sql
+    );
     let head = w.query(&count_sql).fetch_one(&st.db.pool).await?;
     let data_count = get_i64(&head, "n")?;
     let max_id = get_opt_i64(&head, "max_id")?;
@@ -1002,7 +1219,12 @@ pub async fn access_log(st: &AppState, user_id: i64, f: &LogFilter, paging: Pagi
         w.sql,
         n + 1
     );
-    let rows = w.query(&sql).bind(paging.length).bind(paging.offset()).fetch_all(&st.db.pool).await?;
+    let rows = w
+        .query(&sql)
+        .bind(paging.length)
+        .bind(paging.offset())
+        .fetch_all(&st.db.pool)
+        .await?;
     let tz = st.config.tz;
     let items = rows
         .iter()
@@ -1041,11 +1263,18 @@ async fn mark_seen(st: &AppState, user_id: i64, w: &Where, max_id: i64) -> Resul
     let cond = format!("{} AND a.is_new_msg = 1 AND a.id <= ${n}", w.sql);
     let mut tx = st.db.begin_write().await?;
     let customers_sql = format!("SELECT DISTINCT a.customer_id FROM access_log a WHERE {cond}");
-    let rows = w.query(&customers_sql).bind(max_id).fetch_all(&mut **tx).await?;
+    let rows = w
+        .query(&customers_sql)
+        .bind(max_id)
+        .fetch_all(&mut **tx)
+        .await?;
     if rows.is_empty() {
         return Ok(());
     }
-    let customers: Vec<i64> = rows.iter().map(|r| get_i64(r, "customer_id")).collect::<Result<_, _>>()?;
+    let customers: Vec<i64> = rows
+        .iter()
+        .map(|r| get_i64(r, "customer_id"))
+        .collect::<Result<_, _>>()?;
     // The alias keeps the shared WHERE clause valid in the UPDATE.
     let update_sql = format!("UPDATE access_log SET is_new_msg = 0 WHERE id IN (SELECT a.id FROM access_log a WHERE {cond})");
     w.query(&update_sql).bind(max_id).execute(&mut **tx).await?;
@@ -1058,10 +1287,12 @@ async fn mark_seen(st: &AppState, user_id: i64, w: &Where, max_id: i64) -> Resul
 
 /// The rep's "new activity" badge: access-log rows not yet seen.
 pub async fn new_activity_count(st: &AppState, user_id: i64) -> Result<i64, Error> {
-    Ok(sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM access_log WHERE user_id = $1 AND is_new_msg = 1")
-        .bind(user_id)
-        .fetch_one(&st.db.pool)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM access_log WHERE user_id = $1 AND is_new_msg = 1",
+    )
+    .bind(user_id)
+    .fetch_one(&st.db.pool)
+    .await?)
 }
 
 #[cfg(test)]
@@ -1071,7 +1302,10 @@ mod tests {
     #[test]
     fn order_whitelist_falls_back_to_default() {
         assert_eq!(ContactOrder::parse(None), ContactOrder::default());
-        assert_eq!(ContactOrder::parse(Some("x; DROP TABLE relation")), ContactOrder::default());
+        assert_eq!(
+            ContactOrder::parse(Some("x; DROP TABLE relation")),
+            ContactOrder::default()
+        );
         assert_eq!(ContactOrder::parse(Some("-")), ContactOrder::default());
         let o = ContactOrder::parse(Some("last_follow_time"));
         assert_eq!((o.column, o.desc), ("r.last_follow_time", false));
@@ -1087,16 +1321,41 @@ mod tests {
     }
 
     fn fields(pairs: &[(&str, Value)]) -> Fields {
-        Fields(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Fields(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     #[test]
     fn tag_lists_from_text_or_array() {
-        assert_eq!(parse_tag_list(&fields(&[("tag_list", json!("[2, 3, 2]"))])).unwrap(), vec![2, 3]);
-        assert_eq!(parse_tag_list(&fields(&[("tag_list", json!([4, "5"]))])).unwrap(), vec![4, 5]);
-        assert_eq!(parse_tag_list(&fields(&[("tag_list", json!("[]"))])).unwrap(), Vec::<i64>::new());
-        for bad in [json!("[1,"), json!("{}"), json!("[1.5]"), json!("[-1]"), json!("[0]"), json!(7), json!([[1]])] {
-            assert!(parse_tag_list(&fields(&[("tag_list", bad.clone())])).is_err(), "{bad}");
+        assert_eq!(
+            parse_tag_list(&fields(&[("tag_list", json!("[2, 3, 2]"))])).unwrap(),
+            vec![2, 3]
+        );
+        assert_eq!(
+            parse_tag_list(&fields(&[("tag_list", json!([4, "5"]))])).unwrap(),
+            vec![4, 5]
+        );
+        assert_eq!(
+            parse_tag_list(&fields(&[("tag_list", json!("[]"))])).unwrap(),
+            Vec::<i64>::new()
+        );
+        for bad in [
+            json!("[1,"),
+            json!("{}"),
+            json!("[1.5]"),
+            json!("[-1]"),
+            json!("[0]"),
+            json!(7),
+            json!([[1]]),
+        ] {
+            assert!(
+                parse_tag_list(&fields(&[("tag_list", bad.clone())])).is_err(),
+                "{bad}"
+            );
         }
         assert!(parse_tag_list(&fields(&[])).is_err());
     }
