@@ -70,30 +70,205 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
     }
 }
 
-/// Body fields from `application/x-www-form-urlencoded` or `application/json`, at most 64 KiB.
+/// Body fields from `application/x-www-form-urlencoded`, `application/json` or
+/// `multipart/form-data` (what `navigator.sendBeacon` sends for a `FormData`),
+/// at most 64 KiB.
 pub struct Body(pub Fields);
+
+/// How a body is encoded, from its content type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Encoding {
+    Json,
+    /// With the boundary, `None` when the content type lacks a usable one.
+    Multipart(Option<String>),
+    Form,
+}
+
+fn encoding(content_type: Option<&str>) -> Encoding {
+    let Some(ct) = content_type else {
+        return Encoding::Form;
+    };
+    let (essence, params) = ct.split_once(';').unwrap_or((ct, ""));
+    let essence = essence.trim().to_ascii_lowercase();
+    if essence == "multipart/form-data" {
+        Encoding::Multipart(multipart_boundary(params))
+    } else if essence.contains("json") {
+        Encoding::Json
+    } else {
+        Encoding::Form
+    }
+}
 
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
+        let enc = encoding(
+            req.headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
         let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
             .await
             .map_err(|_| ApiError::from(Error::Coded(402, "请求体过大".into())))?;
         if bytes.is_empty() {
             return Ok(Body(Fields::default()));
         }
-        let fields = if is_json {
-            Fields::from_json_bytes(&bytes)?
-        } else {
-            let s = std::str::from_utf8(&bytes).map_err(|_| Error::bad_request())?;
-            Fields::parse_urlencoded(s)?
+        let fields = match enc {
+            Encoding::Json => Fields::from_json_bytes(&bytes)?,
+            Encoding::Multipart(Some(boundary)) => Fields::parse_multipart(&bytes, &boundary)?,
+            Encoding::Multipart(None) => return Err(Error::bad_request().into()),
+            Encoding::Form => {
+                let s = std::str::from_utf8(&bytes).map_err(|_| Error::bad_request())?;
+                Fields::parse_urlencoded(s)?
+            }
         };
         Ok(Body(fields))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// multipart/form-data (RFC 7578), text fields only.
+
+/// The `boundary` parameter of a multipart content type's parameters (after
+/// the first `;`): 1–70 characters (RFC 2046), quoted or not.
+fn multipart_boundary(params: &str) -> Option<String> {
+    header_params(params)
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("boundary"))
+        .map(|(_, v)| v)
+        .filter(|b| !b.is_empty() && b.len() <= 70 && !b.contains(['\r', '\n']))
+}
+
+/// `; key=value; key="quoted; value"` parameters of a header value. A quoted
+/// string may hold `;` and backslash escapes; a key without value is skipped.
+fn header_params(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ';' || c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            return out;
+        }
+        let mut key = String::new();
+        while let Some(c) = chars.peek().copied() {
+            if c == '=' || c == ';' {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        if chars.peek() != Some(&'=') {
+            continue;
+        }
+        chars.next();
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => {
+                        if let Some(e) = chars.next() {
+                            value.push(e);
+                        }
+                    }
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.peek().copied() {
+                if c == ';' {
+                    break;
+                }
+                value.push(c);
+                chars.next();
+            }
+            value = value.trim_end().to_owned();
+        }
+        out.push((key.trim().to_owned(), value));
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if from > hay.len() || needle.is_empty() {
+        return None;
+    }
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+impl Fields {
+    /// Text parts of a `multipart/form-data` body. Parts with a `filename` (file
+    /// uploads) are skipped; anything not shaped as RFC 7578 says, a part
+    /// without `form-data; name=…`, or a value that is not UTF-8 is a 402.
+    pub fn parse_multipart(body: &[u8], boundary: &str) -> Result<Fields, Error> {
+        let bad = Error::bad_request;
+        let dash = format!("--{boundary}");
+        let delim = format!("\r\n--{boundary}");
+        // The first delimiter opens the body or follows a preamble line.
+        let mut pos = if body.starts_with(dash.as_bytes()) {
+            dash.len()
+        } else {
+            find(body, delim.as_bytes(), 0).ok_or_else(bad)? + delim.len()
+        };
+        let mut m = Map::new();
+        loop {
+            let rest = &body[pos..];
+            if rest.starts_with(b"--") {
+                // The close delimiter; the epilogue is ignored.
+                return Ok(Fields(m));
+            }
+            // Transport padding, then the line break ending the delimiter.
+            let pad = rest
+                .iter()
+                .take_while(|b| **b == b' ' || **b == b'\t')
+                .count();
+            if !rest[pad..].starts_with(b"\r\n") {
+                return Err(bad());
+            }
+            let head_start = pos + pad + 2;
+            // A part without headers (a blank line right away) has no name.
+            if body[head_start..].starts_with(b"\r\n") {
+                return Err(bad());
+            }
+            let end = find(body, b"\r\n\r\n", head_start).ok_or_else(bad)?;
+            let (head, body_start) = (&body[head_start..end], end + 4);
+            let next = find(body, delim.as_bytes(), body_start).ok_or_else(bad)?;
+            let head = std::str::from_utf8(head).map_err(|_| bad())?;
+            let mut disposition = None;
+            for line in head.split("\r\n") {
+                let (name, value) = line.split_once(':').ok_or_else(bad)?;
+                if name.trim().eq_ignore_ascii_case("content-disposition") {
+                    disposition = Some(value.trim());
+                }
+            }
+            let disposition = disposition.ok_or_else(bad)?;
+            let (kind, params) = disposition.split_once(';').unwrap_or((disposition, ""));
+            if !kind.trim().eq_ignore_ascii_case("form-data") {
+                return Err(bad());
+            }
+            let params = header_params(params);
+            let param = |key: &str| {
+                params
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v.as_str())
+            };
+            let name = param("name").filter(|n| !n.is_empty()).ok_or_else(bad)?;
+            if param("filename").is_none() && param("filename*").is_none() {
+                let value = std::str::from_utf8(&body[body_start..next]).map_err(|_| bad())?;
+                // As for forms, the last value of a repeated name wins.
+                m.insert(name.to_owned(), Value::String(value.to_owned()));
+            }
+            pos = next + delim.len();
+        }
     }
 }
 
@@ -297,5 +472,148 @@ mod tests {
         }
         assert_eq!(parse_id("12"), Some(12));
         assert_eq!(parse_id("-1"), None);
+    }
+
+    fn part(boundary: &str, headers: &str, value: &str) -> String {
+        format!("--{boundary}\r\n{headers}\r\n\r\n{value}\r\n")
+    }
+
+    fn text_part(boundary: &str, name: &str, value: &str) -> String {
+        part(
+            boundary,
+            &format!("Content-Disposition: form-data; name=\"{name}\""),
+            value,
+        )
+    }
+
+    #[test]
+    fn multipart_text_fields() {
+        let b = "----WebKitFormBoundaryX3b";
+        let body = format!(
+            "preamble to ignore\r\n{}{}{}{}{}--{b}--\r\nepilogue",
+            text_part(b, "uid", "7"),
+            text_part(b, "content", "第一行\r\n第二行 👍"),
+            text_part(b, "empty", ""),
+            part(
+                b,
+                "content-disposition: FORM-DATA; filename=\"a;b.txt\"; name=\"file\"\r\nContent-Type: application/octet-stream",
+                "\u{0}\u{1}binary",
+            ),
+            text_part(b, "uid", "8"),
+        );
+        let f = Fields::parse_multipart(body.as_bytes(), b).unwrap();
+        assert_eq!(f.text("uid").as_deref(), Some("8"));
+        assert_eq!(f.text("content").as_deref(), Some("第一行\r\n第二行 👍"));
+        assert_eq!(f.text("empty").as_deref(), Some(""));
+        assert!(f.value("file").is_none());
+        assert_eq!(f.0.len(), 3);
+
+        // Headers other than Content-Disposition, padding after the delimiter,
+        // and an empty form.
+        let body = format!(
+            "--{b}  \r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: form-data; name=seconds\r\n\r\n75\r\n--{b}--"
+        );
+        let f = Fields::parse_multipart(body.as_bytes(), b).unwrap();
+        assert_eq!(f.text("seconds").as_deref(), Some("75"));
+        assert!(
+            Fields::parse_multipart(format!("--{b}--\r\n").as_bytes(), b)
+                .unwrap()
+                .0
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn multipart_malformed_is_rejected() {
+        let b = "XyZ";
+        let ok = text_part(b, "a", "1");
+        let bad: Vec<Vec<u8>> = vec![
+            // No delimiter at all, or another boundary.
+            b"a=1&b=2".to_vec(),
+            text_part("other", "a", "1").into_bytes(),
+            // Truncated: no close delimiter.
+            ok.clone().into_bytes(),
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1").into_bytes(),
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"a\"").into_bytes(),
+            // Garbage after the delimiter, no headers, a header without colon.
+            format!("--{b}x\r\n{ok}--{b}--").into_bytes(),
+            format!("--{b}\r\n\r\n1\r\n--{b}--").into_bytes(),
+            format!("--{b}\r\nbroken\r\n\r\n1\r\n--{b}--").into_bytes(),
+            // No Content-Disposition, not form-data, no or empty name.
+            format!("{}--{b}--", part(b, "Content-Type: text/plain", "1")).into_bytes(),
+            format!(
+                "{}--{b}--",
+                part(b, "Content-Disposition: attachment; name=\"a\"", "1")
+            )
+            .into_bytes(),
+            format!("{}--{b}--", part(b, "Content-Disposition: form-data", "1")).into_bytes(),
+            format!(
+                "{}--{b}--",
+                part(b, "Content-Disposition: form-data; name=\"\"", "1")
+            )
+            .into_bytes(),
+            // A text value that is not UTF-8.
+            [
+                format!("--{b}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n").into_bytes(),
+                vec![0xff, 0xfe],
+                format!("\r\n--{b}--").into_bytes(),
+            ]
+            .concat(),
+            Vec::new(),
+        ];
+        for body in bad {
+            assert!(
+                Fields::parse_multipart(&body, b).is_err(),
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        // The same part, closed, is fine.
+        assert!(Fields::parse_multipart(format!("{ok}--{b}--").as_bytes(), b).is_ok());
+    }
+
+    #[test]
+    fn content_types_pick_the_parser() {
+        assert_eq!(encoding(None), Encoding::Form);
+        assert_eq!(
+            encoding(Some("application/x-www-form-urlencoded; charset=UTF-8")),
+            Encoding::Form
+        );
+        assert_eq!(encoding(Some("text/plain;charset=UTF-8")), Encoding::Form);
+        assert_eq!(encoding(Some("Application/JSON")), Encoding::Json);
+        assert_eq!(
+            encoding(Some(
+                "multipart/form-data; boundary=----WebKitFormBoundaryjsonX"
+            )),
+            Encoding::Multipart(Some("----WebKitFormBoundaryjsonX".into()))
+        );
+        assert_eq!(
+            encoding(Some(
+                "Multipart/Form-Data; charset=utf-8; BOUNDARY=\"a b;c\""
+            )),
+            Encoding::Multipart(Some("a b;c".into()))
+        );
+        for no_boundary in [
+            "multipart/form-data",
+            "multipart/form-data; boundary=",
+            "multipart/form-data; boundary=\"\"",
+            "multipart/form-data; charset=utf-8",
+        ] {
+            assert_eq!(encoding(Some(no_boundary)), Encoding::Multipart(None));
+        }
+        let long = format!("multipart/form-data; boundary={}", "x".repeat(71));
+        assert_eq!(encoding(Some(&long)), Encoding::Multipart(None));
+    }
+
+    #[test]
+    fn header_params_handle_quotes_and_escapes() {
+        assert_eq!(
+            header_params(r#" name="a\"b"; filename=x.txt ;flag; z = "" "#),
+            vec![
+                ("name".to_owned(), "a\"b".to_owned()),
+                ("filename".to_owned(), "x.txt".to_owned()),
+                ("z".to_owned(), "".to_owned()),
+            ]
+        );
     }
 }
