@@ -626,9 +626,117 @@ async fn beacon_reports_reading_time_as_multipart(b: Backend) {
     assert_eq!(w.log().await[0]["stay_seconds"], 50);
 }
 
+async fn demo_seeds_a_radar_timeline(b: Backend) {
+    let app = spawn_app(b).await;
+    let demo = radar::service::demo::seed(&app.st).await.unwrap();
+    let who = |p: &radar::service::demo::Person| Who {
+        id: p.id,
+        token: p.token.clone(),
+    };
+    let rep = who(&demo.reps[0]);
+    let (rose, zzz) = (&demo.customers[1], &demo.customers[2]);
+    let (a0, t0) = demo.articles[0].clone();
+    let (a2, t2) = demo.articles[2].clone();
+
+    let r = app.get(NEW_COUNT, &rep, "").await;
+    assert_eq!(r["data"]["count"], 5);
+    let r = app.get(LOG, &rep, "").await;
+    let log = r["data"]["ret_data"].as_array().unwrap();
+    let rows: Vec<(i64, i64, Option<i64>, i64)> = log
+        .iter()
+        .map(|l| {
+            (
+                l["action"].as_i64().unwrap(),
+                l["customer_id"].as_i64().unwrap(),
+                l["article_id"].as_i64(),
+                l["stay_seconds"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (25, zzz.id, Some(a2), 0),
+            (14, zzz.id, Some(a2), 40),
+            (17, rose.id, Some(a0), 0),
+            (25, rose.id, Some(a0), 0),
+            (14, rose.id, Some(a0), 95),
+        ]
+    );
+    assert_eq!(
+        log[2]["log"],
+        format!("胡蓉💗Rose报名参加了文章《{t0}》的活动,具体详情在后台查看")
+    );
+    let r = app.get(NEW_COUNT, &rep, "").await;
+    assert_eq!(r["data"]["count"], 0);
+
+    let list = app.get(CONTACTS, &rep, "length=100").await;
+    let list = list["data"]["ret_data"].as_array().unwrap();
+    let titles = |c: &radar::service::demo::Person| {
+        let i = item(list, &who(c));
+        (i["article_id"].clone(), i["title"].clone())
+    };
+    assert_eq!(titles(rose), (a0.into(), t0.clone().into()));
+    assert_eq!(titles(zzz), (a2.into(), t2.into()));
+    assert_eq!(titles(&demo.customers[0]), (Value::Null, "".into()));
+    // The chats came after the radar: the customers who wrote are "today".
+    assert_eq!(item(list, &who(rose))["last_activity_time"], "今天");
+
+    // 胡蓉's review is approved, _zzz's waits: each sees what it should.
+    let reviews = |c: &radar::service::demo::Person, a: i64| {
+        let app = &app;
+        let c = who(c);
+        async move {
+            let r = app
+                .get(
+                    &at("/zhugeleida/gongzhonghao/article/article_review_list", a),
+                    &c,
+                    "",
+                )
+                .await;
+            r["data"]["ret_data"]
+                .as_array()
+                .map(|l| {
+                    l.iter()
+                        .map(|i| {
+                            (
+                                i["from_customer_id"].as_i64().unwrap(),
+                                i["pending"].as_bool().unwrap(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        }
+    };
+    let chesnut = demo.customers[3].id;
+    assert_eq!(
+        reviews(&demo.customers[0], a0).await,
+        vec![(chesnut, false), (rose.id, false)]
+    );
+    assert_eq!(reviews(zzz, a2).await, vec![(zzz.id, true)]);
+    assert_eq!(reviews(&demo.customers[0], a2).await, vec![]);
+    assert_eq!(
+        app.count(&format!(
+            "report_to_customer WHERE customer_id = {}",
+            rose.id
+        ))
+        .await,
+        1
+    );
+
+    // A second run finds the company and adds nothing.
+    let again = radar::service::demo::seed(&app.st).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(app.count("access_log").await, 5);
+    assert_eq!(app.count("article_comment").await, 3);
+    assert_eq!(app.count("report_to_customer").await, 1);
+}
+
 both!(
     customer_actions_reach_the_rep_one_by_one,
     rep_follow_up_moves_the_follow_columns,
     first_view_creates_the_relation,
     beacon_reports_reading_time_as_multipart,
+    demo_seeds_a_radar_timeline,
 );

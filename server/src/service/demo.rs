@@ -1,14 +1,16 @@
-//! `radar demo`: a demo company with reps, customers, chats, tags, deal fields
-//! and articles. Running it again finds the company and only prints.
+//! `radar demo`: a demo company with reps, customers, chats, tags, deal fields,
+//! articles and the radar activity they drew (views with reading time, reviews,
+//! a sign-up). Running it again finds the company and only prints.
 
-use app::domain::MessageContent;
+use app::domain::{MessageContent, MobilePhone};
 use serde_json::{json, Value};
 
 use crate::db::{get_i64, get_str};
 use crate::error::Error;
 use crate::service::admin::{self, NewCustomer, NewUser};
+use crate::service::article;
 use crate::service::chat::{self, Outgoing};
-use crate::AppState;
+use crate::{AppState, Clock};
 
 pub const DEMO_COMPANY: &str = "诸葛雷达演示公司";
 
@@ -146,6 +148,10 @@ pub async fn seed(st: &AppState) -> Result<Demo, Error> {
     for cid in &customers[..2] {
         admin::create_relation(st, rep2, *cid, 1).await?;
     }
+    // The radar happened hours ago; the chats below are from just now, so the
+    // contact list's "last activity" stays consistent with both.
+    let (articles, activity) = seed_articles(st, company_id, &customers).await?;
+    seed_radar(st, rep1, &customers, &articles, activity).await?;
 
     let text = |s: &str| Outgoing {
         content: MessageContent::text(s),
@@ -191,7 +197,6 @@ pub async fn seed(st: &AppState) -> Result<Demo, Error> {
     chat::customer_send(st, customers[0], rep2, &text("李经理好，我是王小明")).await?;
 
     seed_crm(st, rep1, &customers).await?;
-    seed_articles(st, company_id, &customers).await?;
     load(st, company_id, true).await
 }
 
@@ -261,8 +266,13 @@ async fn seed_crm(st: &AppState, rep: i64, customers: &[i64]) -> Result<(), Erro
     Ok(())
 }
 
-/// Published articles, one sign-up activity, and two approved reviews.
-async fn seed_articles(st: &AppState, company_id: i64, customers: &[i64]) -> Result<(), Error> {
+/// Published articles and the sign-up activity embedded in the first one.
+/// Returns the article ids in order and the activity id.
+async fn seed_articles(
+    st: &AppState,
+    company_id: i64,
+    customers: &[i64],
+) -> Result<(Vec<i64>, i64), Error> {
     let now = st.clock.now_ms();
     let articles = [
         (
@@ -286,8 +296,9 @@ async fn seed_articles(st: &AppState, company_id: i64, customers: &[i64]) -> Res
             "跟进记录、标签与成交概率，一个都不能少。",
         ),
     ];
-    let mut first = None;
+    let mut ids = Vec::new();
     for (title, reads, summary) in articles {
+        // Summary and body are content the service's `create_article` does not take.
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO article (company_id, title, summary, body, status, read_count, create_date)
              VALUES ($1, $2, $3, $3, 1, $4, $5) RETURNING id",
@@ -299,47 +310,92 @@ async fn seed_articles(st: &AppState, company_id: i64, customers: &[i64]) -> Res
         .bind(now)
         .fetch_one(&st.db.pool)
         .await?;
-        first.get_or_insert(id);
+        ids.push(id);
     }
-    if let Some(aid) = first {
-        let act: i64 = sqlx::query_scalar(
-            "INSERT INTO plugin_report (title, article_id, create_date) VALUES ($1, $2, $3) RETURNING id",
+    let first = ids[0];
+    let activity = article::create_activity(st, "私域增长线下沙龙", Some(first)).await?;
+    // A review that reached the article without a sharing rep (no access log).
+    if let Some(cid) = customers.get(3) {
+        let id = article::review(
+            &past(st, 3_600_000),
+            *cid,
+            first,
+            "Useful read, thanks for sharing 👍",
+            None,
         )
-        .bind("私域增长线下沙龙")
-        .bind(aid)
-        .bind(now)
-        .fetch_one(&st.db.pool)
         .await?;
-        sqlx::query("UPDATE article SET plugin_report_id = $1 WHERE id = $2")
-            .bind(act)
-            .bind(aid)
-            .execute(&st.db.pool)
-            .await?;
-        let reviews = [
-            (1, "写得太好了，私域确实要先留住人。"),
-            (3, "Useful read, thanks for sharing 👍"),
-        ];
-        for (i, (ci, content)) in reviews.iter().enumerate() {
-            let Some(cid) = customers.get(*ci) else {
-                continue;
-            };
-            sqlx::query(
-                "INSERT INTO article_comment (article_id, from_customer_id, content, is_audit_pass, create_date)
-                 VALUES ($1, $2, $3, 1, $4)",
-            )
-            .bind(aid)
-            .bind(*cid)
-            .bind(*content)
-            .bind(now - 3_600_000 * (2 - i as i64))
-            .execute(&st.db.pool)
-            .await?;
-        }
-        sqlx::query("UPDATE article SET comment_count = comment_count + $1 WHERE id = $2")
-            .bind(reviews.len() as i64)
-            .bind(aid)
-            .execute(&st.db.pool)
-            .await?;
+        article::approve_review(st, id).await?;
     }
+    Ok((ids, activity))
+}
+
+/// `st` with its own clock standing `ago_ms` in the past, so that seeded
+/// actions carry realistic times; the shared clock is left alone.
+fn past(st: &AppState, ago_ms: i64) -> AppState {
+    let mut p = st.clone();
+    p.clock = Clock::default();
+    p.clock.set_now_ms(st.clock.now_ms() - ago_ms);
+    p
+}
+
+/// What the radar saw before the demo started, through the same service
+/// functions the REST API calls: views with reading time, an approved and a
+/// pending review, and a sign-up, all by customers of the rep `rep`.
+async fn seed_radar(
+    st: &AppState,
+    rep: i64,
+    customers: &[i64],
+    articles: &[i64],
+    activity: i64,
+) -> Result<(), Error> {
+    let minute = 60_000;
+    let (Some(&rose), Some(&zzz)) = (customers.get(1), customers.get(2)) else {
+        return Ok(());
+    };
+    let (Some(&liuliang), Some(&radar)) = (articles.first(), articles.get(2)) else {
+        return Ok(());
+    };
+    // 胡蓉 reads the article about 留量 for a minute and a half, praises it
+    // (approved since) and signs up for the salon it announces.
+    if let (Some(log), _) =
+        article::view(&past(st, 180 * minute), rose, liuliang, Some(rep)).await?
+    {
+        article::stay(&past(st, 178 * minute), rose, liuliang, rep, log, 95).await?;
+    }
+    let review = article::review(
+        &past(st, 175 * minute),
+        rose,
+        liuliang,
+        "写得太好了，私域确实要先留住人。",
+        Some(rep),
+    )
+    .await?;
+    article::approve_review(st, review).await?;
+    article::sign_up(
+        &past(st, 170 * minute),
+        rose,
+        activity,
+        &article::SignUp {
+            customer_name: "胡蓉".into(),
+            phone: MobilePhone::parse("13700001234").map_err(|m| Error::Internal(m.into()))?,
+            leave_message: "想参加，带两位同事".into(),
+            address: None,
+            uid: Some(rep),
+        },
+    )
+    .await?;
+    // _zzz skims the radar article and leaves a review still waiting for approval.
+    if let (Some(log), _) = article::view(&past(st, 90 * minute), zzz, radar, Some(rep)).await? {
+        article::stay(&past(st, 89 * minute), zzz, radar, rep, log, 40).await?;
+    }
+    article::review(
+        &past(st, 80 * minute),
+        zzz,
+        radar,
+        "ดีมาก 这个功能我们正需要",
+        Some(rep),
+    )
+    .await?;
     Ok(())
 }
 
@@ -522,6 +578,22 @@ impl Demo {
                 rid = r.id,
                 co = self.company_id
             );
+            let _ = writeln!(
+                s,
+                "\nThe rep's radar (newest first; reading it clears the badge):"
+            );
+            for path in [
+                "action/new_count?",
+                "action/time?",
+                "tongxunlu?order=-last_activity_time&",
+            ] {
+                let _ = writeln!(
+                    s,
+                    "  sig {tok}; curl -s \"{base}/zhugeleida/qiyeweixin/{path}rand_str=$SIG&timestamp=$TS&user_id={rid}\"",
+                    tok = r.token,
+                    rid = r.id
+                );
+            }
         }
         s
     }
