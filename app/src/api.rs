@@ -84,7 +84,7 @@ pub fn customer_source_text(user_type: i64) -> &'static str {
 }
 
 /// The access-log catalogue (semantics §3.7). The codes are stored as they are;
-/// `ReviewArticle` and `ReadArticle` are Radar's own additions.
+/// `ReviewArticle` (25) is Radar's own addition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "i64", try_from = "i64")]
 pub enum Action {
