@@ -28,7 +28,8 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
 /// The PostgreSQL NOTIFY channel shared by all instances on one database.
 pub const PG_CHANNEL: &str = "radar_events";
-/// `application_name` of the bus connections, so operators (and tests) can find them.
+/// `application_name` of the bus connections is this prefix and the process id,
+/// so operators (and tests) can find one instance's connections.
 pub const PG_APPLICATION_NAME: &str = "radar-bus";
 /// Reconnect backoff of the listener and retry backoff of the notifier: short
 /// enough that a restarted database is picked up quickly, capped so a long
@@ -230,7 +231,7 @@ impl Bus {
             .max_lifetime(None)
             .idle_timeout(None)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with(opts.application_name(PG_APPLICATION_NAME));
+            .connect_lazy_with(opts.application_name(&format!("{PG_APPLICATION_NAME}-{}", std::process::id())));
         let listener = connect_listener(&pool).await.map_err(|e| format!("bus: cannot LISTEN: {e}"))?;
         let (tx, rx) = mpsc::unbounded_channel();
         if self.inner.remote.set(tx).is_err() {

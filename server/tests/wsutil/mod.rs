@@ -208,3 +208,81 @@ impl Rest {
         r["data"]["id"].as_i64().expect("id")
     }
 }
+
+/// A `radar serve` process on `database_url`; killed when dropped.
+pub struct Server {
+    pub child: tokio::process::Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+}
+
+/// Starts the real binary on a free port and waits for its "listening" line.
+pub async fn spawn_server(database_url: &str, envs: &[(&str, &str)]) -> Server {
+    use tokio::io::AsyncBufReadExt;
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_radar"));
+    cmd.arg("serve")
+        .arg("--addr")
+        .arg("127.0.0.1:0")
+        .env("DATABASE_URL", database_url)
+        .env("RADAR_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn radar");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let base = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("radar listening on ") {
+                return rest.split_whitespace().next().map(str::to_owned);
+            }
+        }
+        None
+    })
+    .await
+    .expect("radar serve did not start in time")
+    .expect("radar serve exited before listening");
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server { child, base }
+}
+
+/// An in-process state on an existing database, for seeding data.
+pub async fn seed_state(database_url: &str) -> radar::AppState {
+    let mut config = radar::Config::from_env().expect("config");
+    config.database_url = database_url.to_owned();
+    config.db_max_connections = 3;
+    radar::AppState::start(config).await.expect("start")
+}
+
+pub async fn new_user(st: &radar::AppState, company_id: i64, name: &str) -> Who {
+    let (id, token) = radar::service::admin::create_user(
+        st,
+        radar::service::admin::NewUser { company_id, name, avatar: None, phone: None, wechat: None },
+    )
+    .await
+    .expect("user");
+    Who { id, token }
+}
+
+pub async fn new_customer(st: &radar::AppState, company_id: i64, name: &str) -> Who {
+    let (id, token) = radar::service::admin::create_customer(
+        st,
+        radar::service::admin::NewCustomer { name, company_id: Some(company_id), headimgurl: None, user_type: 1 },
+    )
+    .await
+    .expect("customer");
+    Who { id, token }
+}
+
+pub async fn relate(st: &radar::AppState, u: &Who, k: &Who) {
+    radar::service::admin::create_relation(st, u.id, k.id, 1).await.expect("relation");
+}
