@@ -77,11 +77,24 @@ pub enum Key {
 impl Event {
     /// The keys whose subscribers this event concerns (`None` for Resync: all).
     fn keys(&self) -> Option<[Option<Key>; 2]> {
-        let pair = |user_id, customer_id| Some(Key::Pair { user_id, customer_id });
+        let pair = |user_id, customer_id| {
+            Some(Key::Pair {
+                user_id,
+                customer_id,
+            })
+        };
         Some(match *self {
-            Event::MessageCreated { user_id, customer_id, .. } => [pair(user_id, customer_id), Some(Key::User(user_id))],
+            Event::MessageCreated {
+                user_id,
+                customer_id,
+                ..
+            } => [pair(user_id, customer_id), Some(Key::User(user_id))],
             // Read receipts for the rep's chat, the customer's count going down.
-            Event::CustomerRead { user_id, customer_id, .. } => [pair(user_id, customer_id), None],
+            Event::CustomerRead {
+                user_id,
+                customer_id,
+                ..
+            } => [pair(user_id, customer_id), None],
             // The rep's badge and contact list go down.
             Event::SalesRead { user_id, .. } => [Some(Key::User(user_id)), None],
             Event::ContactChanged { user_id, .. } => [Some(Key::User(user_id)), None],
@@ -133,7 +146,9 @@ fn origin_id() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
     // Unique across processes (pid, time) and across buses of one process (SEQ).
-    nanos ^ (u64::from(std::process::id()) << 40) ^ SEQ.fetch_add(1, Ordering::Relaxed).rotate_left(20)
+    nanos
+        ^ (u64::from(std::process::id()) << 40)
+        ^ SEQ.fetch_add(1, Ordering::Relaxed).rotate_left(20)
 }
 
 impl Inner {
@@ -209,8 +224,16 @@ impl Bus {
     /// Wakes the returned subscription on every event for `key` (and on Resync).
     pub fn watch(&self, key: Key) -> Subscription {
         let signal = Arc::new(Notify::new());
-        self.inner.subs().entry(key).or_default().push(signal.clone());
-        Subscription { inner: self.inner.clone(), key, signal }
+        self.inner
+            .subs()
+            .entry(key)
+            .or_default()
+            .push(signal.clone());
+        Subscription {
+            inner: self.inner.clone(),
+            key,
+            signal,
+        }
     }
 
     /// Number of live keyed subscriptions (for tests and metrics).
@@ -221,8 +244,9 @@ impl Bus {
     /// Starts fan-out over PostgreSQL LISTEN/NOTIFY. Returns once LISTEN is
     /// active, so no event committed after the server starts serving is missed.
     pub async fn start_postgres(&self, url: &str) -> Result<(), String> {
-        let opts: PgConnectOptions =
-            url.parse().map_err(|e| format!("bus: bad PostgreSQL URL {}: {e}", crate::db::redact(url)))?;
+        let opts: PgConnectOptions = url
+            .parse()
+            .map_err(|e| format!("bus: bad PostgreSQL URL {}: {e}", crate::db::redact(url)))?;
         // Two connections: the listener's and the notifier's. They stay out of
         // the request pool so that a busy server still delivers events.
         let pool = PgPoolOptions::new()
@@ -231,8 +255,12 @@ impl Bus {
             .max_lifetime(None)
             .idle_timeout(None)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with(opts.application_name(&format!("{PG_APPLICATION_NAME}-{}", std::process::id())));
-        let listener = connect_listener(&pool).await.map_err(|e| format!("bus: cannot LISTEN: {e}"))?;
+            .connect_lazy_with(
+                opts.application_name(&format!("{PG_APPLICATION_NAME}-{}", std::process::id())),
+            );
+        let listener = connect_listener(&pool)
+            .await
+            .map_err(|e| format!("bus: cannot LISTEN: {e}"))?;
         let (tx, rx) = mpsc::unbounded_channel();
         if self.inner.remote.set(tx).is_err() {
             return Err("bus: PostgreSQL fan-out already started".into());
@@ -245,7 +273,9 @@ impl Bus {
     /// Waits (at most `within`) until every event published so far has been
     /// handed to PostgreSQL. A no-op without fan-out.
     pub async fn flush(&self, within: Duration) {
-        let Some(tx) = self.inner.remote.get() else { return };
+        let Some(tx) = self.inner.remote.get() else {
+            return;
+        };
         let (done, wait) = oneshot::channel();
         if tx.send(Outbound::Flush(done)).is_ok() {
             let _ = tokio::time::timeout(within, wait).await;
@@ -268,7 +298,9 @@ impl Bus {
     /// Counts an open socket until the guard is dropped.
     pub fn socket_opened(&self) -> SocketGuard {
         self.inner.sockets.send_modify(|n| *n += 1);
-        SocketGuard { inner: self.inner.clone() }
+        SocketGuard {
+            inner: self.inner.clone(),
+        }
     }
 
     pub fn open_sockets(&self) -> usize {
@@ -351,7 +383,12 @@ async fn notifier(origin: u64, pool: PgPool, mut rx: mpsc::UnboundedReceiver<Out
         };
         let mut backoff = BACKOFF_MIN;
         loop {
-            match sqlx::query("SELECT pg_notify($1, $2)").bind(PG_CHANNEL).bind(&payload).execute(&pool).await {
+            match sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(PG_CHANNEL)
+                .bind(&payload)
+                .execute(&pool)
+                .await
+            {
                 Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "bus: NOTIFY failed; retrying");
@@ -413,19 +450,32 @@ async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
 mod tests {
     use super::*;
 
+    async fn quick(s: &Subscription) -> bool {
+        tokio::time::timeout(Duration::from_millis(50), s.changed())
+            .await
+            .is_ok()
+    }
+
     #[tokio::test]
     async fn keyed_wakeups_reach_only_their_key_and_coalesce() {
         let bus = Bus::new();
-        let a = bus.watch(Key::Pair { user_id: 1, customer_id: 2 });
-        let b = bus.watch(Key::Pair { user_id: 1, customer_id: 3 });
+        let a = bus.watch(Key::Pair {
+            user_id: 1,
+            customer_id: 2,
+        });
+        let b = bus.watch(Key::Pair {
+            user_id: 1,
+            customer_id: 3,
+        });
         let u = bus.watch(Key::User(1));
         for id in 1..=3 {
-            bus.publish(Event::MessageCreated { id, user_id: 1, customer_id: 2, send_type: 1 });
+            bus.publish(Event::MessageCreated {
+                id,
+                user_id: 1,
+                customer_id: 2,
+                send_type: 1,
+            });
         }
-        let quick = |s: &Subscription| {
-            let f = s.changed();
-            async move { tokio::time::timeout(Duration::from_millis(50), f).await.is_ok() }
-        };
         assert!(quick(&a).await);
         assert!(!quick(&a).await, "three events coalesce into one wake-up");
         assert!(quick(&u).await);
@@ -440,9 +490,19 @@ mod tests {
 
     #[test]
     fn wire_format_round_trips() {
-        let w = Wire { o: 7, e: Event::CustomerRead { user_id: 1, customer_id: 2, up_to_id: 3 } };
+        let w = Wire {
+            o: 7,
+            e: Event::CustomerRead {
+                user_id: 1,
+                customer_id: 2,
+                up_to_id: 3,
+            },
+        };
         let s = serde_json::to_string(&w).unwrap_or_default();
-        let back: Wire = serde_json::from_str(&s).unwrap_or(Wire { o: 0, e: Event::Resync });
+        let back: Wire = serde_json::from_str(&s).unwrap_or(Wire {
+            o: 0,
+            e: Event::Resync,
+        });
         assert_eq!(back.o, 7);
         assert_eq!(back.e, w.e);
     }

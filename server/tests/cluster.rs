@@ -24,7 +24,9 @@ struct Cluster {
 async fn cluster() -> Cluster {
     let db = TestDb::new(Backend::Postgres).await;
     let st = seed_state(&db.url).await;
-    let c = radar::service::admin::create_company(&st, "公司").await.expect("company");
+    let c = radar::service::admin::create_company(&st, "公司")
+        .await
+        .expect("company");
     let u = new_user(&st, c, "销售").await;
     let k = new_customer(&st, c, "客户").await;
     let k2 = new_customer(&st, c, "客户二").await;
@@ -32,7 +34,15 @@ async fn cluster() -> Cluster {
     relate(&st, &u, &k2).await;
     let a = spawn_server(&db.url, &[]).await;
     let b = spawn_server(&db.url, &[]).await;
-    Cluster { a, b, st, u, k, k2, db }
+    Cluster {
+        a,
+        b,
+        st,
+        u,
+        k,
+        k2,
+        db,
+    }
 }
 
 async fn register(base: &str, path: &str, who: &Who, frame: serde_json::Value) -> Ws {
@@ -48,9 +58,27 @@ async fn pushes_cross_instances() {
     let cl = cluster().await;
     let (ra, rb) = (Rest::new(&cl.a.base), Rest::new(&cl.b.base));
     let (u, k, k2) = (&cl.u, &cl.k, &cl.k2);
-    let mut customer_on_a = register(&cl.a.base, C_CHAT, k, json!({"type": "register", "u_id": u.id})).await;
-    let mut rep_on_b = register(&cl.b.base, S_CHAT, u, json!({"type": "register", "customer_id": k.id})).await;
-    let mut count_k2_on_a = register(&cl.a.base, C_NUM_WS, k2, json!({"type": "register", "u_id": u.id})).await;
+    let mut customer_on_a = register(
+        &cl.a.base,
+        C_CHAT,
+        k,
+        json!({"type": "register", "u_id": u.id}),
+    )
+    .await;
+    let mut rep_on_b = register(
+        &cl.b.base,
+        S_CHAT,
+        u,
+        json!({"type": "register", "customer_id": k.id}),
+    )
+    .await;
+    let mut count_k2_on_a = register(
+        &cl.a.base,
+        C_NUM_WS,
+        k2,
+        json!({"type": "register", "u_id": u.id}),
+    )
+    .await;
     let mut badge_on_b = register(&cl.b.base, S_BADGE, u, json!({"type": "register"})).await;
 
     // The rep writes through B: the customer's socket on A has it.
@@ -63,7 +91,9 @@ async fn pushes_cross_instances() {
     assert_eq!(r["data"]["last_read_id"], m1);
 
     // The customer writes over its socket on A: the rep's socket on B has it.
-    customer_on_a.send(json!({"content": text("从A发出")})).await;
+    customer_on_a
+        .send(json!({"content": text("从A发出")}))
+        .await;
     let ack = customer_on_a.next().await;
     assert_eq!(ack["msg"], "小程序消息-发送成功");
     let m2 = ack["data"]["id"].as_i64().unwrap();
@@ -85,8 +115,13 @@ async fn pushes_cross_instances() {
     customer_on_a.close().await;
     let m4 = ra.rep_says(u, k, "离线时").await;
     let m5 = rb.customer_says(k, u, "另一台设备").await;
-    let mut resumed =
-        register(&cl.b.base, C_CHAT, k, json!({"type": "register", "u_id": u.id, "after_id": m2})).await;
+    let mut resumed = register(
+        &cl.b.base,
+        C_CHAT,
+        k,
+        json!({"type": "register", "u_id": u.id, "after_id": m2}),
+    )
+    .await;
     let mut got = Vec::new();
     while got.len() < 2 {
         got.extend(ids(&resumed.next().await));
@@ -100,7 +135,13 @@ async fn listener_loss_is_repaired() {
     let cl = cluster().await;
     let ra = Rest::new(&cl.a.base);
     let (u, k) = (&cl.u, &cl.k);
-    let mut customer_on_b = register(&cl.b.base, C_CHAT, k, json!({"type": "register", "u_id": u.id})).await;
+    let mut customer_on_b = register(
+        &cl.b.base,
+        C_CHAT,
+        k,
+        json!({"type": "register", "u_id": u.id}),
+    )
+    .await;
     let m1 = ra.rep_says(u, k, "之前").await;
     assert_eq!(ids(&customer_on_b.next().await), vec![m1]);
 
@@ -108,8 +149,15 @@ async fn listener_loss_is_repaired() {
     // is sent through A: B misses its NOTIFY, so only the resync after B
     // reconnects can deliver it.
     let dbname = cl.db.url.rsplit('/').next().unwrap().to_owned();
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_admin_url()).await.unwrap();
-    sqlx::query(&format!("ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS false")).execute(&mut admin).await.unwrap();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_admin_url())
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS false"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
     let killed: i64 = sqlx::query_scalar(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE application_name = $1 AND datname = $2) t",
@@ -121,7 +169,12 @@ async fn listener_loss_is_repaired() {
     .unwrap();
     assert!(killed >= 1, "B's bus connections: {killed}");
     let m2 = ra.rep_says(u, k, "断线时").await;
-    sqlx::query(&format!("ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS true")).execute(&mut admin).await.unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS true"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
     assert_eq!(ids(&customer_on_b.next().await), vec![m2]);
     // And live delivery continues on the new connection.
     let m3 = ra.rep_says(u, k, "之后").await;
@@ -132,19 +185,31 @@ async fn listener_loss_is_repaired() {
 async fn sigterm_closes_sockets_and_keeps_acknowledged(b: Backend) {
     let db = TestDb::new(b).await;
     let st = seed_state(&db.url).await;
-    let c = radar::service::admin::create_company(&st, "公司").await.unwrap();
+    let c = radar::service::admin::create_company(&st, "公司")
+        .await
+        .unwrap();
     let u = new_user(&st, c, "销售").await;
     let k = new_customer(&st, c, "客户").await;
     relate(&st, &u, &k).await;
     let mut server = spawn_server(&db.url, &[]).await;
-    let mut ws = register(&server.base, C_CHAT, &k, json!({"type": "register", "u_id": u.id})).await;
+    let mut ws = register(
+        &server.base,
+        C_CHAT,
+        &k,
+        json!({"type": "register", "u_id": u.id}),
+    )
+    .await;
     let mut rep = register(&server.base, S_BADGE, &u, json!({"type": "register"})).await;
     ws.send(json!({"content": text("关机前")})).await;
     let ack = ws.next().await;
     assert_eq!(ack["msg"], "小程序消息-发送成功");
     let id = ack["data"]["id"].as_i64().unwrap();
 
-    let status = std::process::Command::new("kill").arg("-TERM").arg(server.pid().to_string()).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(server.pid().to_string())
+        .status()
+        .unwrap();
     assert!(status.success());
     // Every socket gets a Close frame ("going away"), after any pending push.
     let mut frames = Vec::new();
@@ -164,14 +229,18 @@ async fn sigterm_closes_sockets_and_keeps_acknowledged(b: Backend) {
         }
     };
     assert_eq!(code, Some(1001));
-    let exit = tokio::time::timeout(FRAME_WAIT, server.child.wait()).await.expect("exits").unwrap();
+    let exit = tokio::time::timeout(FRAME_WAIT, server.child.wait())
+        .await
+        .expect("exits")
+        .unwrap();
     assert!(exit.success(), "{exit:?}");
     // What was acknowledged is stored.
-    let n: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message WHERE id = $1")
-        .bind(id)
-        .fetch_one(&st.db.pool)
-        .await
-        .unwrap();
+    let n: i64 =
+        sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message WHERE id = $1")
+            .bind(id)
+            .fetch_one(&st.db.pool)
+            .await
+            .unwrap();
     assert_eq!(n, 1);
 }
 
@@ -179,7 +248,9 @@ async fn sigterm_closes_sockets_and_keeps_acknowledged(b: Backend) {
 async fn dead_clients_are_reaped(b: Backend) {
     let db = TestDb::new(b).await;
     let st = seed_state(&db.url).await;
-    let c = radar::service::admin::create_company(&st, "公司").await.unwrap();
+    let c = radar::service::admin::create_company(&st, "公司")
+        .await
+        .unwrap();
     let u = new_user(&st, c, "销售").await;
     let server = spawn_server(&db.url, &[("RADAR_WS_PING_SECS", "1")]).await;
 
@@ -187,7 +258,10 @@ async fn dead_clients_are_reaped(b: Backend) {
     let mut alive = register(&server.base, S_BADGE, &u, json!({"type": "register"})).await;
     let mut pings = 0;
     while pings < 3 {
-        match tokio::time::timeout(FRAME_WAIT, futures_util::StreamExt::next(&mut alive.s)).await.expect("frame") {
+        match tokio::time::timeout(FRAME_WAIT, futures_util::StreamExt::next(&mut alive.s))
+            .await
+            .expect("frame")
+        {
             Some(Ok(Message::Ping(_))) => pings += 1,
             Some(Ok(Message::Close(c))) => panic!("a live client was closed: {c:?}"),
             Some(Ok(_)) => {}
@@ -199,7 +273,11 @@ async fn dead_clients_are_reaped(b: Backend) {
     // A dead one: a raw connection that upgrades, then never answers.
     let addr = server.base.trim_start_matches("http://").to_owned();
     let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let path = format!("{}?{}", S_BADGE, app::sign::signed_query(u.id, &u.token, now_ms()));
+    let path = format!(
+        "{}?{}",
+        S_BADGE,
+        app::sign::signed_query(u.id, &u.token, now_ms())
+    );
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -217,7 +295,11 @@ async fn dead_clients_are_reaped(b: Backend) {
     })
     .await;
     assert!(all.is_ok(), "the dead client was never reaped");
-    let head_end = seen.windows(4).position(|w| w == b"\r\n\r\n").expect("upgrade response") + 4;
+    let head_end = seen
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("upgrade response")
+        + 4;
     assert!(seen.starts_with(b"HTTP/1.1 101"));
     // Walk the (unmasked, short) server frames: pings, then a Close 1001.
     let mut i = head_end;
@@ -238,4 +320,7 @@ async fn dead_clients_are_reaped(b: Backend) {
     drop(st);
 }
 
-both!(sigterm_closes_sockets_and_keeps_acknowledged, dead_clients_are_reaped);
+both!(
+    sigterm_closes_sockets_and_keeps_acknowledged,
+    dead_clients_are_reaped
+);

@@ -32,11 +32,15 @@ async fn rep_chat(app: &TestApp, u: &Who, register: Value) -> Ws {
 }
 
 async fn customer_unread(rest: &Rest, k: &Who, u: &Who) -> i64 {
-    rest.get(C_NUM, k, &format!("u_id={}", u.id)).await["data"]["chatinfo_count"].as_i64().unwrap()
+    rest.get(C_NUM, k, &format!("u_id={}", u.id)).await["data"]["chatinfo_count"]
+        .as_i64()
+        .unwrap()
 }
 
 async fn badge(rest: &Rest, u: &Who) -> i64 {
-    rest.get(S_BADGE_REST, u, "").await["data"]["chatinfo_count"].as_i64().unwrap()
+    rest.get(S_BADGE_REST, u, "").await["data"]["chatinfo_count"]
+        .as_i64()
+        .unwrap()
 }
 
 async fn chat_register_pushes_pending_then_live(b: Backend) {
@@ -85,7 +89,8 @@ async fn chat_auth_in_frames_or_url(b: Backend) {
 
     // Credentials in the register frame, timestamp as a number…
     let mut ws = connect(&ws_url_unsigned(&app.base, C_CHAT)).await;
-    ws.send(signed(&k, json!({"type": "register", "u_id": u.id}))).await;
+    ws.send(signed(&k, json!({"type": "register", "u_id": u.id})))
+        .await;
     assert_eq!(ws.next().await["code"], 199);
     // …later frames need none.
     assert!(ws.lived().await.is_empty());
@@ -93,13 +98,18 @@ async fn chat_auth_in_frames_or_url(b: Backend) {
     // …or as a string.
     let ts = now_ms().to_string();
     let mut ws = connect(&ws_url_unsigned(&app.base, C_CHAT)).await;
-    ws.send(json!({"type": "register", "u_id": u.id, "user_id": k.id.to_string(), "timestamp": ts,
-        "rand_str": app::sign::rand_str(&ts, &k.token)}))
-        .await;
+    ws.send(
+        json!({"type": "register", "u_id": u.id, "user_id": k.id.to_string(), "timestamp": ts,
+        "rand_str": app::sign::rand_str(&ts, &k.token)}),
+    )
+    .await;
     assert_eq!(ws.next().await["code"], 199);
 
     // Nothing signed: the error frame and close, nothing else.
-    for frame in [json!({"type": "lived"}), json!({"type": "register", "u_id": u.id, "user_id": k.id})] {
+    for frame in [
+        json!({"type": "lived"}),
+        json!({"type": "register", "u_id": u.id, "user_id": k.id}),
+    ] {
         let mut ws = connect(&ws_url_unsigned(&app.base, C_CHAT)).await;
         ws.send(frame).await;
         let e = ws.next().await;
@@ -115,20 +125,25 @@ async fn chat_auth_in_frames_or_url(b: Backend) {
     ws.send(f).await;
     assert_eq!(ws.next().await["code"], 400);
     assert_eq!(ws.expect_close().await, Some(1008));
-    let bad = Who { id: k.id, token: "wrong".into() };
+    let bad = Who {
+        id: k.id,
+        token: "wrong".into(),
+    };
     let mut ws = connect(&ws_url(&app.base, C_CHAT, &bad)).await;
     assert_eq!(ws.next().await["code"], 400);
     assert_eq!(ws.expect_close().await, Some(1008));
 
     // Forged: signed as k, claiming another customer's id.
     let mut ws = connect(&ws_url(&app.base, C_CHAT, &k)).await;
-    ws.send(json!({"type": "register", "u_id": u.id, "user_id": other.id})).await;
+    ws.send(json!({"type": "register", "u_id": u.id, "user_id": other.id}))
+        .await;
     let e = ws.next().await;
     assert_eq!(e["code"], 400, "{e}");
     assert_eq!(ws.expect_close().await, Some(1008));
     // Forged: URL signed as k, frame signed as someone else.
     let mut ws = connect(&ws_url(&app.base, C_CHAT, &k)).await;
-    ws.send(signed(&other, json!({"type": "register", "u_id": u.id}))).await;
+    ws.send(signed(&other, json!({"type": "register", "u_id": u.id})))
+        .await;
     assert_eq!(ws.next().await["code"], 400);
     assert_eq!(ws.expect_close().await, Some(1008));
 
@@ -176,7 +191,11 @@ async fn chat_send_over_socket(b: Backend) {
     assert_eq!(app.count("chat_message").await, 2);
 
     // Invalid content: the same field errors as REST, nothing stored, still open.
-    for bad in [json!({"content": "{not json"}), json!({"content": {"info_type": 9}}), json!({"content": {"info_type": 1, "msg": ""}})] {
+    for bad in [
+        json!({"content": "{not json"}),
+        json!({"content": {"info_type": 9}}),
+        json!({"content": {"info_type": 1, "msg": ""}}),
+    ] {
         ws.send(bad).await;
         let e = ws.next_where(|v| v["code"] != 200).await;
         assert_eq!(e["code"], 402, "{e}");
@@ -194,7 +213,10 @@ async fn chat_query_num_output_mode_lived_closed(b: Backend) {
     let (app, rest, u, k) = setup(b).await;
     let mut ws = customer_chat(&app, &k, json!({"type": "register", "u_id": u.id})).await;
     ws.send(json!({"type": "query_num"})).await;
-    assert_eq!(ws.next().await, json!({"data": {"unread_msg_num": 0}, "code": 200, "msg": "查询成功-获取聊天数量"}));
+    assert_eq!(
+        ws.next().await,
+        json!({"data": {"unread_msg_num": 0}, "code": 200, "msg": "查询成功-获取聊天数量"})
+    );
     // Output mode: pushed, but not marked read.
     let m = rest.rep_says(&u, &k, "没读").await;
     assert_eq!(ids(&ws.next().await), vec![m]);
@@ -208,7 +230,8 @@ async fn chat_query_num_output_mode_lived_closed(b: Backend) {
     assert_eq!(ids(&ws.next().await), vec![m]);
     ws.lived().await;
     assert_eq!(customer_unread(&rest, &k, &u).await, 0);
-    ws.send(json!({"type": "closed", "u_id": u.id, "user_id": k.id})).await;
+    ws.send(json!({"type": "closed", "u_id": u.id, "user_id": k.id}))
+        .await;
     assert_eq!(ws.expect_close().await, Some(1000));
 }
 
@@ -223,7 +246,10 @@ async fn chat_bad_input(b: Backend) {
         let e = ws.next().await;
         assert_eq!(e["code"], 400);
         let msg = e["msg"].as_str().unwrap();
-        assert!(msg.starts_with("报错:") && msg.ends_with("终止连接"), "{msg}");
+        assert!(
+            msg.starts_with("报错:") && msg.ends_with("终止连接"),
+            "{msg}"
+        );
         assert_eq!(ws.expect_close().await, Some(1007));
     }
 
@@ -236,11 +262,13 @@ async fn chat_bad_input(b: Backend) {
     ws.send(json!({"u_id": u.id})).await;
     assert_eq!(ws.next().await["code"], 402);
     // Non-numeric ids: a field error.
-    ws.send(json!({"type": "register", "u_id": "1; DROP TABLE relation"})).await;
+    ws.send(json!({"type": "register", "u_id": "1; DROP TABLE relation"}))
+        .await;
     let e = ws.next().await;
     assert_eq!(e["code"], 402);
     assert!(e["data"]["u_id"].is_array());
-    ws.send(json!({"type": "register", "u_id": u.id, "after_id": "x"})).await;
+    ws.send(json!({"type": "register", "u_id": u.id, "after_id": "x"}))
+        .await;
     assert!(ws.next().await["data"]["after_id"].is_array());
     assert!(ws.lived().await.is_empty());
     // register without u_id: the original's 401 and close.
@@ -257,13 +285,17 @@ async fn chat_bad_input(b: Backend) {
     assert_eq!(ws.expect_close().await, Some(1009));
     // Just under the limit is fine.
     let mut ws = connect(&url).await;
-    ws.send(json!({"type": "lived", "pad": "x".repeat(60 * 1024)})).await;
+    ws.send(json!({"type": "lived", "pad": "x".repeat(60 * 1024)}))
+        .await;
     assert_eq!(ws.next().await["code"], 270);
 
     // A flood: error frame and close.
     let mut ws = connect(&url).await;
     for _ in 0..200 {
-        if !ws.send_raw(Message::Text(json!({"type": "lived"}).to_string().into())).await {
+        if !ws
+            .send_raw(Message::Text(json!({"type": "lived"}).to_string().into()))
+            .await
+        {
             break;
         }
     }
@@ -279,8 +311,12 @@ async fn customer_count_socket(b: Backend) {
     let (app, rest, u, k) = setup(b).await;
     rest.rep_says(&u, &k, "1").await;
     let mut ws = connect(&ws_url(&app.base, C_NUM_WS, &k)).await;
-    ws.send(json!({"type": "register", "u_id": u.id, "user_id": k.id})).await;
-    assert_eq!(ws.next().await, json!({"msg_data": {"unread_msg_num": 1}, "code": 200, "msg": "获取成功"}));
+    ws.send(json!({"type": "register", "u_id": u.id, "user_id": k.id}))
+        .await;
+    assert_eq!(
+        ws.next().await,
+        json!({"msg_data": {"unread_msg_num": 1}, "code": 200, "msg": "获取成功"})
+    );
     // Up on a rep message; the customer's own message changes nothing.
     rest.customer_says(&k, &u, "我").await;
     rest.rep_says(&u, &k, "2").await;
@@ -308,7 +344,12 @@ async fn resume_after_gap(b: Backend) {
     let (app, rest, u, k) = setup(b).await;
     let a = rest.rep_says(&u, &k, "a").await;
     let bb = rest.customer_says(&k, &u, "b").await;
-    let mut ws = customer_chat(&app, &k, json!({"type": "register", "u_id": u.id, "after_id": 0})).await;
+    let mut ws = customer_chat(
+        &app,
+        &k,
+        json!({"type": "register", "u_id": u.id, "after_id": 0}),
+    )
+    .await;
     // after_id replays everything, both directions, in order.
     assert_eq!(ids(&ws.next().await), vec![a, bb]);
     ws.close().await;
@@ -318,10 +359,19 @@ async fn resume_after_gap(b: Backend) {
     let d = rest.customer_says(&k, &u, "d").await;
     let mut other = customer_chat(&app, &k, json!({"type": "register", "u_id": u.id})).await;
     other.send(json!({"content": text("e")})).await;
-    let e = other.next_where(|v| v["msg"] == "小程序消息-发送成功").await["data"]["id"].as_i64().unwrap();
+    let e = other
+        .next_where(|v| v["msg"] == "小程序消息-发送成功")
+        .await["data"]["id"]
+        .as_i64()
+        .unwrap();
     let f = rest.rep_says(&u, &k, "f").await;
 
-    let mut ws = customer_chat(&app, &k, json!({"type": "register", "u_id": u.id, "after_id": bb})).await;
+    let mut ws = customer_chat(
+        &app,
+        &k,
+        json!({"type": "register", "u_id": u.id, "after_id": bb}),
+    )
+    .await;
     let mut got = Vec::new();
     while got.len() < 4 {
         got.extend(ids(&ws.next().await));
@@ -333,7 +383,12 @@ async fn resume_after_gap(b: Backend) {
     assert!(ws.lived().await.is_empty());
 
     // A resume from a point beyond the newest message does not hide later messages.
-    let mut ws = customer_chat(&app, &k, json!({"type": "register", "u_id": u.id, "after_id": 1_000_000})).await;
+    let mut ws = customer_chat(
+        &app,
+        &k,
+        json!({"type": "register", "u_id": u.id, "after_id": 1_000_000}),
+    )
+    .await;
     assert!(ws.lived().await.is_empty());
     let h = rest.rep_says(&u, &k, "h").await;
     assert_eq!(ids(&ws.next().await), vec![h]);
@@ -341,9 +396,18 @@ async fn resume_after_gap(b: Backend) {
     // A long replay is split into batches, in order, with nothing lost.
     let mut expected = Vec::new();
     for i in 0..120 {
-        expected.push(if i % 3 == 0 { rest.customer_says(&k, &u, "x").await } else { rest.rep_says(&u, &k, "y").await });
+        expected.push(if i % 3 == 0 {
+            rest.customer_says(&k, &u, "x").await
+        } else {
+            rest.rep_says(&u, &k, "y").await
+        });
     }
-    let mut ws = customer_chat(&app, &k, json!({"type": "register", "u_id": u.id, "after_id": h})).await;
+    let mut ws = customer_chat(
+        &app,
+        &k,
+        json!({"type": "register", "u_id": u.id, "after_id": h}),
+    )
+    .await;
     let mut got = Vec::new();
     while got.len() < expected.len() {
         got.extend(ids(&ws.next().await));
@@ -372,7 +436,10 @@ async fn two_devices_of_one_customer(b: Backend) {
     // Closed sockets leave no subscription behind.
     let deadline = tokio::time::Instant::now() + FRAME_WAIT;
     while app.st.bus.subscriber_count() > 0 || app.st.bus.open_sockets() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "sockets not released");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sockets not released"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
@@ -390,7 +457,8 @@ async fn isolation_between_pairs(b: Backend) {
     app.relate(&u2, &k).await;
 
     let mut a = customer_chat(&app, &k, json!({"type": "register", "u_id": u.id})).await;
-    let mut other_customer = customer_chat(&app, &k2, json!({"type": "register", "u_id": u.id})).await;
+    let mut other_customer =
+        customer_chat(&app, &k2, json!({"type": "register", "u_id": u.id})).await;
     let mut other_rep = customer_chat(&app, &k, json!({"type": "register", "u_id": u2.id})).await;
     let mut num2 = connect(&ws_url(&app.base, C_NUM_WS, &k2)).await;
     num2.send(json!({"type": "register", "u_id": u.id})).await;
@@ -401,7 +469,10 @@ async fn isolation_between_pairs(b: Backend) {
     rest.customer_says(&k, &u, "k的回复").await;
     assert_eq!(ids(&a.next().await), vec![m]);
     for ws in [&mut other_customer, &mut other_rep, &mut num2, &mut rep_k2] {
-        assert!(ws.lived().await.is_empty(), "another conversation's socket got a push");
+        assert!(
+            ws.lived().await.is_empty(),
+            "another conversation's socket got a push"
+        );
     }
     let m2 = rest.rep_says(&u, &k2, "只给k2").await;
     let p = other_customer.next().await;
@@ -413,7 +484,12 @@ async fn isolation_between_pairs(b: Backend) {
 async fn rep_chat_feed(b: Backend) {
     let (app, rest, u, k) = setup(b).await;
     let c1 = rest.customer_says(&k, &u, "在吗").await;
-    let mut ws = rep_chat(&app, &u, json!({"type": "register", "customer_id": k.id, "user_id": u.id})).await;
+    let mut ws = rep_chat(
+        &app,
+        &u,
+        json!({"type": "register", "customer_id": k.id, "user_id": u.id}),
+    )
+    .await;
     // Pending customer messages, marked read by the rep.
     let p = ws.next().await;
     assert_eq!(p["msg"], "实时推送雷达-最新聊天信息成功");
@@ -444,14 +520,20 @@ async fn rep_chat_feed(b: Backend) {
     ws.close().await;
     let r2 = rest.rep_says(&u, &k, "还在吗").await;
     let c3 = rest.customer_says(&k, &u, "在").await;
-    let mut ws = rep_chat(&app, &u, json!({"type": "register", "customer_id": k.id, "after_id": r1})).await;
+    let mut ws = rep_chat(
+        &app,
+        &u,
+        json!({"type": "register", "customer_id": k.id, "after_id": r1}),
+    )
+    .await;
     assert_eq!(ws.next().await["data"]["last_read_id"], r1);
     assert_eq!(ids(&ws.next().await), vec![r2, c3]);
     assert!(ws.lived().await.is_empty());
 
     // Bad registrations.
     let mut bad = connect(&ws_url(&app.base, S_CHAT, &u)).await;
-    bad.send(json!({"type": "register", "customer_id": "abc"})).await;
+    bad.send(json!({"type": "register", "customer_id": "abc"}))
+        .await;
     assert!(bad.next().await["data"]["customer_id"].is_array());
     bad.send(json!({"type": "register"})).await;
     assert_eq!(bad.next().await["code"], 401);
@@ -459,7 +541,8 @@ async fn rep_chat_feed(b: Backend) {
     let c2co = app.company("别家").await;
     let stranger = app.customer(c2co, "陌生人").await;
     let mut bad = connect(&ws_url(&app.base, S_CHAT, &u)).await;
-    bad.send(json!({"type": "register", "customer_id": stranger.id})).await;
+    bad.send(json!({"type": "register", "customer_id": stranger.id}))
+        .await;
     assert_eq!(bad.next().await["code"], 307);
     assert_eq!(bad.expect_close().await, Some(1008));
 }
@@ -481,7 +564,10 @@ async fn rep_badge_and_contact_list(b: Backend) {
 
     // Up.
     let c1 = rest.customer_says(&k, &u, "你好").await;
-    assert_eq!(badge_ws.next().await, json!({"data": {"unread_msg_num": 1}, "code": 200, "msg": "实时获取雷达【消息数量】成功"}));
+    assert_eq!(
+        badge_ws.next().await,
+        json!({"data": {"unread_msg_num": 1}, "code": 200, "msg": "实时获取雷达【消息数量】成功"})
+    );
     let r = list.next().await;
     assert_eq!(r["msg"], "实时获取雷达【消息数量】成功");
     assert_eq!(r["data"]["unread_msg_num"], 1);
@@ -503,11 +589,13 @@ async fn rep_badge_and_contact_list(b: Backend) {
     // query_num: the current count / any page.
     badge_ws.send(json!({"type": "query_num"})).await;
     assert_eq!(badge_ws.next().await["data"]["unread_msg_num"], 0);
-    list.send(json!({"type": "query_num", "current_page": 2, "length": 1})).await;
+    list.send(json!({"type": "query_num", "current_page": 2, "length": 1}))
+        .await;
     let r = list.next().await;
     assert_eq!(r["data"]["ret_data"], json!([]));
     assert_eq!(r["data"]["data_count"], 1);
-    list.send(json!({"type": "query_num", "current_page": "x"})).await;
+    list.send(json!({"type": "query_num", "current_page": "x"}))
+        .await;
     assert_eq!(list.next().await["code"], 402);
     assert!(list.lived().await.is_empty());
 }

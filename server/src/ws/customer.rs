@@ -31,7 +31,9 @@ impl Chat {
         match ty {
             Some("register") => self.register(c, f).await,
             Some("query_num") => self.query_num(c, f).await,
-            None | Some("send_msg") | Some("send") if f.value("content").is_some() => self.send_msg(c, f).await,
+            None | Some("send_msg") | Some("send") if f.value("content").is_some() => {
+                self.send_msg(c, f).await
+            }
             other => c.unknown_type(other).await,
         }
     }
@@ -51,7 +53,10 @@ impl Chat {
         let p = c.check(chat::pair(&c.st, u_id, customer_id).await).await?;
         // Subscribe before reading: whatever commits from now on either is in
         // the reads below or wakes this socket afterwards.
-        self.sub = Some(c.st.bus.watch(Key::Pair { user_id: u_id, customer_id }));
+        self.sub = Some(c.st.bus.watch(Key::Pair {
+            user_id: u_id,
+            customer_id,
+        }));
         self.u_id = u_id;
         self.customer_id = customer_id;
         self.input = true;
@@ -65,11 +70,23 @@ impl Chat {
             None => {
                 let mut cursor = p.customer_read_id;
                 loop {
-                    let rows =
-                        c.check(chat::messages_after(&c.st, &p, cursor, Some(SEND_CUSTOMER_TO_SALES), BATCH).await).await?;
+                    let rows = c
+                        .check(
+                            chat::messages_after(
+                                &c.st,
+                                &p,
+                                cursor,
+                                Some(SEND_CUSTOMER_TO_SALES),
+                                BATCH,
+                            )
+                            .await,
+                        )
+                        .await?;
                     let full = rows.len() as i64 == BATCH;
                     let rows: Vec<MessageRow> = rows.into_iter().filter(|r| r.id <= max).collect();
-                    let Some(last) = rows.last().map(|r| r.id) else { break };
+                    let Some(last) = rows.last().map(|r| r.id) else {
+                        break;
+                    };
                     self.push(c, &p, &rows).await?;
                     cursor = last;
                     if !full || last >= max {
@@ -88,9 +105,15 @@ impl Chat {
             return Ok(());
         }
         loop {
-            let p = c.check(chat::pair(&c.st, self.u_id, self.customer_id).await).await?;
-            let rows = c.check(chat::messages_after(&c.st, &p, self.last_sent, None, BATCH).await).await?;
-            let Some(last) = rows.last().map(|r| r.id) else { return Ok(()) };
+            let p = c
+                .check(chat::pair(&c.st, self.u_id, self.customer_id).await)
+                .await?;
+            let rows = c
+                .check(chat::messages_after(&c.st, &p, self.last_sent, None, BATCH).await)
+                .await?;
+            let Some(last) = rows.last().map(|r| r.id) else {
+                return Ok(());
+            };
             self.push(c, &p, &rows).await?;
             self.last_sent = last;
             if (rows.len() as i64) < BATCH {
@@ -105,8 +128,10 @@ impl Chat {
         }
         // As the original: the count before this push marks anything read.
         let unread = c.check(chat::customer_unread_count(&c.st, p).await).await?;
-        let items: Vec<Value> =
-            rows.iter().map(|m| chat::customer_item(&c.st, p, m, self.first_id, TimeStyle::Plain)).collect();
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|m| chat::customer_item(&c.st, p, m, self.first_id, TimeStyle::Plain))
+            .collect();
         for part in chunk_items(items) {
             let n = part.len();
             c.send(json!({
@@ -119,8 +144,14 @@ impl Chat {
         if self.input {
             // Only what was actually delivered: the watermark moves to the
             // newest rep message of this push, never beyond.
-            if let Some(up_to) = rows.iter().filter(|r| r.send_type != SEND_CUSTOMER_TO_SALES).map(|r| r.id).max() {
-                c.check(chat::mark_read(&c.st, p, Side::Customer, up_to).await).await?;
+            if let Some(up_to) = rows
+                .iter()
+                .filter(|r| r.send_type != SEND_CUSTOMER_TO_SALES)
+                .map(|r| r.id)
+                .max()
+            {
+                c.check(chat::mark_read(&c.st, p, Side::Customer, up_to).await)
+                    .await?;
             }
         }
         Ok(())
@@ -141,7 +172,9 @@ impl Chat {
             None if self.sub.is_some() => self.u_id,
             None => return Err(c.missing_ids().await),
         };
-        let Some(out) = out else { return c.reply_error(crate::error::Error::bad_request()).await };
+        let Some(out) = out else {
+            return c.reply_error(crate::error::Error::bad_request()).await;
+        };
         match chat::customer_send(&c.st, customer_id, u_id, &out).await {
             Ok(s) => {
                 c.send(json!({
@@ -193,10 +226,15 @@ impl Num {
         match ty {
             Some("register") => self.register(c, f).await,
             Some("query_num") if self.sub.is_some() => {
-                let p = c.check(chat::pair(&c.st, self.u_id, self.customer_id).await).await?;
-                let n = c.check(chat::customer_unread_count(&c.st, &p).await).await?;
+                let p = c
+                    .check(chat::pair(&c.st, self.u_id, self.customer_id).await)
+                    .await?;
+                let n = c
+                    .check(chat::customer_unread_count(&c.st, &p).await)
+                    .await?;
                 self.last = n;
-                c.send(json!({"msg_data": {"unread_msg_num": n}, "code": 200, "msg": "获取成功"})).await
+                c.send(json!({"msg_data": {"unread_msg_num": n}, "code": 200, "msg": "获取成功"}))
+                    .await
             }
             Some("query_num") => self.register(c, f).await,
             other => c.unknown_type(other).await,
@@ -211,20 +249,30 @@ impl Num {
             Id::Ok(n) => n,
         };
         let p = c.check(chat::pair(&c.st, u_id, customer_id).await).await?;
-        self.sub = Some(c.st.bus.watch(Key::Pair { user_id: u_id, customer_id }));
+        self.sub = Some(c.st.bus.watch(Key::Pair {
+            user_id: u_id,
+            customer_id,
+        }));
         self.u_id = u_id;
         self.customer_id = customer_id;
-        let n = c.check(chat::customer_unread_count(&c.st, &p).await).await?;
+        let n = c
+            .check(chat::customer_unread_count(&c.st, &p).await)
+            .await?;
         self.last = n;
-        c.send(json!({"msg_data": {"unread_msg_num": n}, "code": 200, "msg": "获取成功"})).await
+        c.send(json!({"msg_data": {"unread_msg_num": n}, "code": 200, "msg": "获取成功"}))
+            .await
     }
 
     pub async fn refresh(&mut self, c: &mut Conn) -> Step {
         if self.sub.is_none() {
             return Ok(());
         }
-        let p = c.check(chat::pair(&c.st, self.u_id, self.customer_id).await).await?;
-        let n = c.check(chat::customer_unread_count(&c.st, &p).await).await?;
+        let p = c
+            .check(chat::pair(&c.st, self.u_id, self.customer_id).await)
+            .await?;
+        let n = c
+            .check(chat::customer_unread_count(&c.st, &p).await)
+            .await?;
         if n == self.last {
             return Ok(());
         }

@@ -113,11 +113,26 @@ impl Kind {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/gongzhonghao/websocket/gongzhonghao_chat", any(|s, w, q| upgrade(Kind::CustomerChat, s, w, q)))
-        .route("/gongzhonghao/websocket/gongzhonghao_query_info_num", any(|s, w, q| upgrade(Kind::CustomerNum, s, w, q)))
-        .route("/qiyeweixin/websocket/leida_chat", any(|s, w, q| upgrade(Kind::SalesChat, s, w, q)))
-        .route("/qiyeweixin/websocket/leida_query_info_num", any(|s, w, q| upgrade(Kind::SalesBadge, s, w, q)))
-        .route("/qiyeweixin/websocket/leida_query_contact_list", any(|s, w, q| upgrade(Kind::SalesContacts, s, w, q)))
+        .route(
+            "/gongzhonghao/websocket/gongzhonghao_chat",
+            any(|s, w, q| upgrade(Kind::CustomerChat, s, w, q)),
+        )
+        .route(
+            "/gongzhonghao/websocket/gongzhonghao_query_info_num",
+            any(|s, w, q| upgrade(Kind::CustomerNum, s, w, q)),
+        )
+        .route(
+            "/qiyeweixin/websocket/leida_chat",
+            any(|s, w, q| upgrade(Kind::SalesChat, s, w, q)),
+        )
+        .route(
+            "/qiyeweixin/websocket/leida_query_info_num",
+            any(|s, w, q| upgrade(Kind::SalesBadge, s, w, q)),
+        )
+        .route(
+            "/qiyeweixin/websocket/leida_query_contact_list",
+            any(|s, w, q| upgrade(Kind::SalesContacts, s, w, q)),
+        )
 }
 
 /// Credentials in the upgrade URL are checked before upgrading, but a failure
@@ -130,7 +145,8 @@ async fn upgrade(
     RawQuery(q): RawQuery,
 ) -> Response {
     let Ok(ws) = ws else {
-        let env = Envelope::new(402, "请求异常", empty_object()).with_note(json!({"reason": "WebSocket upgrade required"}));
+        let env = Envelope::new(402, "请求异常", empty_object())
+            .with_note(json!({"reason": "WebSocket upgrade required"}));
         return Json(env).into_response();
     };
     let pre = match q.as_deref().map(Fields::parse_urlencoded) {
@@ -167,7 +183,10 @@ struct Bucket {
 
 impl Bucket {
     fn new() -> Bucket {
-        Bucket { tokens: FLOOD_BURST, last: Instant::now() }
+        Bucket {
+            tokens: FLOOD_BURST,
+            last: Instant::now(),
+        }
     }
     fn take(&mut self) -> bool {
         let now = Instant::now();
@@ -215,7 +234,12 @@ fn field_errors(field: &str, message: &str, code: &str) -> Value {
 impl Conn {
     /// Sends one JSON frame; a client that does not take it in time is dropped.
     pub async fn send(&mut self, v: Value) -> Step {
-        match timeout(SEND_TIMEOUT, self.socket.send(Message::Text(v.to_string().into()))).await {
+        match timeout(
+            SEND_TIMEOUT,
+            self.socket.send(Message::Text(v.to_string().into())),
+        )
+        .await
+        {
             Ok(Ok(())) => Ok(()),
             _ => Err(Stop),
         }
@@ -225,7 +249,10 @@ impl Conn {
     /// connection ends with a handshake instead of a reset (which could discard
     /// the last frames before the client reads them).
     pub async fn close(&mut self, code: u16, reason: &'static str) -> Stop {
-        let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
         if let Ok(Ok(())) = timeout(SEND_TIMEOUT, self.socket.send(frame)).await {
             let _ = timeout(CLOSE_GRACE, async {
                 while let Some(Ok(m)) = self.socket.recv().await {
@@ -253,13 +280,20 @@ impl Conn {
             Party::Customer => "公众号token验证未通过",
             Party::Sales => "雷达token验证未通过",
         };
-        self.fail(json!({"code": 400, "msg": msg, "data": {}, "note": {"reason": reason}}), close_code::POLICY).await
+        self.fail(
+            json!({"code": 400, "msg": msg, "data": {}, "note": {"reason": reason}}),
+            close_code::POLICY,
+        )
+        .await
     }
 
     /// `register` without the other party's id (the original's 401).
     pub async fn missing_ids(&mut self) -> Stop {
-        self.fail(json!({"code": 401, "msg": "user_id和uid不能为空,终止连接", "data": {}, "note": {}}), close_code::POLICY)
-            .await
+        self.fail(
+            json!({"code": 401, "msg": "user_id和uid不能为空,终止连接", "data": {}, "note": {}}),
+            close_code::POLICY,
+        )
+        .await
     }
 
     /// A field-error frame; the socket stays open.
@@ -269,14 +303,29 @@ impl Conn {
 
     pub async fn unknown_type(&mut self, ty: Option<&str>) -> Step {
         match ty {
-            None => self.send(field_errors("type", "type不能为空", "required")).await,
-            Some(t) => self.send(field_errors("type", &format!("未知的消息类型: {t}"), "invalid")).await,
+            None => {
+                self.send(field_errors("type", "type不能为空", "required"))
+                    .await
+            }
+            Some(t) => {
+                self.send(field_errors(
+                    "type",
+                    &format!("未知的消息类型: {t}"),
+                    "invalid",
+                ))
+                .await
+            }
         }
     }
 
     fn error_frame(e: &Error) -> Value {
-        let (_, env) = ApiError { error: clone_error(e), style: crate::error::IN_DATA_402 }.envelope();
-        serde_json::to_value(env).unwrap_or_else(|_| json!({"code": 500, "msg": "服务器繁忙,请稍后重试"}))
+        let (_, env) = ApiError {
+            error: clone_error(e),
+            style: crate::error::IN_DATA_402,
+        }
+        .envelope();
+        serde_json::to_value(env)
+            .unwrap_or_else(|_| json!({"code": 500, "msg": "服务器繁忙,请稍后重试"}))
     }
 
     /// Reports a service error on a frame; the socket stays open unless the
@@ -327,15 +376,21 @@ impl Conn {
                     self.auth = Some(id);
                     Ok(())
                 }
-                Ok(_) => Err(self.auth_failed("credentials of another user than the connection's").await),
+                Ok(_) => Err(self
+                    .auth_failed("credentials of another user than the connection's")
+                    .await),
                 Err(Error::Auth(reason)) => Err(self.auth_failed(reason).await),
                 Err(e) => Err(self.fatal(e).await),
             };
         }
         match self.auth {
-            None => Err(self.auth_failed("not authenticated: sign the upgrade URL or the register frame").await),
+            None => Err(self
+                .auth_failed("not authenticated: sign the upgrade URL or the register frame")
+                .await),
             Some(a) => match f.trimmed("user_id") {
-                Some(u) if parse_id(&u) != Some(a) => Err(self.auth_failed("user_id is not the authenticated user").await),
+                Some(u) if parse_id(&u) != Some(a) => Err(self
+                    .auth_failed("user_id is not the authenticated user")
+                    .await),
                 _ => Ok(()),
             },
         }
@@ -346,7 +401,12 @@ impl Conn {
             return Err(self.close(close_code::AWAY, "ping timeout").await);
         }
         self.awaiting_pong = true;
-        match timeout(SEND_TIMEOUT, self.socket.send(Message::Ping(Default::default()))).await {
+        match timeout(
+            SEND_TIMEOUT,
+            self.socket.send(Message::Ping(Default::default())),
+        )
+        .await
+        {
             Ok(Ok(())) => Ok(()),
             _ => Err(Stop),
         }
@@ -413,7 +473,12 @@ impl Feed {
         }
     }
 
-    fn on_frame<'a>(&'a mut self, c: &'a mut Conn, ty: Option<&'a str>, f: &'a Fields) -> BoxStep<'a> {
+    fn on_frame<'a>(
+        &'a mut self,
+        c: &'a mut Conn,
+        ty: Option<&'a str>,
+        f: &'a Fields,
+    ) -> BoxStep<'a> {
         match self {
             Feed::CustomerChat(x) => Box::pin(x.on_frame(c, ty, f)),
             Feed::CustomerNum(x) => Box::pin(x.on_frame(c, ty, f)),
@@ -426,14 +491,25 @@ impl Feed {
 
 fn is_too_big(e: axum::Error) -> bool {
     use tokio_tungstenite::tungstenite::Error as WsError;
-    matches!(e.into_inner().downcast_ref::<WsError>(), Some(WsError::Capacity(_)))
+    matches!(
+        e.into_inner().downcast_ref::<WsError>(),
+        Some(WsError::Capacity(_))
+    )
 }
 
-async fn on_message(c: &mut Conn, feed: &mut Feed, m: Option<Result<Message, axum::Error>>) -> Step {
+async fn on_message(
+    c: &mut Conn,
+    feed: &mut Feed,
+    m: Option<Result<Message, axum::Error>>,
+) -> Step {
     let msg = match m {
         None => return Err(Stop),
         Some(Err(e)) => {
-            return if is_too_big(e) { Err(c.close(close_code::SIZE, "frame too large").await) } else { Err(Stop) };
+            return if is_too_big(e) {
+                Err(c.close(close_code::SIZE, "frame too large").await)
+            } else {
+                Err(Stop)
+            };
         }
         Some(Ok(msg)) => msg,
     };
@@ -447,7 +523,8 @@ async fn on_message(c: &mut Conn, feed: &mut Feed, m: Option<Result<Message, axu
         }
         other => {
             if !c.bucket.take() {
-                let v = json!({"code": 429, "msg": "请求过于频繁,终止连接", "data": {}, "note": {}});
+                let v =
+                    json!({"code": 429, "msg": "请求过于频繁,终止连接", "data": {}, "note": {}});
                 return Err(c.fail(v, close_code::POLICY).await);
             }
             match other {
@@ -464,7 +541,8 @@ async fn on_message(c: &mut Conn, feed: &mut Feed, m: Option<Result<Message, axu
             return Err(c.fail(v, close_code::INVALID).await);
         }
         Err(e) => {
-            let v = json!({"code": 400, "msg": format!("报错:{e} 终止连接"), "data": {}, "note": {}});
+            let v =
+                json!({"code": 400, "msg": format!("报错:{e} 终止连接"), "data": {}, "note": {}});
             return Err(c.fail(v, close_code::INVALID).await);
         }
     };
@@ -472,7 +550,10 @@ async fn on_message(c: &mut Conn, feed: &mut Feed, m: Option<Result<Message, axu
     c.authenticate(&f).await?;
     let ty = f.trimmed("type");
     match ty.as_deref() {
-        Some("lived") => c.send(json!({"code": 270, "msg": "为了新中国的胜利向我开炮"})).await,
+        Some("lived") => {
+            c.send(json!({"code": 270, "msg": "为了新中国的胜利向我开炮"}))
+                .await
+        }
         Some("closed") => Err(c.close(close_code::NORMAL, "closed").await),
         t => feed.on_frame(c, t, &f).await,
     }
@@ -481,8 +562,14 @@ async fn on_message(c: &mut Conn, feed: &mut Feed, m: Option<Result<Message, axu
 async fn run(st: AppState, socket: WebSocket, kind: Kind, pre: Option<Result<i64, Error>>) {
     let _open = st.bus.socket_opened();
     let mut closing = st.bus.closing();
-    let mut c =
-        Conn { st, socket, party: kind.party(), auth: None, bucket: Bucket::new(), awaiting_pong: false };
+    let mut c = Conn {
+        st,
+        socket,
+        party: kind.party(),
+        auth: None,
+        bucket: Bucket::new(),
+        awaiting_pong: false,
+    };
     match pre {
         Some(Ok(id)) => c.auth = Some(id),
         Some(Err(e)) => {

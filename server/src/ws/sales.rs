@@ -54,8 +54,13 @@ impl Chat {
             Id::Bad => return c.bad_field("after_id", "Enter a whole number.").await,
             Id::Ok(n) => Some(n),
         };
-        let p = c.check(chat::pair(&c.st, user_id, customer_id).await).await?;
-        self.sub = Some(c.st.bus.watch(Key::Pair { user_id, customer_id }));
+        let p = c
+            .check(chat::pair(&c.st, user_id, customer_id).await)
+            .await?;
+        self.sub = Some(c.st.bus.watch(Key::Pair {
+            user_id,
+            customer_id,
+        }));
         self.user_id = user_id;
         self.customer_id = customer_id;
         c.send(json!({"code": 199, "msg": "注册成功"})).await?;
@@ -71,11 +76,23 @@ impl Chat {
             None => {
                 let mut cursor = p.user_read_id;
                 loop {
-                    let rows =
-                        c.check(chat::messages_after(&c.st, &p, cursor, Some(SEND_SALES_TO_CUSTOMER), BATCH).await).await?;
+                    let rows = c
+                        .check(
+                            chat::messages_after(
+                                &c.st,
+                                &p,
+                                cursor,
+                                Some(SEND_SALES_TO_CUSTOMER),
+                                BATCH,
+                            )
+                            .await,
+                        )
+                        .await?;
                     let full = rows.len() as i64 == BATCH;
                     let rows: Vec<MessageRow> = rows.into_iter().filter(|r| r.id <= max).collect();
-                    let Some(last) = rows.last().map(|r| r.id) else { break };
+                    let Some(last) = rows.last().map(|r| r.id) else {
+                        break;
+                    };
                     self.push(c, &p, &rows).await?;
                     cursor = last;
                     if !full || last >= max {
@@ -94,8 +111,12 @@ impl Chat {
             return Ok(());
         }
         loop {
-            let p = c.check(chat::pair(&c.st, self.user_id, self.customer_id).await).await?;
-            let rows = c.check(chat::messages_after(&c.st, &p, self.last_sent, None, BATCH).await).await?;
+            let p = c
+                .check(chat::pair(&c.st, self.user_id, self.customer_id).await)
+                .await?;
+            let rows = c
+                .check(chat::messages_after(&c.st, &p, self.last_sent, None, BATCH).await)
+                .await?;
             if let Some(last) = rows.last().map(|r| r.id) {
                 self.push(c, &p, &rows).await?;
                 self.last_sent = last;
@@ -105,7 +126,8 @@ impl Chat {
                 // brings the client's older items up to it.
                 if p.customer_read_id > self.last_receipt {
                     self.last_receipt = p.customer_read_id;
-                    c.send(receipt(self.customer_id, p.customer_read_id)).await?;
+                    c.send(receipt(self.customer_id, p.customer_read_id))
+                        .await?;
                 }
                 return Ok(());
             }
@@ -132,8 +154,14 @@ impl Chat {
             }))
             .await?;
         }
-        if let Some(up_to) = rows.iter().filter(|r| r.send_type != SEND_SALES_TO_CUSTOMER).map(|r| r.id).max() {
-            c.check(chat::mark_read(&c.st, p, Side::Sales, up_to).await).await?;
+        if let Some(up_to) = rows
+            .iter()
+            .filter(|r| r.send_type != SEND_SALES_TO_CUSTOMER)
+            .map(|r| r.id)
+            .max()
+        {
+            c.check(chat::mark_read(&c.st, p, Side::Sales, up_to).await)
+                .await?;
         }
         Ok(())
     }
@@ -203,8 +231,12 @@ fn hash_of(v: &Value) -> u64 {
 
 impl Contacts {
     async fn page(&self, c: &mut Conn, user_id: i64, paging: Paging) -> Result<Value, super::Stop> {
-        let list = c.check(chat::sales_contacts(&c.st, user_id, paging).await).await?;
-        Ok(json!({"ret_data": list.items, "data_count": list.data_count, "unread_msg_num": list.unread_msg_num}))
+        let list = c
+            .check(chat::sales_contacts(&c.st, user_id, paging).await)
+            .await?;
+        Ok(
+            json!({"ret_data": list.items, "data_count": list.data_count, "unread_msg_num": list.unread_msg_num}),
+        )
     }
 
     pub async fn on_frame(&mut self, c: &mut Conn, ty: Option<&str>, f: &Fields) -> Step {
@@ -220,13 +252,24 @@ impl Contacts {
             Some("register") => {
                 self.sub = Some(c.st.bus.watch(Key::User(user_id)));
                 self.length = paging.length;
-                let data = self.page(c, user_id, Paging { page: 1, length: self.length }).await?;
+                let data = self
+                    .page(
+                        c,
+                        user_id,
+                        Paging {
+                            page: 1,
+                            length: self.length,
+                        },
+                    )
+                    .await?;
                 self.last_hash = hash_of(&data);
-                c.send(json!({"data": data, "code": 200, "msg": "注册成功返回【消息数量】成功"})).await
+                c.send(json!({"data": data, "code": 200, "msg": "注册成功返回【消息数量】成功"}))
+                    .await
             }
             Some("query_num") => {
                 let data = self.page(c, user_id, paging).await?;
-                c.send(json!({"data": data, "code": 200, "msg": "实时获取雷达【消息数量】成功"})).await
+                c.send(json!({"data": data, "code": 200, "msg": "实时获取雷达【消息数量】成功"}))
+                    .await
             }
             other => c.unknown_type(other).await,
         }
@@ -234,12 +277,22 @@ impl Contacts {
 
     pub async fn refresh(&mut self, c: &mut Conn) -> Step {
         let user_id = c.who()?;
-        let data = self.page(c, user_id, Paging { page: 1, length: self.length.max(1) }).await?;
+        let data = self
+            .page(
+                c,
+                user_id,
+                Paging {
+                    page: 1,
+                    length: self.length.max(1),
+                },
+            )
+            .await?;
         let h = hash_of(&data);
         if h == self.last_hash {
             return Ok(());
         }
         self.last_hash = h;
-        c.send(json!({"data": data, "code": 200, "msg": "实时获取雷达【消息数量】成功"})).await
+        c.send(json!({"data": data, "code": 200, "msg": "实时获取雷达【消息数量】成功"}))
+            .await
     }
 }

@@ -33,7 +33,10 @@ pub const S_CONTACT: &str = "/zhugeleida/qiyeweixin/contact";
 pub const S_BADGE_REST: &str = "/zhugeleida/qiyeweixin/contact/query_num";
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// `rand_str`/`timestamp` (a JSON number)/`user_id` for a frame.
@@ -57,7 +60,12 @@ fn ws_base(base: &str) -> String {
 
 /// A socket URL signed as `who` in the query string.
 pub fn ws_url(base: &str, path: &str, who: &Who) -> String {
-    format!("{}{}?{}", ws_base(base), path, app::sign::signed_query(who.id, &who.token, now_ms()))
+    format!(
+        "{}{}?{}",
+        ws_base(base),
+        path,
+        app::sign::signed_query(who.id, &who.token, now_ms())
+    )
 }
 
 pub fn ws_url_unsigned(base: &str, path: &str) -> String {
@@ -86,7 +94,10 @@ pub enum End {
 
 impl Ws {
     pub async fn send(&mut self, v: Value) {
-        self.s.send(Message::Text(v.to_string().into())).await.expect("send frame");
+        self.s
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .expect("send frame");
     }
 
     pub async fn send_raw(&mut self, m: Message) -> bool {
@@ -96,10 +107,16 @@ impl Ws {
     /// The next text frame as JSON, or how the connection ended.
     pub async fn next_or_end(&mut self) -> Result<Value, End> {
         loop {
-            let m = tokio::time::timeout(FRAME_WAIT, self.s.next()).await.expect("no frame from the server within the wait");
+            let m = tokio::time::timeout(FRAME_WAIT, self.s.next())
+                .await
+                .expect("no frame from the server within the wait");
             match m {
-                Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(t.as_str()).expect("frame is JSON")),
-                Some(Ok(Message::Close(c))) => return Err(End::Closed(c.map(|c| u16::from(c.code)))),
+                Some(Ok(Message::Text(t))) => {
+                    return Ok(serde_json::from_str(t.as_str()).expect("frame is JSON"))
+                }
+                Some(Ok(Message::Close(c))) => {
+                    return Err(End::Closed(c.map(|c| u16::from(c.code))))
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Err(End::Gone),
             }
@@ -149,17 +166,22 @@ impl Ws {
     }
 
     pub async fn close(mut self) {
-        let _ = self.s.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        }))
-        .await;
+        let _ = self
+            .s
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            }))
+            .await;
     }
 }
 
 /// Ids of the items of a push frame.
 pub fn ids(v: &Value) -> Vec<i64> {
-    v["data"]["ret_data"].as_array().map(|a| a.iter().filter_map(|i| i["id"].as_i64()).collect()).unwrap_or_default()
+    v["data"]["ret_data"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["id"].as_i64()).collect())
+        .unwrap_or_default()
 }
 
 /// REST against any base URL, signed as a party.
@@ -171,7 +193,10 @@ pub struct Rest {
 
 impl Rest {
     pub fn new(base: &str) -> Rest {
-        Rest { base: base.to_owned(), http: reqwest::Client::new() }
+        Rest {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+        }
     }
 
     fn url(&self, path: &str, who: &Who, extra: &str) -> String {
@@ -189,21 +214,39 @@ impl Rest {
 
     pub async fn post(&self, path: &str, who: &Who, form: &[(&str, String)]) -> Value {
         let url = self.url(path, who, "");
-        let r = self.http.post(&url).form(form).send().await.expect("request");
+        let r = self
+            .http
+            .post(&url)
+            .form(form)
+            .send()
+            .await
+            .expect("request");
         assert_eq!(r.status(), 200, "POST {url}");
         r.json().await.expect("json")
     }
 
     /// The customer writes to the rep; returns the new message id.
     pub async fn customer_says(&self, k: &Who, u: &Who, msg: &str) -> i64 {
-        let r = self.post(C_SEND, k, &[("u_id", u.id.to_string()), ("content", text(msg))]).await;
+        let r = self
+            .post(
+                C_SEND,
+                k,
+                &[("u_id", u.id.to_string()), ("content", text(msg))],
+            )
+            .await;
         assert_eq!(r["code"], 200, "{r}");
         r["data"]["id"].as_i64().expect("id")
     }
 
     /// The rep writes to the customer; returns the new message id.
     pub async fn rep_says(&self, u: &Who, k: &Who, msg: &str) -> i64 {
-        let r = self.post(S_SEND, u, &[("customer_id", k.id.to_string()), ("content", text(msg))]).await;
+        let r = self
+            .post(
+                S_SEND,
+                u,
+                &[("customer_id", k.id.to_string()), ("content", text(msg))],
+            )
+            .await;
         assert_eq!(r["code"], 200, "{r}");
         r["data"]["id"].as_i64().expect("id")
     }
@@ -266,7 +309,13 @@ pub async fn seed_state(database_url: &str) -> radar::AppState {
 pub async fn new_user(st: &radar::AppState, company_id: i64, name: &str) -> Who {
     let (id, token) = radar::service::admin::create_user(
         st,
-        radar::service::admin::NewUser { company_id, name, avatar: None, phone: None, wechat: None },
+        radar::service::admin::NewUser {
+            company_id,
+            name,
+            avatar: None,
+            phone: None,
+            wechat: None,
+        },
     )
     .await
     .expect("user");
@@ -276,7 +325,12 @@ pub async fn new_user(st: &radar::AppState, company_id: i64, name: &str) -> Who 
 pub async fn new_customer(st: &radar::AppState, company_id: i64, name: &str) -> Who {
     let (id, token) = radar::service::admin::create_customer(
         st,
-        radar::service::admin::NewCustomer { name, company_id: Some(company_id), headimgurl: None, user_type: 1 },
+        radar::service::admin::NewCustomer {
+            name,
+            company_id: Some(company_id),
+            headimgurl: None,
+            user_type: 1,
+        },
     )
     .await
     .expect("customer");
@@ -284,5 +338,7 @@ pub async fn new_customer(st: &radar::AppState, company_id: i64, name: &str) -> 
 }
 
 pub async fn relate(st: &radar::AppState, u: &Who, k: &Who) {
-    radar::service::admin::create_relation(st, u.id, k.id, 1).await.expect("relation");
+    radar::service::admin::create_relation(st, u.id, k.id, 1)
+        .await
+        .expect("relation");
 }
