@@ -94,7 +94,9 @@ pub async fn serve(
         shutdown.await;
         signal_bus.begin_shutdown();
     };
-    let served = axum::serve(listener, svc).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, svc)
+        .with_graceful_shutdown(shutdown)
+        .await;
     bus.begin_shutdown();
     bus.drain(SHUTDOWN_GRACE).await;
     served
