@@ -1,9 +1,41 @@
 //! Real-time events, published after commit. Events carry ids only: a subscriber
 //! reads what it needs from the database, so a missed or duplicated event is
 //! repaired by the next read ("resync"), never by trusting the event payload.
+//!
+//! Subscriptions are keyed (one conversation, or one sales user), so an event
+//! wakes only the sockets it concerns. A wake-up is a `Notify` permit, not a
+//! queued event: many events before the socket gets to run coalesce into one
+//! wake-up, nothing queues up behind a slow socket, and no event can be lost to
+//! a full buffer. The socket then diffs the database against what it has sent.
+//!
+//! With PostgreSQL, several server processes share one database. Every event
+//! is also sent to the others with `pg_notify` (one ordered task fed by an
+//! unbounded channel, so `publish` stays synchronous), and a `PgListener` task
+//! delivers theirs locally. Events carry the id of the instance that sent them,
+//! so an instance ignores its own echo and local sockets are never woken twice.
+//! When the listener connection drops, notifications sent meanwhile are lost:
+//! after reconnecting, every local socket is woken (`Event::Resync`) and
+//! re-reads the database.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
+
+/// The PostgreSQL NOTIFY channel shared by all instances on one database.
+pub const PG_CHANNEL: &str = "radar_events";
+/// `application_name` of the bus connections is this prefix and the process id,
+/// so operators (and tests) can find one instance's connections.
+pub const PG_APPLICATION_NAME: &str = "radar-bus";
+/// Reconnect backoff of the listener and retry backoff of the notifier: short
+/// enough that a restarted database is picked up quickly, capped so a long
+/// outage does not hammer it.
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t")]
@@ -33,9 +65,72 @@ pub enum Event {
     Resync,
 }
 
+/// What a socket subscribes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// One conversation: the chat and count sockets of both sides.
+    Pair { user_id: i64, customer_id: i64 },
+    /// Everything of one sales user: the badge and contact-list sockets.
+    User(i64),
+}
+
+impl Event {
+    /// The keys whose subscribers this event concerns (`None` for Resync: all).
+    fn keys(&self) -> Option<[Option<Key>; 2]> {
+        let pair = |user_id, customer_id| {
+            Some(Key::Pair {
+                user_id,
+                customer_id,
+            })
+        };
+        Some(match *self {
+            Event::MessageCreated {
+                user_id,
+                customer_id,
+                ..
+            } => [pair(user_id, customer_id), Some(Key::User(user_id))],
+            // Read receipts for the rep's chat, the customer's count going down.
+            Event::CustomerRead {
+                user_id,
+                customer_id,
+                ..
+            } => [pair(user_id, customer_id), None],
+            // The rep's badge and contact list go down.
+            Event::SalesRead { user_id, .. } => [Some(Key::User(user_id)), None],
+            Event::ContactChanged { user_id, .. } => [Some(Key::User(user_id)), None],
+            Event::Resync => return None,
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Bus {
-    tx: broadcast::Sender<Event>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    subs: Mutex<HashMap<Key, Vec<Arc<Notify>>>>,
+    /// Unkeyed stream of every event, for in-process consumers that want the events themselves.
+    all: broadcast::Sender<Event>,
+    /// Set when PostgreSQL fan-out runs.
+    remote: OnceLock<mpsc::UnboundedSender<Outbound>>,
+    /// Tags this instance's notifications so that it ignores its own echo.
+    origin: u64,
+    closing: watch::Sender<bool>,
+    sockets: watch::Sender<usize>,
+}
+
+#[derive(Debug)]
+enum Outbound {
+    Event(Event),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    o: u64,
+    e: Event,
 }
 
 impl Default for Bus {
@@ -44,18 +139,371 @@ impl Default for Bus {
     }
 }
 
+fn origin_id() -> u64 {
+    static SEQ: AtomicU64 = AtomicU64::new(1);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    // Unique across processes (pid, time) and across buses of one process (SEQ).
+    nanos
+        ^ (u64::from(std::process::id()) << 40)
+        ^ SEQ.fetch_add(1, Ordering::Relaxed).rotate_left(20)
+}
+
+impl Inner {
+    fn subs(&self) -> MutexGuard<'_, HashMap<Key, Vec<Arc<Notify>>>> {
+        // A panic while holding this lock cannot leave the map inconsistent
+        // (every operation is a single insert or retain), so poison is ignored.
+        self.subs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn deliver(&self, ev: Event) {
+        {
+            let subs = self.subs();
+            match ev.keys() {
+                Some(keys) => {
+                    for key in keys.iter().flatten() {
+                        for n in subs.get(key).into_iter().flatten() {
+                            n.notify_one();
+                        }
+                    }
+                }
+                None => {
+                    for n in subs.values().flatten() {
+                        n.notify_one();
+                    }
+                }
+            }
+        }
+        let _ = self.all.send(ev);
+    }
+
+    fn on_remote(&self, payload: &str) {
+        match serde_json::from_str::<Wire>(payload) {
+            Ok(w) if w.o == self.origin => {}
+            Ok(w) => self.deliver(w.e),
+            Err(e) => {
+                // Not ours to understand (another version?): re-read rather than miss something.
+                tracing::warn!(error = %e, "unreadable bus notification; resyncing");
+                self.deliver(Event::Resync);
+            }
+        }
+    }
+}
+
 impl Bus {
     pub fn new() -> Bus {
-        let (tx, _) = broadcast::channel(4096);
-        Bus { tx }
+        let (all, _) = broadcast::channel(256);
+        Bus {
+            inner: Arc::new(Inner {
+                subs: Mutex::new(HashMap::new()),
+                all,
+                remote: OnceLock::new(),
+                origin: origin_id(),
+                closing: watch::Sender::new(false),
+                sockets: watch::Sender::new(0),
+            }),
+        }
     }
 
-    /// Never blocks and never fails: with no subscriber the event is simply dropped.
+    /// Never blocks and never fails: wakes the local subscribers at once and
+    /// queues the event for the other instances.
     pub fn publish(&self, ev: Event) {
-        let _ = self.tx.send(ev);
+        self.inner.deliver(ev);
+        if let Some(tx) = self.inner.remote.get() {
+            let _ = tx.send(Outbound::Event(ev));
+        }
     }
 
+    /// Every event, unkeyed. A lagging receiver must treat `Lagged` as `Resync`.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.tx.subscribe()
+        self.inner.all.subscribe()
+    }
+
+    /// Wakes the returned subscription on every event for `key` (and on Resync).
+    pub fn watch(&self, key: Key) -> Subscription {
+        let signal = Arc::new(Notify::new());
+        self.inner
+            .subs()
+            .entry(key)
+            .or_default()
+            .push(signal.clone());
+        Subscription {
+            inner: self.inner.clone(),
+            key,
+            signal,
+        }
+    }
+
+    /// Number of live keyed subscriptions (for tests and metrics).
+    pub fn subscriber_count(&self) -> usize {
+        self.inner.subs().values().map(Vec::len).sum()
+    }
+
+    /// Starts fan-out over PostgreSQL LISTEN/NOTIFY. Returns once LISTEN is
+    /// active, so no event committed after the server starts serving is missed.
+    pub async fn start_postgres(&self, url: &str) -> Result<(), String> {
+        let opts: PgConnectOptions = url
+            .parse()
+            .map_err(|e| format!("bus: bad PostgreSQL URL {}: {e}", crate::db::redact(url)))?;
+        // Two connections: the listener's and the notifier's. They stay out of
+        // the request pool so that a busy server still delivers events.
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .min_connections(0)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(
+                opts.application_name(&format!("{PG_APPLICATION_NAME}-{}", std::process::id())),
+            );
+        let listener = connect_listener(&pool)
+            .await
+            .map_err(|e| format!("bus: cannot LISTEN: {e}"))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        if self.inner.remote.set(tx).is_err() {
+            return Err("bus: PostgreSQL fan-out already started".into());
+        }
+        tokio::spawn(notifier(self.inner.origin, pool.clone(), rx));
+        tokio::spawn(listen_loop(self.inner.clone(), pool, listener));
+        Ok(())
+    }
+
+    /// Waits (at most `within`) until every event published so far has been
+    /// handed to PostgreSQL. A no-op without fan-out.
+    pub async fn flush(&self, within: Duration) {
+        let Some(tx) = self.inner.remote.get() else {
+            return;
+        };
+        let (done, wait) = oneshot::channel();
+        if tx.send(Outbound::Flush(done)).is_ok() {
+            let _ = tokio::time::timeout(within, wait).await;
+        }
+    }
+
+    /// Tells every socket to close (server shutdown).
+    pub fn begin_shutdown(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.inner.closing.subscribe()
+    }
+
+    pub fn is_closing(&self) -> bool {
+        *self.inner.closing.borrow()
+    }
+
+    /// Counts an open socket until the guard is dropped.
+    pub fn socket_opened(&self) -> SocketGuard {
+        self.inner.sockets.send_modify(|n| *n += 1);
+        SocketGuard {
+            inner: self.inner.clone(),
+        }
+    }
+
+    pub fn open_sockets(&self) -> usize {
+        *self.inner.sockets.borrow()
+    }
+
+    /// After `begin_shutdown`: waits (at most `within`) for the sockets to
+    /// finish their close handshake and for pending notifications to go out.
+    pub async fn drain(&self, within: Duration) {
+        let mut rx = self.inner.sockets.subscribe();
+        let _ = tokio::time::timeout(within, rx.wait_for(|n| *n == 0)).await;
+        self.flush(within).await;
+    }
+}
+
+/// A keyed subscription; unsubscribes when dropped.
+#[derive(Debug)]
+pub struct Subscription {
+    inner: Arc<Inner>,
+    key: Key,
+    signal: Arc<Notify>,
+}
+
+impl Subscription {
+    /// Resolves when an event for this key was published since the last call
+    /// (or since subscribing). Cancel-safe: a wake-up is never lost.
+    pub async fn changed(&self) {
+        self.signal.notified().await
+    }
+
+    pub fn key(&self) -> Key {
+        self.key
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut subs = self.inner.subs();
+        if let Some(v) = subs.get_mut(&self.key) {
+            v.retain(|n| !Arc::ptr_eq(n, &self.signal));
+            if v.is_empty() {
+                subs.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct SocketGuard {
+    inner: Arc<Inner>,
+}
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        self.inner.sockets.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+async fn connect_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut l = PgListener::connect_with(pool).await?;
+    l.listen(PG_CHANNEL).await?;
+    Ok(l)
+}
+
+/// Sends events to the other instances, in publish order. A failed NOTIFY is
+/// retried (with backoff) rather than dropped: the other instances' sockets
+/// would otherwise sit on a stale view until the next event of their key.
+async fn notifier(origin: u64, pool: PgPool, mut rx: mpsc::UnboundedReceiver<Outbound>) {
+    while let Some(out) = rx.recv().await {
+        let ev = match out {
+            Outbound::Event(ev) => ev,
+            Outbound::Flush(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
+        let payload = match serde_json::to_string(&Wire { o: origin, e: ev }) {
+            Ok(p) => p,
+            Err(_) => continue,
+        };
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            match sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(PG_CHANNEL)
+                .bind(&payload)
+                .execute(&pool)
+                .await
+            {
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "bus: NOTIFY failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+    }
+}
+
+/// Delivers the other instances' events. Any loss of the connection ends in a
+/// `Resync` once LISTEN is active again.
+async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
+    let mut current = Some(first);
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let mut l = match current.take() {
+            Some(l) => l,
+            None => match connect_listener(&pool).await {
+                Ok(l) => {
+                    tracing::info!("bus: LISTEN re-established; resyncing sockets");
+                    inner.deliver(Event::Resync);
+                    l
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "bus: cannot LISTEN; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    continue;
+                }
+            },
+        };
+        loop {
+            match l.try_recv().await {
+                Ok(Some(n)) => {
+                    backoff = BACKOFF_MIN;
+                    inner.on_remote(n.payload());
+                }
+                // The connection dropped and PgListener already reconnected and
+                // re-issued LISTEN: what was sent in between is lost.
+                Ok(None) => {
+                    tracing::info!("bus: listener reconnected; resyncing sockets");
+                    inner.deliver(Event::Resync);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "bus: listener connection lost");
+                    break;
+                }
+            }
+        }
+        drop(l);
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn quick(s: &Subscription) -> bool {
+        tokio::time::timeout(Duration::from_millis(50), s.changed())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn keyed_wakeups_reach_only_their_key_and_coalesce() {
+        let bus = Bus::new();
+        let a = bus.watch(Key::Pair {
+            user_id: 1,
+            customer_id: 2,
+        });
+        let b = bus.watch(Key::Pair {
+            user_id: 1,
+            customer_id: 3,
+        });
+        let u = bus.watch(Key::User(1));
+        for id in 1..=3 {
+            bus.publish(Event::MessageCreated {
+                id,
+                user_id: 1,
+                customer_id: 2,
+                send_type: 1,
+            });
+        }
+        assert!(quick(&a).await);
+        assert!(!quick(&a).await, "three events coalesce into one wake-up");
+        assert!(quick(&u).await);
+        assert!(!quick(&b).await);
+        bus.publish(Event::Resync);
+        assert!(quick(&b).await);
+        assert_eq!(bus.subscriber_count(), 3);
+        drop(a);
+        drop(b);
+        assert_eq!(bus.subscriber_count(), 1);
+    }
+
+    #[test]
+    fn wire_format_round_trips() {
+        let w = Wire {
+            o: 7,
+            e: Event::CustomerRead {
+                user_id: 1,
+                customer_id: 2,
+                up_to_id: 3,
+            },
+        };
+        let s = serde_json::to_string(&w).unwrap_or_default();
+        let back: Wire = serde_json::from_str(&s).unwrap_or(Wire {
+            o: 0,
+            e: Event::Resync,
+        });
+        assert_eq!(back.o, 7);
+        assert_eq!(back.e, w.e);
     }
 }

@@ -247,7 +247,11 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         }
         Cmd::Demo { json: as_json } => {
             let st = state(cli.database_url).await?;
-            let demo = crate::service::demo::seed(&st).await.map_err(describe)?;
+            let demo = crate::service::demo::seed(&st).await.map_err(describe);
+            // Running servers on the same PostgreSQL database hear of the new
+            // messages only if their notifications leave before we exit.
+            st.bus.flush(crate::SHUTDOWN_GRACE).await;
+            let demo = demo?;
             if as_json {
                 println!("{}", demo.to_json());
             } else {
@@ -257,7 +261,9 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         }
         Cmd::Admin { what } => {
             let st = state(cli.database_url).await?;
-            let out = admin_cmd(&st, what).await.map_err(describe)?;
+            let out = admin_cmd(&st, what).await.map_err(describe);
+            st.bus.flush(crate::SHUTDOWN_GRACE).await;
+            let out = out?;
             println!("{out}");
             Ok(())
         }

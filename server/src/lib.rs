@@ -45,6 +45,9 @@ impl AppState {
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
         db.migrate().await?;
         let bus = Bus::new();
+        if db.backend == db::Backend::Postgres {
+            bus.start_postgres(&config.database_url).await?;
+        }
         let leptos_options = web::leptos_options(&config.site_root, config.addr);
         Ok(AppState {
             db,
@@ -71,17 +74,32 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then drains open requests.
+/// How long shutdown waits for sockets to finish their close handshake and for
+/// queued cross-instance notifications to go out.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves until `shutdown` resolves: stops accepting, drains open requests,
+/// closes every WebSocket with a Close frame (1001) and flushes the bus.
+/// Upgraded sockets are not tracked by axum's graceful shutdown, hence the bus.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let bus = state.bus.clone();
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
     let svc = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
-    axum::serve(listener, svc)
+    let signal_bus = bus.clone();
+    let shutdown = async move {
+        shutdown.await;
+        signal_bus.begin_shutdown();
+    };
+    let served = axum::serve(listener, svc)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    bus.begin_shutdown();
+    bus.drain(SHUTDOWN_GRACE).await;
+    served
 }
 
 /// `radar serve`: bind, announce, serve until SIGINT/SIGTERM.

@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `content`, `client_msg_id` and `article_id` of a send.
-fn outgoing(c: &mut Check<'_>) -> Option<Outgoing> {
+pub(crate) fn outgoing(c: &mut Check<'_>) -> Option<Outgoing> {
     let content = match c.fields.value("content") {
         None => {
             c.error("content", "消息不能为空", "required");

@@ -1,9 +1,623 @@
-//! The WebSocket endpoints (API doc "wocket" sections, semantics §5, §6, §10.7).
+//! The WebSocket endpoints (API doc "wocket" sections, semantics §5, §6, §10.7,
+//! contract §4).
+//!
+//! One task per socket runs a single `select!` loop over: server shutdown, a
+//! wake-up from the bus, the next client frame, and the ping timer. Nothing is
+//! queued per socket: a wake-up makes the socket read from the database
+//! everything newer than what it has already sent (`last_sent_id`), so pushes
+//! survive lag, duplicate events and lost notifications alike. Frames are
+//! processed one at a time; an acknowledgement is sent only after the service
+//! layer committed.
+//!
+//! Frames every socket answers (after authentication):
+//! * `lived` → `{"code":270,"msg":"为了新中国的胜利向我开炮"}`; `closed` → Close frame 1000.
+//!
+//! Error frames (all sockets):
+//! * not JSON / not an object → `{"code":400,"msg":"报错:<reason> 终止连接"}`, close 1007;
+//! * no or bad credentials, or credentials / `user_id` of another user →
+//!   `{"code":400,"msg":"公众号token验证未通过"|"雷达token验证未通过","note":{"reason":…}}`, close 1008;
+//! * `register` without the other party's id → `{"code":401,"msg":"user_id和uid不能为空,终止连接"}`, close 1008;
+//! * no relation → `{"code":307,"msg":"用户-客户关系不存在"}` (close 1008 on `register`);
+//! * non-numeric ids, invalid content, unknown or missing `type` →
+//!   `{"code":402,"msg":"请求异常","data":{<field>:[{"message","code"}]}}`, the socket stays open;
+//! * more frames than the rate limit → `{"code":429,"msg":"请求过于频繁,终止连接"}`, close 1008;
+//! * a frame over 64 KiB → close 1009; a database failure → `{"code":500,…}`, close 1011
+//!   (the client reconnects with `after_id` and loses nothing).
 
-use axum::Router;
+mod customer;
+mod sales;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use app::api::{empty_object, Envelope};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::time::{timeout, Instant, MissedTickBehavior};
+
+use crate::auth::{verify, Credentials, Party};
+use crate::error::{ApiError, Error};
+use crate::extract::{parse_id, Fields};
 use crate::AppState;
+
+/// Bytes read from the network at a time. The tungstenite default (128 KiB)
+/// is allocated per connection up front; client frames are small JSON, so
+/// 4 KiB keeps an idle socket cheap and a large frame just takes more reads.
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Outgoing bytes collected before they are written to the network. Every
+/// push is flushed at once anyway, so a large buffer would only cost memory.
+pub const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// Upper bound of unsent bytes (when the client does not read). It must hold
+/// the write buffer plus one whole frame, and one message item alone may be
+/// close to 64 KiB (the request body limit), so a push batch is capped below it.
+pub const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
+/// Largest accepted client message and frame (contract §5); larger → close 1009.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Soft cap of one push frame: items are split over several frames beyond it,
+/// so that a replay after a long gap never needs a large buffer at once.
+pub const PUSH_SOFT_BYTES: usize = 32 * 1024;
+/// Messages read from the database per step of a replay or catch-up.
+pub const BATCH: i64 = 50;
+/// How often the server pings. A client that has not answered (or sent
+/// anything) by the next ping is considered dead and reaped, so a vanished
+/// client holds its socket for at most two intervals. Overridable with
+/// `RADAR_WS_PING_SECS` (tests use 1 s).
+pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// A client that does not take a frame within this time is dropped, so a
+/// stalled reader cannot pin the task (and its buffers) forever.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for the client's Close reply after ours.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// Frame-rate limit, a token bucket: a UI sends a few frames per user action
+/// plus a heartbeat, so a burst of 60 refilled at 20 per second is never hit
+/// by a real client, while a flood is cut off within a fraction of a second.
+pub const FLOOD_BURST: f64 = 60.0;
+pub const FLOOD_PER_SEC: f64 = 20.0;
+
+fn ping_interval() -> Duration {
+    static P: OnceLock<Duration> = OnceLock::new();
+    *P.get_or_init(|| {
+        std::env::var("RADAR_WS_PING_SECS")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .unwrap_or(PING_INTERVAL)
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    CustomerChat,
+    CustomerNum,
+    SalesChat,
+    SalesBadge,
+    SalesContacts,
+}
+
+impl Kind {
+    fn party(self) -> Party {
+        match self {
+            Kind::CustomerChat | Kind::CustomerNum => Party::Customer,
+            Kind::SalesChat | Kind::SalesBadge | Kind::SalesContacts => Party::Sales,
+        }
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            "/gongzhonghao/websocket/gongzhonghao_chat",
+            any(|s, w, q| upgrade(Kind::CustomerChat, s, w, q)),
+        )
+        .route(
+            "/gongzhonghao/websocket/gongzhonghao_query_info_num",
+            any(|s, w, q| upgrade(Kind::CustomerNum, s, w, q)),
+        )
+        .route(
+            "/qiyeweixin/websocket/leida_chat",
+            any(|s, w, q| upgrade(Kind::SalesChat, s, w, q)),
+        )
+        .route(
+            "/qiyeweixin/websocket/leida_query_info_num",
+            any(|s, w, q| upgrade(Kind::SalesBadge, s, w, q)),
+        )
+        .route(
+            "/qiyeweixin/websocket/leida_query_contact_list",
+            any(|s, w, q| upgrade(Kind::SalesContacts, s, w, q)),
+        )
+}
+
+/// Credentials in the upgrade URL are checked before upgrading, but a failure
+/// is still reported over the socket (error frame + close): browsers hide the
+/// HTTP status of a refused upgrade from scripts.
+async fn upgrade(
+    kind: Kind,
+    State(st): State<AppState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let Ok(ws) = ws else {
+        let env = Envelope::new(402, "请求异常", empty_object())
+            .with_note(json!({"reason": "WebSocket upgrade required"}));
+        return Json(env).into_response();
+    };
+    let pre = match q.as_deref().map(Fields::parse_urlencoded) {
+        None => None,
+        Some(Err(_)) => Some(Err(Error::Auth("query string unreadable"))),
+        Some(Ok(f)) => {
+            let c = Credentials::from_fields(&f);
+            if c.is_present() {
+                Some(verify(&st, kind.party(), &c).await)
+            } else {
+                None
+            }
+        }
+    };
+    ws.read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| run(st, socket, kind, pre))
+}
+
+/// The socket is done (closed, or closing was attempted).
+#[derive(Debug)]
+pub(crate) struct Stop;
+pub(crate) type Step = Result<(), Stop>;
+type BoxStep<'a> = Pin<Box<dyn Future<Output = Step> + Send + 'a>>;
+
+/// Per-socket frame budget.
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new() -> Bucket {
+        Bucket {
+            tokens: FLOOD_BURST,
+            last: Instant::now(),
+        }
+    }
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * FLOOD_PER_SEC;
+        self.tokens = (self.tokens + refill).min(FLOOD_BURST);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One connection: the socket, who it is, and its limits.
+pub(crate) struct Conn {
+    pub st: AppState,
+    socket: WebSocket,
+    party: Party,
+    /// The authenticated customer or sales user id.
+    pub auth: Option<i64>,
+    bucket: Bucket,
+    awaiting_pong: bool,
+}
+
+/// What an id field of a frame holds.
+pub(crate) enum Id {
+    Missing,
+    Bad,
+    Ok(i64),
+}
+
+pub(crate) fn id_field(f: &Fields, key: &str) -> Id {
+    match f.trimmed(key) {
+        None => Id::Missing,
+        Some(s) => parse_id(&s).map(Id::Ok).unwrap_or(Id::Bad),
+    }
+}
+
+fn field_errors(field: &str, message: &str, code: &str) -> Value {
+    json!({"code": 402, "msg": "请求异常", "data": {field: [{"message": message, "code": code}]}, "note": {}})
+}
+
+impl Conn {
+    /// Sends one JSON frame; a client that does not take it in time is dropped.
+    pub async fn send(&mut self, v: Value) -> Step {
+        match timeout(
+            SEND_TIMEOUT,
+            self.socket.send(Message::Text(v.to_string().into())),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Stop),
+        }
+    }
+
+    /// Sends a Close frame and waits briefly for the client's reply, so that the
+    /// connection ends with a handshake instead of a reset (which could discard
+    /// the last frames before the client reads them).
+    pub async fn close(&mut self, code: u16, reason: &'static str) -> Stop {
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        if let Ok(Ok(())) = timeout(SEND_TIMEOUT, self.socket.send(frame)).await {
+            let _ = timeout(CLOSE_GRACE, async {
+                while let Some(Ok(m)) = self.socket.recv().await {
+                    if matches!(m, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+        Stop
+    }
+
+    /// An error frame, then close.
+    pub async fn fail(&mut self, v: Value, code: u16) -> Stop {
+        if self.send(v).await.is_ok() {
+            self.close(code, "").await
+        } else {
+            Stop
+        }
+    }
+
+    pub async fn auth_failed(&mut self, reason: &'static str) -> Stop {
+        let msg = match self.party {
+            Party::Customer => "公众号token验证未通过",
+            Party::Sales => "雷达token验证未通过",
+        };
+        self.fail(
+            json!({"code": 400, "msg": msg, "data": {}, "note": {"reason": reason}}),
+            close_code::POLICY,
+        )
+        .await
+    }
+
+    /// `register` without the other party's id (the original's 401).
+    pub async fn missing_ids(&mut self) -> Stop {
+        self.fail(
+            json!({"code": 401, "msg": "user_id和uid不能为空,终止连接", "data": {}, "note": {}}),
+            close_code::POLICY,
+        )
+        .await
+    }
+
+    /// A field-error frame; the socket stays open.
+    pub async fn bad_field(&mut self, field: &str, message: &str) -> Step {
+        self.send(field_errors(field, message, "invalid")).await
+    }
+
+    pub async fn unknown_type(&mut self, ty: Option<&str>) -> Step {
+        match ty {
+            None => {
+                self.send(field_errors("type", "type不能为空", "required"))
+                    .await
+            }
+            Some(t) => {
+                self.send(field_errors(
+                    "type",
+                    &format!("未知的消息类型: {t}"),
+                    "invalid",
+                ))
+                .await
+            }
+        }
+    }
+
+    fn error_frame(e: &Error) -> Value {
+        let (_, env) = ApiError {
+            error: clone_error(e),
+            style: crate::error::IN_DATA_402,
+        }
+        .envelope();
+        serde_json::to_value(env)
+            .unwrap_or_else(|_| json!({"code": 500, "msg": "服务器繁忙,请稍后重试"}))
+    }
+
+    /// Reports a service error on a frame; the socket stays open unless the
+    /// error is a database failure or an authentication failure.
+    pub async fn reply_error(&mut self, e: Error) -> Step {
+        match e {
+            Error::Auth(reason) => Err(self.auth_failed(reason).await),
+            Error::Db(_) | Error::Internal(_) => Err(self.fatal(e).await),
+            other => self.send(Self::error_frame(&other)).await,
+        }
+    }
+
+    /// Reports an error and closes: 307 (no relation) → 1008, anything else → 1011.
+    pub async fn fatal(&mut self, e: Error) -> Stop {
+        match e {
+            Error::Auth(reason) => self.auth_failed(reason).await,
+            Error::NoRelation | Error::Fields(_) | Error::Coded(..) | Error::NoData => {
+                self.fail(Self::error_frame(&e), close_code::POLICY).await
+            }
+            other => {
+                let v = Self::error_frame(&other);
+                self.fail(v, close_code::ERROR).await
+            }
+        }
+    }
+
+    /// Unwraps a service result, or reports the error and stops.
+    pub async fn check<T>(&mut self, r: Result<T, Error>) -> Result<T, Stop> {
+        match r {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.fatal(e).await),
+        }
+    }
+
+    /// The authenticated id; frames reach the feeds only after authentication.
+    pub fn who(&self) -> Result<i64, Stop> {
+        self.auth.ok_or(Stop)
+    }
+
+    /// Credentials in the frame are verified (and must name the user already
+    /// authenticated, if any); without them the connection must already be
+    /// authenticated, and a `user_id` in the frame must be that user.
+    async fn authenticate(&mut self, f: &Fields) -> Step {
+        let creds = Credentials::from_fields(f);
+        if creds.is_present() {
+            return match verify(&self.st, self.party, &creds).await {
+                Ok(id) if self.auth.is_none_or(|a| a == id) => {
+                    self.auth = Some(id);
+                    Ok(())
+                }
+                Ok(_) => Err(self
+                    .auth_failed("credentials of another user than the connection's")
+                    .await),
+                Err(Error::Auth(reason)) => Err(self.auth_failed(reason).await),
+                Err(e) => Err(self.fatal(e).await),
+            };
+        }
+        match self.auth {
+            None => Err(self
+                .auth_failed("not authenticated: sign the upgrade URL or the register frame")
+                .await),
+            Some(a) => match f.trimmed("user_id") {
+                Some(u) if parse_id(&u) != Some(a) => Err(self
+                    .auth_failed("user_id is not the authenticated user")
+                    .await),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    async fn on_tick(&mut self) -> Step {
+        if self.awaiting_pong {
+            return Err(self.close(close_code::AWAY, "ping timeout").await);
+        }
+        self.awaiting_pong = true;
+        match timeout(
+            SEND_TIMEOUT,
+            self.socket.send(Message::Ping(Default::default())),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Stop),
+        }
+    }
+}
+
+/// `Error` is not `Clone` (it wraps `sqlx::Error`); frames only need its shape.
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Auth(r) => Error::Auth(r),
+        Error::Fields(f) => Error::Fields(f.clone()),
+        Error::NoRelation => Error::NoRelation,
+        Error::NoData => Error::NoData,
+        Error::Coded(c, m) => Error::Coded(*c, m.clone()),
+        Error::NotFound => Error::NotFound,
+        Error::Db(e) => Error::Internal(e.to_string()),
+        Error::Internal(m) => Error::Internal(m.clone()),
+    }
+}
+
+/// The endpoint-specific part of a socket.
+enum Feed {
+    CustomerChat(customer::Chat),
+    CustomerNum(customer::Num),
+    SalesChat(sales::Chat),
+    SalesBadge(sales::Badge),
+    SalesContacts(sales::Contacts),
+}
+
+impl Feed {
+    fn new(kind: Kind) -> Feed {
+        match kind {
+            Kind::CustomerChat => Feed::CustomerChat(customer::Chat::default()),
+            Kind::CustomerNum => Feed::CustomerNum(customer::Num::default()),
+            Kind::SalesChat => Feed::SalesChat(sales::Chat::default()),
+            Kind::SalesBadge => Feed::SalesBadge(sales::Badge::default()),
+            Kind::SalesContacts => Feed::SalesContacts(sales::Contacts::default()),
+        }
+    }
+
+    async fn changed(&self) {
+        let sub = match self {
+            Feed::CustomerChat(f) => f.sub.as_ref(),
+            Feed::CustomerNum(f) => f.sub.as_ref(),
+            Feed::SalesChat(f) => f.sub.as_ref(),
+            Feed::SalesBadge(f) => f.sub.as_ref(),
+            Feed::SalesContacts(f) => f.sub.as_ref(),
+        };
+        match sub {
+            Some(s) => s.changed().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    // The work futures are boxed: they hold database queries and are large,
+    // while an idle socket only needs the small loop state.
+    fn on_wake<'a>(&'a mut self, c: &'a mut Conn) -> BoxStep<'a> {
+        match self {
+            Feed::CustomerChat(f) => Box::pin(f.catch_up(c)),
+            Feed::CustomerNum(f) => Box::pin(f.refresh(c)),
+            Feed::SalesChat(f) => Box::pin(f.catch_up(c)),
+            Feed::SalesBadge(f) => Box::pin(f.refresh(c)),
+            Feed::SalesContacts(f) => Box::pin(f.refresh(c)),
+        }
+    }
+
+    fn on_frame<'a>(
+        &'a mut self,
+        c: &'a mut Conn,
+        ty: Option<&'a str>,
+        f: &'a Fields,
+    ) -> BoxStep<'a> {
+        match self {
+            Feed::CustomerChat(x) => Box::pin(x.on_frame(c, ty, f)),
+            Feed::CustomerNum(x) => Box::pin(x.on_frame(c, ty, f)),
+            Feed::SalesChat(x) => Box::pin(x.on_frame(c, ty, f)),
+            Feed::SalesBadge(x) => Box::pin(x.on_frame(c, ty, f)),
+            Feed::SalesContacts(x) => Box::pin(x.on_frame(c, ty, f)),
+        }
+    }
+}
+
+fn is_too_big(e: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    matches!(
+        e.into_inner().downcast_ref::<WsError>(),
+        Some(WsError::Capacity(_))
+    )
+}
+
+async fn on_message(
+    c: &mut Conn,
+    feed: &mut Feed,
+    m: Option<Result<Message, axum::Error>>,
+) -> Step {
+    let msg = match m {
+        None => return Err(Stop),
+        Some(Err(e)) => {
+            return if is_too_big(e) {
+                Err(c.close(close_code::SIZE, "frame too large").await)
+            } else {
+                Err(Stop)
+            };
+        }
+        Some(Ok(msg)) => msg,
+    };
+    c.awaiting_pong = false;
+    let bytes = match msg {
+        Message::Pong(_) => return Ok(()),
+        Message::Close(_) => {
+            // tungstenite queued the Close reply; flush it.
+            let _ = timeout(CLOSE_GRACE, futures_util::SinkExt::close(&mut c.socket)).await;
+            return Err(Stop);
+        }
+        other => {
+            if !c.bucket.take() {
+                let v =
+                    json!({"code": 429, "msg": "请求过于频繁,终止连接", "data": {}, "note": {}});
+                return Err(c.fail(v, close_code::POLICY).await);
+            }
+            match other {
+                Message::Text(t) => t.as_str().as_bytes().to_vec(),
+                Message::Binary(b) => b.to_vec(),
+                _ => return Ok(()),
+            }
+        }
+    };
+    let f = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(m)) => Fields(m),
+        Ok(_) => {
+            let v = json!({"code": 400, "msg": "报错:frame is not a JSON object 终止连接", "data": {}, "note": {}});
+            return Err(c.fail(v, close_code::INVALID).await);
+        }
+        Err(e) => {
+            let v =
+                json!({"code": 400, "msg": format!("报错:{e} 终止连接"), "data": {}, "note": {}});
+            return Err(c.fail(v, close_code::INVALID).await);
+        }
+    };
+    drop(bytes);
+    c.authenticate(&f).await?;
+    let ty = f.trimmed("type");
+    match ty.as_deref() {
+        Some("lived") => {
+            c.send(json!({"code": 270, "msg": "为了新中国的胜利向我开炮"}))
+                .await
+        }
+        Some("closed") => Err(c.close(close_code::NORMAL, "closed").await),
+        t => feed.on_frame(c, t, &f).await,
+    }
+}
+
+async fn run(st: AppState, socket: WebSocket, kind: Kind, pre: Option<Result<i64, Error>>) {
+    let _open = st.bus.socket_opened();
+    let mut closing = st.bus.closing();
+    let mut c = Conn {
+        st,
+        socket,
+        party: kind.party(),
+        auth: None,
+        bucket: Bucket::new(),
+        awaiting_pong: false,
+    };
+    match pre {
+        Some(Ok(id)) => c.auth = Some(id),
+        Some(Err(e)) => {
+            let _ = c.fatal(e).await;
+            return;
+        }
+        None => {}
+    }
+    let mut feed = Feed::new(kind);
+    let period = ping_interval();
+    let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        if *closing.borrow_and_update() {
+            let _ = c.close(close_code::AWAY, "server shutting down").await;
+            return;
+        }
+        // Shutdown first; then pushes before frames, so that a reply to a
+        // frame never overtakes a push of something committed before it.
+        let step = tokio::select! {
+            biased;
+            r = closing.changed() => if r.is_ok() { Ok(()) } else { Err(Stop) },
+            _ = feed.changed() => feed.on_wake(&mut c).await,
+            m = c.socket.recv() => Box::pin(on_message(&mut c, &mut feed, m)).await,
+            _ = ping.tick() => c.on_tick().await,
+        };
+        if step.is_err() {
+            return;
+        }
+    }
+}
+
+/// Splits rendered items into frames of at most about `PUSH_SOFT_BYTES`.
+pub(crate) fn chunk_items(items: Vec<Value>) -> Vec<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut size = 0;
+    for it in items {
+        let n = it.to_string().len();
+        if !cur.is_empty() && size + n > PUSH_SOFT_BYTES {
+            out.push(std::mem::take(&mut cur));
+            size = 0;
+        }
+        size += n;
+        cur.push(it);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
 }
