@@ -1,36 +1,68 @@
 #!/usr/bin/env bash
-# Builds the WASM bundle and the static site (pkg/radar.js, pkg/radar_bg.wasm,
-# pkg/radar.css) into $RADAR_SITE_ROOT (default $CARGO_TARGET_DIR/site).
-# Usage: scripts/build-site.sh [--release]
+# Builds the web site the server hands out under /pkg: radar.js, radar_bg.wasm and
+# radar.css, into $RADAR_SITE_ROOT (default $CARGO_TARGET_DIR/site).
+#
+#   scripts/build-site.sh            debug WASM (fast to build, ~4 MB)
+#   scripts/build-site.sh --release  size-optimised WASM (wasm-release profile +
+#                                    wasm-opt -Oz from npm binaryen in end2end/)
+#
+# Never builds `app` with both `ssr` and `hydrate`: only `-p frontend` for wasm32.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-: "${CARGO_TARGET_DIR:=$PWD/target}"
-export CARGO_TARGET_DIR
+ROOT=$(pwd)
+
+release=0
+for a in "$@"; do
+  case "$a" in
+    --release) release=1 ;;
+    *) echo "usage: $0 [--release]" >&2; exit 2 ;;
+  esac
+done
+
 # The server asks for /pkg/radar_bg.wasm only when LEPTOS_OUTPUT_NAME was unset
 # while it compiled; never let it leak into any cargo call.
 unset LEPTOS_OUTPUT_NAME
-profile=debug
-flags=()
-if [ "${1:-}" = "--release" ]; then
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+case "$CARGO_TARGET_DIR" in /*) ;; *) CARGO_TARGET_DIR="$ROOT/$CARGO_TARGET_DIR" ;; esac
+SITE="${RADAR_SITE_ROOT:-$CARGO_TARGET_DIR/site}"
+case "$SITE" in /*) ;; *) SITE="$ROOT/$SITE" ;; esac
+
+want=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p' | head -1)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  echo "wasm-bindgen CLI $want is required (found '${have:-none}'):" >&2
+  echo "  cargo install wasm-bindgen-cli --version $want" >&2
+  exit 1
+fi
+
+if [ $release = 1 ]; then
   profile=wasm-release
-  flags=(--profile wasm-release)
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+else
+  profile=debug
+  cargo build -p frontend --lib --target wasm32-unknown-unknown
 fi
-site="${RADAR_SITE_ROOT:-$CARGO_TARGET_DIR/site}"
-cargo build -p frontend --lib --target wasm32-unknown-unknown "${flags[@]}"
-mkdir -p "$site/pkg"
-wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" --out-name radar \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/frontend.wasm"
-if [ "$profile" = wasm-release ]; then
-  # Debian's wasm-opt (binaryen 108) breaks hydration; use npm's binaryen.
-  wasm_opt="$PWD/end2end/node_modules/.bin/wasm-opt"
-  if [ -x "$wasm_opt" ]; then
-    "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-      "$site/pkg/radar_bg.wasm" -o "$site/pkg/radar_bg.wasm.opt"
-    mv "$site/pkg/radar_bg.wasm.opt" "$site/pkg/radar_bg.wasm"
-  else
-    echo "build-site: $wasm_opt missing (npm install in end2end/); wasm left unoptimised" >&2
+wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/frontend.wasm"
+
+mkdir -p "$SITE/pkg"
+wasm-bindgen --target web --no-typescript --out-dir "$SITE/pkg" --out-name radar "$wasm"
+
+if [ $release = 1 ]; then
+  opt="$ROOT/end2end/node_modules/.bin/wasm-opt"
+  if [ ! -x "$opt" ]; then
+    echo "wasm-opt from npm binaryen is missing: (cd end2end && npm ci)" >&2
+    echo "(Debian's binaryen 108 produces a WASM that does not hydrate; do not use it.)" >&2
+    exit 1
   fi
+  "$opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types \
+    -o "$SITE/pkg/radar_bg.opt.wasm" "$SITE/pkg/radar_bg.wasm"
+  mv "$SITE/pkg/radar_bg.opt.wasm" "$SITE/pkg/radar_bg.wasm"
 fi
-cp style/main.css "$site/pkg/radar.css"
-if [ -d public ] && [ -n "$(ls -A public 2>/dev/null)" ]; then cp -r public/. "$site/"; fi
-echo "site built in $site ($profile)"
+
+cp style/main.css "$SITE/pkg/radar.css"
+if [ -d public ] && [ -n "$(ls -A public 2>/dev/null)" ]; then cp -r public/. "$SITE/"; fi
+
+raw=$(stat -c %s "$SITE/pkg/radar_bg.wasm")
+gz=$(gzip -9 -c "$SITE/pkg/radar_bg.wasm" | wc -c)
+echo "site built in $SITE ($profile): radar_bg.wasm $raw bytes, $gz gzipped"

@@ -1,0 +1,335 @@
+//! Browser glue: credentials, signed REST calls, sockets, timers and beacons.
+//!
+//! Pages render a shell on the server and load their data only after hydration
+//! (the credentials live in the browser's local storage), so everything here runs
+//! in the browser. The server build gets inert stand-ins with the same signatures.
+
+use serde_json::Value;
+
+use crate::api::Envelope;
+
+/// Who is using the page; each role keeps its own stored credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Rep,
+    Customer,
+}
+
+impl Role {
+    pub fn storage_key(self) -> &'static str {
+        match self {
+            Role::Rep => "radar.auth.rep",
+            Role::Customer => "radar.auth.h5",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Creds {
+    pub user_id: i64,
+    pub token: String,
+}
+
+impl Creds {
+    /// `rand_str`, `timestamp`, `user_id` for a request made now.
+    pub fn signed(&self) -> String {
+        crate::sign::signed_query(self.user_id, &self.token, now_ms())
+    }
+}
+
+/// Percent-encodes everything but the unreserved characters (RFC 3986).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub fn form_encode(pairs: &[(&str, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
+
+/// The message a failed call shows to the user.
+pub fn describe(env: &Envelope) -> String {
+    match env.code {
+        400 => "登录已失效，请从企业微信或公众号重新打开此页面".into(),
+        307 => "你与该客户没有关联".into(),
+        404 => "服务暂不可用（接口不存在）".into(),
+        _ => {
+            let t = env.msg_text();
+            if t.is_empty() {
+                format!("请求失败（{}）", env.code)
+            } else {
+                t
+            }
+        }
+    }
+}
+
+/// A field-error object from `msg` or `data`, whichever carries one.
+pub fn field_errors(env: &Envelope) -> crate::domain::FieldErrors {
+    let from_msg = crate::domain::FieldErrors::from_json(&env.msg);
+    if from_msg.is_empty() {
+        crate::domain::FieldErrors::from_json(&env.data)
+    } else {
+        from_msg
+    }
+}
+
+pub fn str_of(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+pub fn int_of(v: &Value, key: &str) -> Option<i64> {
+    match v.get(key) {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(Value::Bool(b)) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+pub fn list_of(env: &Envelope) -> Vec<Value> {
+    env.data.get("ret_data").and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+#[cfg(feature = "hydrate")]
+mod imp {
+    use super::*;
+    use futures_util::{SinkExt, StreamExt};
+    use gloo_net::websocket::{futures::WebSocket, Message};
+
+    pub fn now_ms() -> i64 {
+        js_sys::Date::now() as i64
+    }
+
+    fn window() -> Option<web_sys::Window> {
+        web_sys::window()
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        window()?.local_storage().ok().flatten()
+    }
+
+    /// Query parameter of the current address.
+    pub fn query_param(name: &str) -> Option<String> {
+        let search = window()?.location().search().ok()?;
+        let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+        params.get(name).filter(|v| !v.is_empty())
+    }
+
+    /// Credentials from `?user_id=…&token=…` (saved, then removed from the address
+    /// bar so they are not shared with a screenshot or a forwarded link), or the
+    /// saved ones.
+    pub fn take_creds(role: Role) -> Option<Creds> {
+        let w = window()?;
+        let key = role.storage_key();
+        let from_url = match (query_param("user_id"), query_param("token")) {
+            (Some(u), Some(t)) => u.trim().parse::<i64>().ok().map(|user_id| Creds { user_id, token: t }),
+            _ => None,
+        };
+        if let Some(c) = &from_url {
+            if let Some(s) = storage() {
+                let _ = s.set_item(key, &format!("{}:{}", c.user_id, c.token));
+            }
+            let loc = w.location();
+            if let (Ok(path), Ok(search)) = (loc.pathname(), loc.search()) {
+                if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) {
+                    params.delete("user_id");
+                    params.delete("token");
+                    let rest: String = params.to_string().into();
+                    let url = if rest.is_empty() { path } else { format!("{path}?{rest}") };
+                    if let Ok(h) = w.history() {
+                        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+                    }
+                }
+            }
+            return from_url;
+        }
+        let saved = storage()?.get_item(key).ok().flatten()?;
+        let (u, t) = saved.split_once(':')?;
+        Some(Creds { user_id: u.parse().ok()?, token: t.to_owned() })
+    }
+
+    fn origin() -> String {
+        window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+    }
+
+    fn url(creds: &Creds, path: &str, params: &[(&str, String)]) -> String {
+        let mut u = format!("/zhugeleida/{path}?{}", creds.signed());
+        if !params.is_empty() {
+            u.push('&');
+            u.push_str(&form_encode(params));
+        }
+        u
+    }
+
+    async fn read(resp: Result<gloo_net::http::Response, gloo_net::Error>) -> Result<Envelope, String> {
+        let resp = resp.map_err(|_| "网络连接失败，请检查网络后重试".to_string())?;
+        let status = resp.status();
+        resp.json::<Envelope>().await.map_err(|_| format!("服务器返回异常（HTTP {status}）"))
+    }
+
+    pub async fn get(creds: &Creds, path: &str, params: &[(&str, String)]) -> Result<Envelope, String> {
+        read(gloo_net::http::Request::get(&url(creds, path, params)).send().await).await
+    }
+
+    pub async fn post(creds: &Creds, path: &str, params: &[(&str, String)], form: &[(&str, String)]) -> Result<Envelope, String> {
+        let req = gloo_net::http::Request::post(&url(creds, path, params))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form_encode(form));
+        match req {
+            Ok(r) => read(r.send().await).await,
+            Err(_) => Err("请求构造失败".into()),
+        }
+    }
+
+    pub async fn sleep(ms: i32) {
+        let p = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(w) = window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+    }
+
+    pub fn online() -> bool {
+        window().map(|w| w.navigator().on_line()).unwrap_or(true)
+    }
+
+    /// Reports with `navigator.sendBeacon`, which survives the page being hidden
+    /// or closed; falls back to nothing (a lost reading-time report is harmless).
+    pub fn beacon(creds: &Creds, path: &str, form: &[(&str, String)]) -> bool {
+        let Some(w) = window() else { return false };
+        let Ok(params) = web_sys::UrlSearchParams::new_with_str(&form_encode(form)) else { return false };
+        let u = url(creds, path, &[]);
+        w.navigator().send_beacon_with_opt_url_search_params(&u, Some(&params)).unwrap_or(false)
+    }
+
+    /// A text-frame socket under `/zhugeleida/`, authenticated by its upgrade URL.
+    pub struct Socket(WebSocket);
+
+    pub enum Frame {
+        Json(Value),
+        Timeout,
+        Closed,
+    }
+
+    impl Socket {
+        pub fn open(creds: &Creds, path: &str) -> Option<Socket> {
+            let o = origin();
+            let ws = o.replacen("http", "ws", 1);
+            WebSocket::open(&format!("{ws}/zhugeleida/{path}?{}", creds.signed())).ok().map(Socket)
+        }
+
+        pub async fn send(&mut self, v: &Value) -> bool {
+            self.0.send(Message::Text(v.to_string())).await.is_ok()
+        }
+
+        /// The next JSON frame, or `Timeout` after `ms` without one.
+        pub async fn next(&mut self, ms: i32) -> Frame {
+            let timer = Box::pin(sleep(ms));
+            match futures_util::future::select(self.0.next(), timer).await {
+                futures_util::future::Either::Left((Some(Ok(Message::Text(t))), _)) => {
+                    serde_json::from_str(&t).map(Frame::Json).unwrap_or(Frame::Timeout)
+                }
+                futures_util::future::Either::Left((Some(Ok(Message::Bytes(_))), _)) => Frame::Timeout,
+                futures_util::future::Either::Left(_) => Frame::Closed,
+                futures_util::future::Either::Right(_) => Frame::Timeout,
+            }
+        }
+
+        pub fn close(self) {
+            let _ = self.0.close(Some(1000), None);
+        }
+    }
+
+    pub fn scroll_to_bottom(id: &str) {
+        if let Some(el) = window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(id)) {
+            el.set_scroll_top(el.scroll_height());
+        }
+    }
+
+    pub fn mark_hydrated() {
+        if let Some(b) = window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            let _ = b.set_attribute("data-hydrated", "true");
+        }
+    }
+
+    pub fn visible() -> bool {
+        window()
+            .and_then(|w| w.document())
+            .map(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+            .unwrap_or(true)
+    }
+
+    pub fn set_title(t: &str) {
+        if let Some(d) = window().and_then(|w| w.document()) {
+            d.set_title(t);
+        }
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod imp {
+    //! Server build: pages never load data during SSR, so these are never reached.
+    use super::*;
+
+    pub fn now_ms() -> i64 {
+        0
+    }
+    pub fn query_param(_name: &str) -> Option<String> {
+        None
+    }
+    pub fn take_creds(_role: Role) -> Option<Creds> {
+        None
+    }
+    pub async fn get(_c: &Creds, _p: &str, _q: &[(&str, String)]) -> Result<Envelope, String> {
+        Err("仅在浏览器中可用".into())
+    }
+    pub async fn post(_c: &Creds, _p: &str, _q: &[(&str, String)], _f: &[(&str, String)]) -> Result<Envelope, String> {
+        Err("仅在浏览器中可用".into())
+    }
+    pub async fn sleep(_ms: i32) {}
+    pub fn online() -> bool {
+        true
+    }
+    pub fn beacon(_c: &Creds, _p: &str, _f: &[(&str, String)]) -> bool {
+        false
+    }
+    pub struct Socket;
+    pub enum Frame {
+        Json(Value),
+        Timeout,
+        Closed,
+    }
+    impl Socket {
+        pub fn open(_c: &Creds, _p: &str) -> Option<Socket> {
+            None
+        }
+        pub async fn send(&mut self, _v: &Value) -> bool {
+            false
+        }
+        pub async fn next(&mut self, _ms: i32) -> Frame {
+            Frame::Closed
+        }
+        pub fn close(self) {}
+    }
+    pub fn scroll_to_bottom(_id: &str) {}
+    pub fn mark_hydrated() {}
+    pub fn visible() -> bool {
+        true
+    }
+    pub fn set_title(_t: &str) {}
+}
+
+pub use imp::*;

@@ -1,0 +1,331 @@
+//! `/rep`: the rep's customers, sorted by deal probability, last follow-up or last
+//! activity (`tongxunlu`), decorated with the unread count and last message of the
+//! rep's contact-list feed, which updates live.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use serde_json::{json, Value};
+
+use super::client::{self, int_of, list_of, str_of, Creds, Frame, Role, Socket};
+use super::{Avatar, Empty, Failed, Load, Loading, TopBar, NO_CREDS_REP};
+
+const LENGTH: i64 = 20;
+
+const ORDERS: [(&str, &str); 3] =
+    [("-expedted_pr", "预计成交概率"), ("-last_follow_time", "最后跟进"), ("-last_activity_time", "最后活动")];
+
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    id: i64,
+    name: String,
+    avatar: String,
+    pr: Option<i64>,
+    expected: String,
+    follow_status: String,
+    last_activity: String,
+    source: String,
+}
+
+impl Row {
+    fn from(v: &Value) -> Option<Row> {
+        let id = int_of(v, "customer_id")?;
+        let name = str_of(v, "customer_username");
+        Some(Row {
+            id,
+            name: if name.is_empty() { format!("客户ID{id}") } else { name },
+            avatar: str_of(v, "headimgurl"),
+            pr: int_of(v, "expedted_pr"),
+            expected: str_of(v, "expected_time"),
+            follow_status: str_of(v, "follow_status"),
+            last_activity: str_of(v, "last_activity_time"),
+            source: {
+                let s = str_of(v, "source_text");
+                if s.is_empty() { str_of(v, "customer_source_text") } else { s }
+            },
+        })
+    }
+}
+
+/// Last message and unread count of one conversation, from the contact feed.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Feed {
+    msg: String,
+    when: String,
+    unread: i64,
+}
+
+#[derive(Clone, Copy)]
+struct Contacts {
+    creds: StoredValue<Option<Creds>>,
+    order: RwSignal<&'static str>,
+    rows: RwSignal<Vec<Row>>,
+    page: RwSignal<i64>,
+    total: RwSignal<i64>,
+    state: RwSignal<Load>,
+    more: RwSignal<Load>,
+    generation: StoredValue<u32>,
+    feed: RwSignal<HashMap<i64, Feed>>,
+    badge: RwSignal<i64>,
+    live: RwSignal<bool>,
+}
+
+impl Contacts {
+    async fn load(self, reset: bool) {
+        let Some(creds) = self.creds.try_get_value().flatten() else { return };
+        let page = if reset { 1 } else { self.page.get_untracked() + 1 };
+        if reset {
+            self.generation.update_value(|g| *g += 1);
+            self.state.set(Load::Loading);
+        } else {
+            self.more.set(Load::Loading);
+        }
+        let generation = self.generation.get_value();
+        let order = self.order.get_untracked();
+        let res = client::get(
+            &creds,
+            "qiyeweixin/tongxunlu",
+            &[("order", order.into()), ("current_page", page.to_string()), ("length", LENGTH.to_string())],
+        )
+        .await;
+        if self.generation.try_get_value() != Some(generation) {
+            return;
+        }
+        let target = if reset { self.state } else { self.more };
+        match res {
+            Ok(env) if env.code == 200 => {
+                let rows: Vec<Row> = list_of(&env).iter().filter_map(Row::from).collect();
+                let _ = self.total.try_set(int_of(&env.data, "data_count").unwrap_or(0));
+                let _ = self.rows.try_update(|l| {
+                    if reset {
+                        l.clear();
+                    }
+                    for r in rows {
+                        if !l.iter().any(|x| x.id == r.id) {
+                            l.push(r);
+                        }
+                    }
+                });
+                let _ = self.page.try_set(page);
+                let _ = target.try_set(Load::Ready);
+            }
+            Ok(env) if env.code == 302 => {
+                if reset {
+                    let _ = self.rows.try_set(Vec::new());
+                    let _ = self.total.try_set(0);
+                    let _ = target.try_set(Load::Empty);
+                } else {
+                    let _ = self.total.try_set(self.rows.with_untracked(Vec::len) as i64);
+                    let _ = target.try_set(Load::Ready);
+                }
+            }
+            Ok(env) => {
+                let _ = target.try_set(Load::Failed(client::describe(&env)));
+            }
+            Err(e) => {
+                let _ = target.try_set(Load::Failed(e));
+            }
+        }
+    }
+
+    fn apply_feed(&self, items: &[Value], replace: bool) {
+        let _ = self.feed.try_update(|f| {
+            if replace {
+                f.clear();
+            }
+            for v in items {
+                if let Some(id) = int_of(v, "customer_id") {
+                    f.insert(id, Feed { msg: str_of(v, "msg"), when: str_of(v, "dateTime"), unread: int_of(v, "count").unwrap_or(0) });
+                }
+            }
+        });
+    }
+
+    async fn poll_feed(&self, creds: &Creds) -> bool {
+        match client::get(creds, "qiyeweixin/contact", &[("current_page", "1".into()), ("length", "100".into())]).await {
+            Ok(env) if env.code == 200 => {
+                self.apply_feed(&list_of(&env), true);
+                if let Some(n) = int_of(&env.data, "unread_msg_num") {
+                    let _ = self.badge.try_set(n);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Keeps the feed current: the `leida_query_contact_list` socket when the
+    /// server has it, else the REST contact list every few seconds.
+    async fn follow(self, alive: Arc<AtomicBool>) {
+        let Some(creds) = self.creds.try_get_value().flatten() else { return };
+        let mut socket_retry_at = 0i64;
+        while alive.load(Ordering::Relaxed) {
+            self.poll_feed(&creds).await;
+            if client::now_ms() < socket_retry_at || !client::online() {
+                let _ = self.live.try_set(false);
+                client::sleep(5000).await;
+                continue;
+            }
+            let Some(mut ws) = Socket::open(&creds, "qiyeweixin/websocket/leida_query_contact_list") else {
+                socket_retry_at = client::now_ms() + 60_000;
+                continue;
+            };
+            let ts = client::now_ms().to_string();
+            let frame = json!({"type": "register", "user_id": creds.user_id, "timestamp": ts,
+                "rand_str": crate::sign::rand_str(&ts, &creds.token)});
+            let _ = ws.send(&frame).await;
+            let mut registered = false;
+            let mut idle = 0;
+            while alive.load(Ordering::Relaxed) && client::online() {
+                match ws.next(1000).await {
+                    Frame::Json(v) => {
+                        let data = v.get("data").cloned().unwrap_or(Value::Null);
+                        if int_of(&v, "code") == Some(200) || int_of(&v, "code") == Some(199) {
+                            registered = true;
+                            let _ = self.live.try_set(true);
+                        }
+                        if let Some(items) = data.get("ret_data").and_then(Value::as_array) {
+                            self.apply_feed(items, false);
+                        }
+                        if let Some(n) = int_of(&data, "unread_msg_num") {
+                            let _ = self.badge.try_set(n);
+                        }
+                    }
+                    Frame::Timeout => {
+                        idle += 1;
+                        if !registered && idle >= 5 {
+                            break;
+                        }
+                    }
+                    Frame::Closed => break,
+                }
+            }
+            ws.close();
+            let _ = self.live.try_set(false);
+            if !registered {
+                socket_retry_at = client::now_ms() + 60_000;
+            } else {
+                client::sleep(1000).await;
+            }
+        }
+    }
+}
+
+#[component]
+pub fn ContactList() -> impl IntoView {
+    let c = Contacts {
+        creds: StoredValue::new(None),
+        order: RwSignal::new(ORDERS[0].0),
+        rows: RwSignal::new(Vec::new()),
+        page: RwSignal::new(1),
+        total: RwSignal::new(0),
+        state: RwSignal::new(Load::Loading),
+        more: RwSignal::new(Load::Ready),
+        generation: StoredValue::new(0),
+        feed: RwSignal::new(HashMap::new()),
+        badge: RwSignal::new(0),
+        live: RwSignal::new(false),
+    };
+    let alive = Arc::new(AtomicBool::new(true));
+    on_cleanup({
+        let a = alive.clone();
+        move || a.store(false, Ordering::Relaxed)
+    });
+    Effect::new(move |_| match client::take_creds(Role::Rep) {
+        None => c.state.set(Load::Failed(NO_CREDS_REP.into())),
+        Some(creds) => {
+            c.creds.set_value(Some(creds));
+            leptos::task::spawn_local(c.load(true));
+            leptos::task::spawn_local(c.follow(alive.clone()));
+        }
+    });
+    let retry = Callback::new(move |_| leptos::task::spawn_local(c.load(true)));
+    let has_more = move || (c.rows.with(Vec::len) as i64) < c.total.get();
+    let title = Signal::derive(move || {
+        let n = c.badge.get();
+        if n > 0 { format!("客户 · {n}条未读") } else { "客户".to_string() }
+    });
+
+    view! {
+        <TopBar title=title>
+            <span class=move || if c.live.get() { "conn conn-live" } else { "conn conn-poll" }>
+                {move || if c.live.get() { "实时" } else { "自动刷新" }}
+            </span>
+        </TopBar>
+        <nav class="chips" aria-label="排序">
+            {ORDERS.iter().map(|(key, label)| {
+                let key = *key;
+                view! {
+                    <button class=move || if c.order.get() == key { "chip active" } else { "chip" }
+                        aria-pressed=move || (c.order.get() == key).to_string()
+                        data-order=key
+                        on:click=move |_| {
+                            if c.order.get_untracked() != key {
+                                c.order.set(key);
+                                leptos::task::spawn_local(c.load(true));
+                            }
+                        }>{*label}</button>
+                }
+            }).collect_view()}
+        </nav>
+        {move || match c.state.get() {
+            Load::Loading => view! { <Loading text="正在加载客户…"/> }.into_any(),
+            Load::Empty => view! { <Empty text="还没有客户。分享文章或名片后，客户会出现在这里。" icon="👥"/> }.into_any(),
+            Load::Failed(m) => view! { <Failed msg=m retry=retry/> }.into_any(),
+            Load::Ready => view! {
+                <ul class="contacts" data-testid="contacts">
+                    <For each=move || c.rows.get() key=|r| r.id let:r>
+                        <ContactRow r=r feed=c.feed/>
+                    </For>
+                </ul>
+                {move || match c.more.get() {
+                    Load::Loading => view! { <Loading text="加载更多…"/> }.into_any(),
+                    Load::Failed(m) => view! { <Failed msg=m retry=Callback::new(move |_| leptos::task::spawn_local(c.load(false)))/> }.into_any(),
+                    _ => if has_more() {
+                        view! { <button class="load-more" on:click=move |_| leptos::task::spawn_local(c.load(false))>"加载更多"</button> }.into_any()
+                    } else {
+                        view! { <p class="list-end">{move || format!("共 {} 位客户", c.rows.with(Vec::len))}</p> }.into_any()
+                    },
+                }}
+            }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn ContactRow(r: Row, feed: RwSignal<HashMap<i64, Feed>>) -> impl IntoView {
+    let id = r.id;
+    let f = move || feed.with(|m| m.get(&id).cloned()).unwrap_or_default();
+    let pr = match r.pr {
+        Some(p) => format!("{p}%"),
+        None => "—".into(),
+    };
+    let activity = if r.last_activity.is_empty() { "暂无活动".to_string() } else { format!("活动：{}", r.last_activity) };
+    view! {
+        <li class="contact" data-customer-id=id.to_string()>
+            <A href=format!("/rep/chat/{id}") attr:class="contact-main">
+                <div class="avatar-wrap">
+                    <Avatar src=r.avatar.clone() name=r.name.clone()/>
+                    {move || { let n = f().unread; (n > 0).then(|| view! { <span class="badge" data-testid="unread">{if n > 99 { "99+".to_string() } else { n.to_string() }}</span> }) }}
+                </div>
+                <div class="contact-text">
+                    <div class="contact-top">
+                        <span class="contact-name">{r.name.clone()}</span>
+                        <span class="contact-when">{move || f().when}</span>
+                    </div>
+                    <div class="contact-last">{move || { let m = f().msg; if m.is_empty() { "暂无消息".to_string() } else { m } }}</div>
+                    <div class="contact-tags">
+                        <span class="pill pill-pr" title="预计成交概率">{pr}</span>
+                        <span class="pill">{r.follow_status.clone()}</span>
+                        <span class="pill pill-muted">{activity}</span>
+                        {(!r.source.is_empty()).then(|| view! { <span class="pill pill-muted">{r.source.clone()}</span> })}
+                    </div>
+                </div>
+            </A>
+            <A href=format!("/rep/customer/{id}") attr:class="contact-edit" attr:aria-label="客户资料">"资料"</A>
+        </li>
+    }
+}

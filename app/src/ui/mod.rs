@@ -1,0 +1,169 @@
+//! The leptos UI: the HTML shell, the routes and the shared page pieces.
+//!
+//! Routes (third parties link to them):
+//! `/rep` contact list, `/rep/customer/{id}` customer editor, `/rep/chat/{id}` chat
+//! panel, `/h5/chat` customer chat, `/h5/article/{id}` article companion.
+
+pub mod article;
+pub mod chat;
+pub mod client;
+pub mod contacts;
+pub mod customer;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="zh-CN">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
+                <meta name="theme-color" content="#1677ff"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser: this marks the page as interactive, which
+    // the end-to-end tests wait for before they click.
+    Effect::new(move |_| client::mark_hydrated());
+    view! {
+        <Stylesheet id="leptos" href="/pkg/radar.css"/>
+        <Title text="诸葛雷达"/>
+        <Router>
+            <main>
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("") view=HomePage/>
+                    <Route path=path!("/rep") view=contacts::ContactList/>
+                    <Route path=path!("/rep/customer/:id") view=customer::CustomerEditor/>
+                    <Route path=path!("/rep/chat/:id") view=chat::RepChat/>
+                    <Route path=path!("/h5/chat") view=chat::CustomerChat/>
+                    <Route path=path!("/h5/article/:id") view=article::ArticlePage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <div class="state state-empty">
+            <div class="state-icon">"🔍"</div>
+            <p>"页面不存在"</p>
+            <A href="/">"返回首页"</A>
+        </div>
+    }
+}
+
+#[component]
+fn HomePage() -> impl IntoView {
+    view! {
+        <section class="home">
+            <h1>"诸葛雷达"</h1>
+            <p class="muted">"销售雷达：谁在读你的文章，谁最可能成交，实时聊天。"</p>
+            <ul class="home-links">
+                <li>"销售：" <code>"/rep?user_id=…&token=…"</code></li>
+                <li>"客户聊天：" <code>"/h5/chat?user_id=…&token=…&u_id=…"</code></li>
+                <li>"文章：" <code>"/h5/article/{id}?user_id=…&token=…&uid=…"</code></li>
+            </ul>
+            <p class="muted">"运行 " <code>"radar demo"</code> " 获取演示账号链接。"</p>
+        </section>
+    }
+}
+
+/// What a page section is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load {
+    Loading,
+    Ready,
+    Empty,
+    Failed(String),
+}
+
+#[component]
+pub fn Loading(#[prop(into, default = "加载中…".to_string())] text: String) -> impl IntoView {
+    view! {
+        <div class="state state-loading" role="status">
+            <span class="spinner"></span>
+            <span>{text}</span>
+        </div>
+    }
+}
+
+#[component]
+pub fn Failed(#[prop(into)] msg: String, #[prop(optional, into)] retry: Option<Callback<()>>) -> impl IntoView {
+    view! {
+        <div class="state state-error" role="alert">
+            <div class="state-icon">"⚠️"</div>
+            <p class="error-text">{msg}</p>
+            {retry.map(|r| view! { <button class="btn" on:click=move |_| r.run(())>"重试"</button> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn Empty(#[prop(into)] text: String, #[prop(into, default = "📭".to_string())] icon: String) -> impl IntoView {
+    view! {
+        <div class="state state-empty">
+            <div class="state-icon">{icon}</div>
+            <p>{text}</p>
+        </div>
+    }
+}
+
+/// Shows `Loading`/`Empty`/`Failed` for a section, and nothing when it is ready.
+pub fn load_state(state: RwSignal<Load>, empty_text: &'static str, retry: Option<Callback<()>>) -> impl IntoView {
+    move || match state.get() {
+        Load::Loading => view! { <Loading/> }.into_any(),
+        Load::Empty => view! { <Empty text=empty_text/> }.into_any(),
+        Load::Failed(m) => match retry {
+            Some(r) => view! { <Failed msg=m retry=r/> }.into_any(),
+            None => view! { <Failed msg=m/> }.into_any(),
+        },
+        Load::Ready => ().into_any(),
+    }
+}
+
+/// A round avatar: the picture when there is one, else the first character.
+#[component]
+pub fn Avatar(#[prop(into)] src: String, #[prop(into)] name: String) -> impl IntoView {
+    let initial = name.chars().next().map(|c| c.to_string()).unwrap_or_else(|| "?".into());
+    if src.trim().is_empty() {
+        view! { <span class="avatar avatar-text" aria-hidden="true">{initial}</span> }.into_any()
+    } else {
+        view! { <img class="avatar" src=src alt="" loading="lazy"/> }.into_any()
+    }
+}
+
+/// Header bar of a page, with an optional back link.
+#[component]
+pub fn TopBar(
+    #[prop(into)] title: Signal<String>,
+    #[prop(optional, into)] back: Option<String>,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <header class="topbar">
+            {back.map(|href| view! { <A href=href attr:class="back" attr:aria-label="返回">"‹"</A> })}
+            <h1 class="topbar-title">{move || title.get()}</h1>
+            <div class="topbar-extra">{children.map(|c| c())}</div>
+        </header>
+    }
+}
+
+/// Message shown when a page is opened without (or with stale) credentials.
+pub const NO_CREDS_REP: &str = "缺少登录信息：请从企业微信中的链接打开（/rep?user_id=…&token=…）";
+pub const NO_CREDS_H5: &str = "缺少登录信息：请从公众号消息中的链接打开此页面";

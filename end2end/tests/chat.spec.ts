@@ -1,0 +1,127 @@
+import { test, expect, Browser, Page } from '@playwright/test';
+import { hydrated, seed, shot, Who } from './helpers';
+
+const s = seed();
+const rep2 = s.reps[1];
+
+async function open(browser: Browser, url: string): Promise<Page> {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(url);
+  await hydrated(page);
+  return page;
+}
+
+async function repChat(browser: Browser, rep: Who, customerId: number) {
+  // Sign in through the contact-list link, as WeCom does, then open the chat.
+  const page = await open(browser, `/rep?user_id=${rep.id}&token=${rep.token}`);
+  await expect(page).toHaveURL(/\/rep$/);
+  await page.goto(`/rep/chat/${customerId}`);
+  await hydrated(page);
+  return page;
+}
+
+async function customerChat(browser: Browser, c: Who, repId: number) {
+  const page = await open(browser, `/h5/chat?user_id=${c.id}&token=${c.token}&u_id=${repId}`);
+  // Credentials leave the address bar; the rep id stays.
+  await expect(page).toHaveURL(new RegExp(`/h5/chat\\?u_id=${repId}$`));
+  return page;
+}
+
+async function send(page: Page, text: string) {
+  await page.getByTestId('composer').fill(text);
+  await page.getByTestId('send').click();
+}
+
+function bubbles(page: Page, text: string) {
+  return page.getByTestId('messages').locator('li', { hasText: text });
+}
+
+test('rep and customer exchange messages live, both ways', async ({ browser }) => {
+  const customer = s.customers[1];
+  const rep = await repChat(browser, rep2, customer.id);
+  const cust = await customerChat(browser, customer, rep2.id);
+  await expect(rep.getByTestId('conn')).toHaveText(/实时连接|已连接/);
+  await expect(cust.getByTestId('conn')).toHaveText(/实时连接|已连接/);
+
+  const hello = `你好，我是李娜 ${Date.now()}`;
+  await send(rep, hello);
+  const mine = bubbles(rep, hello);
+  await expect(mine).toHaveCount(1);
+  await expect(mine).toHaveAttribute('data-id', /^\d+$/); // confirmed by its server id
+  await expect(bubbles(cust, hello)).toHaveCount(1);
+  await expect(bubbles(cust, hello)).toHaveClass(/theirs/);
+  // The customer has the conversation open: the rep's bubble flips to 已读.
+  await expect(mine.locator('.msg-status')).toHaveText('已读', { timeout: 15_000 });
+
+  const reply = `收到，谢谢 👍 ${Date.now()}`;
+  await send(cust, reply);
+  await expect(bubbles(cust, reply)).toHaveCount(1);
+  await expect(bubbles(rep, reply)).toHaveCount(1);
+  await expect(bubbles(rep, reply)).toHaveClass(/theirs/);
+
+  // Each side shows each message once, after a reload too.
+  await rep.reload();
+  await hydrated(rep);
+  await expect(bubbles(rep, hello)).toHaveCount(1);
+  await expect(bubbles(rep, reply)).toHaveCount(1);
+  await shot(rep, 'rep-chat');
+  await shot(cust, 'h5-chat');
+  await rep.context().close();
+  await cust.context().close();
+});
+
+test('markup and emoji in names and messages are shown as text', async ({ browser }) => {
+  const c = s.extra.xss;
+  const cust = await customerChat(browser, c, rep2.id);
+  const evil = '<img src=x onerror="window.__xss=2"><script>window.__xss=3</script> 😀';
+  await send(cust, evil);
+  await expect(bubbles(cust, '<img src=x')).toHaveCount(1);
+  const rep = await repChat(browser, rep2, c.id);
+  await expect(rep.locator('.msg-text', { hasText: evil })).toHaveCount(1);
+  await expect(rep.locator('.topbar-title')).toHaveText(c.name);
+  expect(await rep.evaluate(() => (window as any).__xss)).toBeUndefined();
+  expect(await cust.evaluate(() => (window as any).__xss)).toBeUndefined();
+  await shot(rep, 'rep-chat-escaping');
+  await rep.context().close();
+  await cust.context().close();
+});
+
+test('offline customer gets the messages sent meanwhile exactly once', async ({ browser }) => {
+  const c = s.extra.offline;
+  const rep = await repChat(browser, rep2, c.id);
+  const cust = await customerChat(browser, c, rep2.id);
+  await send(rep, '上线前的消息');
+  await expect(bubbles(cust, '上线前的消息')).toHaveCount(1);
+
+  await cust.context().setOffline(true);
+  await expect(cust.getByTestId('conn')).toHaveText('离线');
+  const tag = Date.now();
+  for (const i of [1, 2, 3]) {
+    await send(rep, `离线期间的消息${i}-${tag}`);
+    await expect(bubbles(rep, `离线期间的消息${i}-${tag}`)).toHaveAttribute('data-id', /^\d+$/);
+  }
+  await shot(cust, 'h5-chat-offline');
+  await cust.context().setOffline(false);
+  await expect(cust.getByTestId('conn')).toHaveText(/实时连接|已连接/, { timeout: 20_000 });
+  for (const i of [1, 2, 3]) {
+    await expect(bubbles(cust, `离线期间的消息${i}-${tag}`)).toHaveCount(1);
+  }
+  await expect(bubbles(cust, '上线前的消息')).toHaveCount(1);
+  // Ids are unique on the page: nothing was appended twice.
+  const ids = await cust.getByTestId('messages').locator('li[data-id]').evaluateAll(
+    (els) => els.map((e) => e.getAttribute('data-id')));
+  expect(new Set(ids).size).toBe(ids.length);
+  // And they are in order.
+  const nums = ids.map(Number);
+  expect([...nums].sort((a, b) => a - b)).toEqual(nums);
+  await rep.context().close();
+  await cust.context().close();
+});
+
+test('chat without a rep id shows an error state', async ({ browser }) => {
+  const c = s.customers[0];
+  const page = await open(browser, `/h5/chat?user_id=${c.id}&token=${c.token}`);
+  await expect(page.getByRole('alert')).toContainText('u_id');
+  await page.context().close();
+});

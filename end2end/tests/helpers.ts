@@ -1,0 +1,46 @@
+import { expect, Page, APIRequestContext } from '@playwright/test';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as crypto from 'crypto';
+
+export interface Who { id: number; name: string; token: string }
+export interface Seed {
+  company_id: number;
+  reps: Who[];
+  customers: Who[];
+  articles: { id: number; title: string }[];
+  activity_id: number | null;
+  /** Customers the harness created for isolated tests. */
+  extra: { xss: Who; offline: Who; article: Who };
+}
+
+export function seed(): Seed {
+  const file = process.env.E2E_SEED;
+  if (!file) throw new Error('E2E_SEED is not set: run the suite through scripts/e2e.sh');
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+export async function hydrated(page: Page) {
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+/** Saves a phone-viewport screenshot as a test artifact. */
+export async function shot(page: Page, name: string) {
+  const dir = path.join(__dirname, '..', 'test-results', 'screens');
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}
+
+export function signed(who: Who): string {
+  const ts = Date.now().toString();
+  const rand = crypto.createHash('md5').update(ts + who.token).digest('hex');
+  return `rand_str=${rand}&timestamp=${ts}&user_id=${who.id}`;
+}
+
+/** True when the server serves `path` (an API a parallel branch may not have merged yet). */
+export async function hasApi(request: APIRequestContext, who: Who, apiPath: string): Promise<boolean> {
+  const r = await request.get(`/zhugeleida/${apiPath}?${signed(who)}`);
+  if (r.status() === 404) return false;
+  const body = await r.json().catch(() => ({}));
+  return body.code !== 404;
+}

@@ -1,0 +1,46 @@
+//! Embeds the built web site into the binary when `RADAR_EMBED_SITE=<site dir>` is
+//! set at compile time (release builds: copying `radar` is a deployment). Without
+//! it nothing is embedded and the server reads the site from `RADAR_SITE_ROOT`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=RADAR_EMBED_SITE");
+    let mut code = String::from("pub static FILES: &[(&str, &[u8])] = &[\n");
+    if let Some(dir) = std::env::var_os("RADAR_EMBED_SITE").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        let dir = dir.canonicalize().unwrap_or(dir);
+        let mut list = Vec::new();
+        files(&dir, &mut list);
+        assert!(
+            list.iter().any(|p| p.ends_with("pkg/radar_bg.wasm")),
+            "RADAR_EMBED_SITE={} holds no pkg/radar_bg.wasm: run scripts/build-site.sh --release first",
+            dir.display()
+        );
+        println!("cargo:rerun-if-changed={}", dir.display());
+        for p in list {
+            println!("cargo:rerun-if-changed={}", p.display());
+            let rel = p.strip_prefix(&dir).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+            let _ = writeln!(code, "    ({rel:?}, include_bytes!({:?})),", p.display().to_string());
+        }
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join("embedded_site.rs");
+    if let Err(e) = std::fs::write(&out, code) {
+        panic!("cannot write {}: {e}", out.display());
+    }
+}
