@@ -180,8 +180,14 @@ impl Page {
         self.review_error.set(None);
         let Some(c) = self.creds() else { return };
         self.review_note.set(Some((true, "提交中…".into())));
+        // `uid` tells the server which rep shared the article, so the review
+        // shows up in that rep's activity timeline.
+        let mut form = vec![("content", t.clone())];
+        if let Some(uid) = self.uid.get_untracked() {
+            form.push(("uid", uid.to_string()));
+        }
         leptos::task::spawn_local(async move {
-            let res = client::post(&c, &format!("gongzhonghao/article/review_article/{}", self.id), &[], &[("content", t.clone())]).await;
+            let res = client::post(&c, &format!("gongzhonghao/article/review_article/{}", self.id), &[], &form).await;
             match res {
                 Ok(env) if env.code == 200 => {
                     self.posted.update_value(|p| p.push(t));
