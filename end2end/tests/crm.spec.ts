@@ -25,8 +25,17 @@ test('rep sorts the list, opens a customer, edits fields and tags, and sees them
   // Last follow-up: today, yesterday, four days ago, then never.
   await page.getByRole('button', { name: '最后跟进' }).click();
   await expect(page.getByRole('button', { name: '最后跟进' })).toHaveAttribute('aria-pressed', 'true');
-  await expect.poll(async () => (await names(page)).slice(0, 3)).toEqual(['王小明', '胡蓉💗Rose', '_zzz จุ๊บ']);
-  await expect(list.locator('.contact').first()).toContainText('今天跟进');
+  // Follow status, most recent first: 今天跟进, 昨天已跟进, dates, then 未跟进过 last.
+  const followKey = (t: string) =>
+    t === '今天跟进' ? '9999-99-99' : t === '昨天已跟进' ? '9999-99-98' : t === '未跟进过' ? '0000' : t;
+  await expect.poll(async () => {
+    const keys = (await list.locator('.pill-follow').allTextContents()).map(followKey);
+    return keys.length >= 5 && keys.every((k, i) => i === 0 || keys[i - 1] >= k) && keys[0] === '9999-99-99'
+      && keys[keys.length - 1] === '0000';
+  }).toBe(true);
+  const byFollow = await names(page);
+  expect(byFollow.indexOf('_zzz จุ๊บ')).toBeGreaterThan(byFollow.indexOf('王小明'));
+  expect(byFollow.indexOf('Chesnut')).toBeGreaterThan(byFollow.indexOf('_zzz จุ๊บ'));
 
   await page.getByRole('button', { name: '最后活动' }).click();
   await expect(page.getByRole('button', { name: '最后活动' })).toHaveAttribute('aria-pressed', 'true');

@@ -110,16 +110,31 @@ impl Msg {
 /// keeps server order, with messages still being sent last.
 fn merge(list: &mut Vec<Msg>, incoming: Vec<Msg>) {
     for m in incoming {
-        match list.iter_mut().find(|x| x.id.is_some() && x.id == m.id) {
-            Some(x) => {
-                if m.read.is_some() && x.read != Some(true) {
-                    x.read = m.read;
-                }
+        if let Some(x) = list.iter_mut().find(|x| x.id.is_some() && x.id == m.id) {
+            if m.read.is_some() && x.read != Some(true) {
+                x.read = m.read;
             }
-            None => list.push(m),
+            continue;
         }
+        // Our own message pushed back before its send call answered: it takes
+        // over the bubble that is still "sending" instead of showing twice.
+        if let Some(x) = list.iter_mut().find(|x| x.mine && m.mine && x.id.is_none() && !x.failed && same_content(x, &m)) {
+            x.id = m.id;
+            x.time = m.time;
+            x.read = m.read;
+            continue;
+        }
+        list.push(m);
     }
     sort(list);
+}
+
+fn same_content(a: &Msg, b: &Msg) -> bool {
+    let key = |m: &Msg| {
+        let c = &m.content;
+        (c.get("info_type").and_then(Value::as_i64), c.get("msg").cloned(), c.get("url").cloned(), c.get("product_name").cloned())
+    };
+    key(a) == key(b)
 }
 
 fn sort(list: &mut [Msg]) {
@@ -468,14 +483,22 @@ impl Chat {
                 match res {
                     Ok(env) if env.code == 200 => {
                         let id = int_of(&env.data, "id");
-                        if id.is_some() && l.iter().any(|m| m.id == id) {
+                        let adopted = l[pos].id;
+                        if adopted.is_some() && adopted != id {
+                            // The bubble took over a same-text message from another
+                            // device; give that one its own bubble back.
+                            let mut other = l[pos].clone();
+                            other.key = format!("m{}", adopted.unwrap_or_default());
+                            other.client_id = None;
+                            l.push(other);
+                        }
+                        if adopted != id && id.is_some() && l.iter().any(|m| m.id == id) {
                             // The socket delivered it first.
-                            l.remove(pos);
-                        } else {
-                            let m = &mut l[pos];
+                            l.retain(|m| m.client_id.as_deref() != Some(&client_id));
+                        } else if let Some(m) = l.iter_mut().find(|m| m.client_id.as_deref() == Some(&client_id)) {
                             m.id = id;
                             m.time = str_of(&env.data, "dateTime");
-                            if matches!(self.side, Side::Rep { .. }) {
+                            if matches!(self.side, Side::Rep { .. }) && m.read.is_none() {
                                 m.read = Some(false);
                             }
                         }

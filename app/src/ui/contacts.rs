@@ -319,7 +319,7 @@ fn ContactRow(r: Row, feed: RwSignal<HashMap<i64, Feed>>) -> impl IntoView {
                     <div class="contact-last">{move || { let m = f().msg; if m.is_empty() { "暂无消息".to_string() } else { m } }}</div>
                     <div class="contact-tags">
                         <span class="pill pill-pr" title="预计成交概率">{pr}</span>
-                        <span class="pill">{r.follow_status.clone()}</span>
+                        <span class="pill pill-follow">{r.follow_status.clone()}</span>
                         <span class="pill pill-muted">{activity}</span>
                         {(!r.source.is_empty()).then(|| view! { <span class="pill pill-muted">{r.source.clone()}</span> })}
                     </div>

@@ -141,10 +141,16 @@ pub fn load_state(state: RwSignal<Load>, empty_text: &'static str, retry: Option
 #[component]
 pub fn Avatar(#[prop(into)] src: String, #[prop(into)] name: String) -> impl IntoView {
     let initial = name.chars().next().map(|c| c.to_string()).unwrap_or_else(|| "?".into());
-    if src.trim().is_empty() {
-        view! { <span class="avatar avatar-text" aria-hidden="true">{initial}</span> }.into_any()
-    } else {
-        view! { <img class="avatar" src=src alt="" loading="lazy"/> }.into_any()
+    // A picture that fails to load (offline, expired WeChat URL) falls back to
+    // the initial instead of a broken-image icon.
+    let failed = RwSignal::new(src.trim().is_empty());
+    view! {
+        <span class="avatar avatar-text" aria-hidden="true">
+            {initial}
+            {move || (!failed.get()).then(|| view! {
+                <img class="avatar-img" src=src.clone() alt="" loading="lazy" on:error=move |_| failed.set(true)/>
+            })}
+        </span>
     }
 }
 
