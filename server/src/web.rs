@@ -49,7 +49,10 @@ async fn embedded_pkg(Path(path): Path<String>) -> Response {
     match embedded::FILES.iter().find(|(name, _)| *name == key) {
         Some((name, bytes)) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(content_type(name))),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type(name)),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             ],
             *bytes,
@@ -71,10 +74,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             move || app::ui::shell(opts.clone()),
         )
         // Any other path renders the app's own "页面不存在" page with HTTP 404.
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::ui::shell));
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::ui::shell,
+        ));
     if site_embedded() {
         router.route("/pkg/{*path}", get(embedded_pkg))
     } else {
-        router.nest_service("/pkg", ServeDir::new(format!("{}/pkg", state.config.site_root)))
+        router.nest_service(
+            "/pkg",
+            ServeDir::new(format!("{}/pkg", state.config.site_root)),
+        )
     }
 }

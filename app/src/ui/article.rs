@@ -63,10 +63,17 @@ impl Page {
     async fn start(self) {
         let Some(c) = self.creds() else { return };
         let Some(uid) = self.uid.get_untracked() else {
-            self.state.set(Load::Failed("链接缺少分享人ID（uid）".into()));
+            self.state
+                .set(Load::Failed("链接缺少分享人ID（uid）".into()));
             return;
         };
-        let res = client::post(&c, &format!("gongzhonghao/article/view_article/{}", self.id), &[], &[("uid", uid.to_string())]).await;
+        let res = client::post(
+            &c,
+            &format!("gongzhonghao/article/view_article/{}", self.id),
+            &[],
+            &[("uid", uid.to_string())],
+        )
+        .await;
         match res {
             Ok(env) if env.code == 200 => {
                 let d = &env.data;
@@ -78,7 +85,8 @@ impl Page {
                 if let Some(cid) = int_of(d, "company_id") {
                     let _ = self.company_id.try_set(Some(cid));
                 }
-                if let Some(a) = int_of(d, "activity_id").or_else(|| int_of(d, "plugin_report_id")) {
+                if let Some(a) = int_of(d, "activity_id").or_else(|| int_of(d, "plugin_report_id"))
+                {
                     if self.activity_id.get_untracked().is_none() {
                         let _ = self.activity_id.try_set(Some(a));
                     }
@@ -105,7 +113,13 @@ impl Page {
     async fn load_reviews(self) {
         let Some(c) = self.creds() else { return };
         let me = c.user_id;
-        match client::get(&c, &format!("gongzhonghao/article/article_review_list/{}", self.id), &[]).await {
+        match client::get(
+            &c,
+            &format!("gongzhonghao/article/article_review_list/{}", self.id),
+            &[],
+        )
+        .await
+        {
             Ok(env) if env.code == 200 || env.code == 302 => {
                 let posted = self.posted.get_value();
                 let list: Vec<Review> = list_of(&env)
@@ -114,19 +128,31 @@ impl Page {
                         let content = str_of(v, "content");
                         let mine = int_of(v, "from_customer_id") == Some(me);
                         let pending = match v.get("is_audit_pass") {
-                            Some(x) => mine && !(x.as_bool().unwrap_or(false) || x.as_i64() == Some(1)),
+                            Some(x) => {
+                                mine && !(x.as_bool().unwrap_or(false) || x.as_i64() == Some(1))
+                            }
                             None => mine && posted.contains(&content),
                         };
                         let name = str_of(v, "from_customer_name");
-                        Review { name, avatar: str_of(v, "from_customer_headimgurl"), content, time: str_of(v, "create_time"), pending }
+                        Review {
+                            name,
+                            avatar: str_of(v, "from_customer_headimgurl"),
+                            content,
+                            time: str_of(v, "create_time"),
+                            pending,
+                        }
                     })
                     .collect();
                 let empty = list.is_empty();
                 let _ = self.reviews.try_set(list);
-                let _ = self.reviews_state.try_set(if empty { Load::Empty } else { Load::Ready });
+                let _ = self
+                    .reviews_state
+                    .try_set(if empty { Load::Empty } else { Load::Ready });
             }
             Ok(env) => {
-                let _ = self.reviews_state.try_set(Load::Failed(client::describe(&env)));
+                let _ = self
+                    .reviews_state
+                    .try_set(Load::Failed(client::describe(&env)));
             }
             Err(e) => {
                 let _ = self.reviews_state.try_set(Load::Failed(e));
@@ -135,7 +161,9 @@ impl Page {
     }
 
     async fn load_recs(self) {
-        let (Some(c), Some(uid)) = (self.creds(), self.uid.get_untracked()) else { return };
+        let (Some(c), Some(uid)) = (self.creds(), self.uid.get_untracked()) else {
+            return;
+        };
         let Some(company) = self.company_id.get_untracked() else {
             let _ = self.recs_state.try_set(Load::Empty);
             return;
@@ -143,21 +171,34 @@ impl Page {
         let res = client::get(
             &c,
             &format!("gongzhonghao/article/recommend_article_list/{}", self.id),
-            &[("uid", uid.to_string()), ("company_id", company.to_string())],
+            &[
+                ("uid", uid.to_string()),
+                ("company_id", company.to_string()),
+            ],
         )
         .await;
         match res {
             Ok(env) if env.code == 200 || env.code == 302 => {
                 let list: Vec<(String, String, i64)> = list_of(&env)
                     .iter()
-                    .map(|v| (str_of(v, "title"), str_of(v, "article_url"), int_of(v, "read_count").unwrap_or(0)))
+                    .map(|v| {
+                        (
+                            str_of(v, "title"),
+                            str_of(v, "article_url"),
+                            int_of(v, "read_count").unwrap_or(0),
+                        )
+                    })
                     .collect();
                 let empty = list.is_empty();
                 let _ = self.recs.try_set(list);
-                let _ = self.recs_state.try_set(if empty { Load::Empty } else { Load::Ready });
+                let _ = self
+                    .recs_state
+                    .try_set(if empty { Load::Empty } else { Load::Ready });
             }
             Ok(env) => {
-                let _ = self.recs_state.try_set(Load::Failed(client::describe(&env)));
+                let _ = self
+                    .recs_state
+                    .try_set(Load::Failed(client::describe(&env)));
             }
             Err(e) => {
                 let _ = self.recs_state.try_set(Load::Failed(e));
@@ -174,7 +215,9 @@ impl Page {
             return;
         }
         if n > MAX_REVIEW_CHARS {
-            self.review_error.set(Some(format!("评论不能超过{MAX_REVIEW_CHARS}个字符（当前{n}）")));
+            self.review_error.set(Some(format!(
+                "评论不能超过{MAX_REVIEW_CHARS}个字符（当前{n}）"
+            )));
             return;
         }
         self.review_error.set(None);
@@ -187,18 +230,30 @@ impl Page {
             form.push(("uid", uid.to_string()));
         }
         leptos::task::spawn_local(async move {
-            let res = client::post(&c, &format!("gongzhonghao/article/review_article/{}", self.id), &[], &form).await;
+            let res = client::post(
+                &c,
+                &format!("gongzhonghao/article/review_article/{}", self.id),
+                &[],
+                &form,
+            )
+            .await;
             match res {
                 Ok(env) if env.code == 200 => {
                     self.posted.update_value(|p| p.push(t));
                     let _ = self.review_text.try_set(String::new());
-                    let _ = self.review_note.try_set(Some((true, "评论已提交，审核通过后其他人可见".into())));
+                    let _ = self
+                        .review_note
+                        .try_set(Some((true, "评论已提交，审核通过后其他人可见".into())));
                     self.load_reviews().await;
                 }
                 Ok(env) => {
                     let fe = client::field_errors(&env);
-                    let _ = self.review_error.try_set(fe.message("content").map(str::to_owned));
-                    let _ = self.review_note.try_set(Some((false, client::describe(&env))));
+                    let _ = self
+                        .review_error
+                        .try_set(fe.message("content").map(str::to_owned));
+                    let _ = self
+                        .review_note
+                        .try_set(Some((false, client::describe(&env))));
                 }
                 Err(e) => {
                     let _ = self.review_note.try_set(Some((false, e)));
@@ -208,7 +263,9 @@ impl Page {
     }
 
     fn sign_up(self) {
-        let Some(activity) = self.activity_id.get_untracked() else { return };
+        let Some(activity) = self.activity_id.get_untracked() else {
+            return;
+        };
         let name = self.su_name.get_untracked().trim().to_owned();
         let phone = self.su_phone.get_untracked().trim().to_owned();
         let message = self.su_message.get_untracked().trim().to_owned();
@@ -230,22 +287,44 @@ impl Page {
             return;
         }
         self.su_errors.set(Vec::new());
-        let (Some(c), Some(uid)) = (self.creds(), self.uid.get_untracked()) else { return };
+        let (Some(c), Some(uid)) = (self.creds(), self.uid.get_untracked()) else {
+            return;
+        };
         self.su_note.set(Some((true, "提交中…".into())));
         leptos::task::spawn_local(async move {
-            let form = vec![("uid", uid.to_string()), ("customer_name", name), ("phone", phone), ("leave_message", message)];
-            match client::post(&c, &format!("gongzhonghao/plugin_report/sign_up_activity/{activity}"), &[], &form).await {
+            let form = vec![
+                ("uid", uid.to_string()),
+                ("customer_name", name),
+                ("phone", phone),
+                ("leave_message", message),
+            ];
+            match client::post(
+                &c,
+                &format!("gongzhonghao/plugin_report/sign_up_activity/{activity}"),
+                &[],
+                &form,
+            )
+            .await
+            {
                 Ok(env) if env.code == 200 => {
                     let _ = self.su_done.try_set(true);
                     let m = env.msg_text();
-                    let _ = self.su_note.try_set(Some((true, if m.is_empty() { "报名成功".into() } else { m })));
+                    let _ = self.su_note.try_set(Some((
+                        true,
+                        if m.is_empty() {
+                            "报名成功".into()
+                        } else {
+                            m
+                        },
+                    )));
                 }
                 Ok(env) => {
                     let fe = client::field_errors(&env);
-                    let errs: Vec<(&'static str, String)> = ["customer_name", "phone", "leave_message"]
-                        .into_iter()
-                        .filter_map(|k| fe.message(k).map(|m| (k, m.to_owned())))
-                        .collect();
+                    let errs: Vec<(&'static str, String)> =
+                        ["customer_name", "phone", "leave_message"]
+                            .into_iter()
+                            .filter_map(|k| fe.message(k).map(|m| (k, m.to_owned())))
+                            .collect();
                     let _ = self.su_errors.try_set(errs);
                     let _ = self.su_note.try_set(Some((false, client::describe(&env))));
                 }
@@ -257,7 +336,8 @@ impl Page {
     }
 
     fn su_error(&self, field: &'static str) -> Option<String> {
-        self.su_errors.with(|l| l.iter().find(|(f, _)| *f == field).map(|(_, m)| m.clone()))
+        self.su_errors
+            .with(|l| l.iter().find(|(f, _)| *f == field).map(|(_, m)| m.clone()))
     }
 
     /// Closes the current visible stretch and sends the total reading time.
@@ -267,14 +347,22 @@ impl Page {
             self.read_ms.update_value(|t| *t += (now - since).max(0));
             self.visible_since.set_value(None);
         }
-        let (Some(c), Some(uid), Some(Some(log_id))) = (self.creds(), self.uid.try_get_untracked().flatten(), self.log_id.try_get_value()) else {
+        let (Some(c), Some(uid), Some(Some(log_id))) = (
+            self.creds(),
+            self.uid.try_get_untracked().flatten(),
+            self.log_id.try_get_value(),
+        ) else {
             return;
         };
         let seconds = self.read_ms.get_value() / 1000;
         client::beacon(
             &c,
             &format!("gongzhonghao/article/staytime/{}", self.id),
-            &[("uid", uid.to_string()), ("log_id", log_id.to_string()), ("seconds", seconds.to_string())],
+            &[
+                ("uid", uid.to_string()),
+                ("log_id", log_id.to_string()),
+                ("seconds", seconds.to_string()),
+            ],
         );
     }
 }
@@ -282,7 +370,9 @@ impl Page {
 #[component]
 pub fn ArticlePage() -> impl IntoView {
     let params = use_params_map();
-    let id = params.with_untracked(|p| p.get("id").and_then(|s| s.parse::<i64>().ok())).filter(|i| *i > 0);
+    let id = params
+        .with_untracked(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()))
+        .filter(|i| *i > 0);
     let Some(id) = id else {
         return view! { <TopBar title=Signal::stored("文章".to_string())/><Failed msg="文章ID无效"/> }.into_any();
     };
@@ -314,7 +404,11 @@ pub fn ArticlePage() -> impl IntoView {
     };
     let alive = Arc::new(AtomicBool::new(true));
     Effect::new(move |_| {
-        let num = |k: &str| client::query_param(k).and_then(|v| v.trim().parse::<i64>().ok()).filter(|v| *v > 0);
+        let num = |k: &str| {
+            client::query_param(k)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|v| *v > 0)
+        };
         p.uid.set(num("uid"));
         p.company_id.set(num("company_id"));
         p.activity_id.set(num("activity_id"));

@@ -118,7 +118,10 @@ fn merge(list: &mut Vec<Msg>, incoming: Vec<Msg>) {
         }
         // Our own message pushed back before its send call answered: it takes
         // over the bubble that is still "sending" instead of showing twice.
-        if let Some(x) = list.iter_mut().find(|x| x.mine && m.mine && x.id.is_none() && !x.failed && same_content(x, &m)) {
+        if let Some(x) = list
+            .iter_mut()
+            .find(|x| x.mine && m.mine && x.id.is_none() && !x.failed && same_content(x, &m))
+        {
             x.id = m.id;
             x.time = m.time;
             x.read = m.read;
@@ -132,7 +135,12 @@ fn merge(list: &mut Vec<Msg>, incoming: Vec<Msg>) {
 fn same_content(a: &Msg, b: &Msg) -> bool {
     let key = |m: &Msg| {
         let c = &m.content;
-        (c.get("info_type").and_then(Value::as_i64), c.get("msg").cloned(), c.get("url").cloned(), c.get("product_name").cloned())
+        (
+            c.get("info_type").and_then(Value::as_i64),
+            c.get("msg").cloned(),
+            c.get("url").cloned(),
+            c.get("product_name").cloned(),
+        )
     };
     key(a) == key(b)
 }
@@ -207,13 +215,20 @@ impl Chat {
 
     fn take_items(&self, items: &[Value]) {
         if self.side.own_send_type() == SEND_SALES_TO_CUSTOMER {
-            if let Some(n) = items.iter().find(|v| int_of(v, "send_type") == Some(SEND_CUSTOMER_TO_SALES)).map(|v| str_of(v, "name")) {
+            if let Some(n) = items
+                .iter()
+                .find(|v| int_of(v, "send_type") == Some(SEND_CUSTOMER_TO_SALES))
+                .map(|v| str_of(v, "name"))
+            {
                 if !n.is_empty() {
                     let _ = self.peer_name.try_set(n);
                 }
             }
         }
-        let new: Vec<Msg> = items.iter().filter_map(|v| Msg::from_item(self.side, v)).collect();
+        let new: Vec<Msg> = items
+            .iter()
+            .filter_map(|v| Msg::from_item(self.side, v))
+            .collect();
         if new.is_empty() {
             return;
         }
@@ -221,7 +236,10 @@ impl Chat {
         client::scroll_to_bottom("chat-scroll");
     }
 
-    async fn history(&self, params: Vec<(&'static str, String)>) -> Result<crate::api::Envelope, String> {
+    async fn history(
+        &self,
+        params: Vec<(&'static str, String)>,
+    ) -> Result<crate::api::Envelope, String> {
         let creds = self.creds().ok_or("no creds")?;
         let mut p = vec![self.side.peer()];
         p.extend(params);
@@ -230,9 +248,17 @@ impl Chat {
 
     async fn load_first(self) {
         let _ = self.state.try_set(super::Load::Loading);
-        match self.history(vec![("current_page", "1".into()), ("length", PAGE.to_string())]).await {
+        match self
+            .history(vec![
+                ("current_page", "1".into()),
+                ("length", PAGE.to_string()),
+            ])
+            .await
+        {
             Ok(env) if env.code == 200 => {
-                let _ = self.total.try_set(int_of(&env.data, "data_count").unwrap_or(0));
+                let _ = self
+                    .total
+                    .try_set(int_of(&env.data, "data_count").unwrap_or(0));
                 if let Side::Customer { .. } = self.side {
                     let n = str_of(&env.data, "user_name");
                     if !n.is_empty() {
@@ -245,7 +271,9 @@ impl Chat {
                 client::scroll_to_bottom("chat-scroll");
             }
             Ok(env) => {
-                let _ = self.state.try_set(super::Load::Failed(client::describe(&env)));
+                let _ = self
+                    .state
+                    .try_set(super::Load::Failed(client::describe(&env)));
             }
             Err(e) => {
                 let _ = self.state.try_set(super::Load::Failed(e));
@@ -259,9 +287,18 @@ impl Chat {
         }
         self.loading_more.set(true);
         let next = self.page.get_untracked() + 1;
-        if let Ok(env) = self.history(vec![("current_page", next.to_string()), ("length", PAGE.to_string())]).await {
+        if let Ok(env) = self
+            .history(vec![
+                ("current_page", next.to_string()),
+                ("length", PAGE.to_string()),
+            ])
+            .await
+        {
             if env.code == 200 {
-                let items: Vec<Msg> = list_of(&env).iter().filter_map(|v| Msg::from_item(self.side, v)).collect();
+                let items: Vec<Msg> = list_of(&env)
+                    .iter()
+                    .filter_map(|v| Msg::from_item(self.side, v))
+                    .collect();
                 let _ = self.msgs.try_update(|l| merge(l, items));
                 let _ = self.page.try_set(next);
             }
@@ -276,7 +313,11 @@ impl Chat {
         self.msgs
             .try_with_untracked(|l| {
                 let max = l.iter().filter_map(|m| m.id).max().unwrap_or(0);
-                let oldest_unread = l.iter().filter(|m| m.mine && m.read == Some(false)).filter_map(|m| m.id).min();
+                let oldest_unread = l
+                    .iter()
+                    .filter(|m| m.mine && m.read == Some(false))
+                    .filter_map(|m| m.id)
+                    .min();
                 match oldest_unread {
                     Some(u) => (u - 1).min(max),
                     None => max,
@@ -286,14 +327,21 @@ impl Chat {
     }
 
     fn max_id(&self) -> i64 {
-        self.msgs.try_with_untracked(|l| l.iter().filter_map(|m| m.id).max().unwrap_or(0)).unwrap_or(0)
+        self.msgs
+            .try_with_untracked(|l| l.iter().filter_map(|m| m.id).max().unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// Fetches everything after the resume point over REST.
     async fn catch_up(&self) -> Result<(), String> {
         let mut after = self.resume_point();
         loop {
-            let env = self.history(vec![("after_id", after.to_string()), ("length", CATCH_UP.to_string())]).await?;
+            let env = self
+                .history(vec![
+                    ("after_id", after.to_string()),
+                    ("length", CATCH_UP.to_string()),
+                ])
+                .await?;
             if env.code != 200 {
                 return Err(client::describe(&env));
             }
@@ -308,8 +356,16 @@ impl Chat {
     }
 
     async fn refresh_unread(&self) {
-        let (Side::Customer { rep_id }, Some(c)) = (self.side, self.creds()) else { return };
-        if let Ok(env) = client::get(&c, "gongzhonghao/chat/query_num/0", &[("u_id", rep_id.to_string())]).await {
+        let (Side::Customer { rep_id }, Some(c)) = (self.side, self.creds()) else {
+            return;
+        };
+        if let Ok(env) = client::get(
+            &c,
+            "gongzhonghao/chat/query_num/0",
+            &[("u_id", rep_id.to_string())],
+        )
+        .await
+        {
             if let Some(n) = int_of(&env.data, "chatinfo_count") {
                 let _ = self.unread.try_set(n);
             }
@@ -322,7 +378,9 @@ impl Chat {
         if let Some(items) = data.get("ret_data").and_then(Value::as_array) {
             self.take_items(items);
         }
-        if let Some(n) = int_of(&data, "unread_msg_num").or_else(|| v.get("msg_data").and_then(|d| int_of(d, "unread_msg_num"))) {
+        if let Some(n) = int_of(&data, "unread_msg_num")
+            .or_else(|| v.get("msg_data").and_then(|d| int_of(d, "unread_msg_num")))
+        {
             if let Side::Customer { .. } = self.side {
                 let _ = self.unread.try_set(n);
             }
@@ -331,7 +389,10 @@ impl Chat {
             // Read receipt: the customer has read up to `last_read_id` (all, if absent).
             let upto = int_of(&data, "last_read_id").unwrap_or(i64::MAX);
             let _ = self.msgs.try_update(|l| {
-                for m in l.iter_mut().filter(|m| m.mine && m.id.is_some_and(|id| id <= upto)) {
+                for m in l
+                    .iter_mut()
+                    .filter(|m| m.mine && m.id.is_some_and(|id| id <= upto))
+                {
                     m.read = Some(true);
                 }
             });
@@ -388,7 +449,10 @@ impl Chat {
             let mut idle = 0;
             let _ = ws.send(&self.register_frame(&creds)).await;
             loop {
-                if !alive.load(Ordering::Relaxed) || !client::online() || kick.load(Ordering::Relaxed) != seen_kick {
+                if !alive.load(Ordering::Relaxed)
+                    || !client::online()
+                    || kick.load(Ordering::Relaxed) != seen_kick
+                {
                     break;
                 }
                 match ws.next(1000).await {
@@ -428,7 +492,11 @@ impl Chat {
                 socket_missing_until = client::now_ms() + 30_000;
                 let _ = self.conn.try_set(Conn::Polling);
             } else {
-                let _ = self.conn.try_set(if client::online() { Conn::Reconnecting } else { Conn::Offline });
+                let _ = self.conn.try_set(if client::online() {
+                    Conn::Reconnecting
+                } else {
+                    Conn::Offline
+                });
                 client::sleep(300).await;
             }
         }
@@ -436,11 +504,22 @@ impl Chat {
 
     fn send(self, content: Map<String, Value>, client_id: Option<String>) {
         let Some(creds) = self.creds() else { return };
-        let client_id = client_id.unwrap_or_else(|| format!("web-{}-{}", client::now_ms(), self.msgs.with_untracked(Vec::len)));
-        let exists = self.msgs.with_untracked(|l| l.iter().any(|m| m.client_id.as_deref() == Some(&client_id)));
+        let client_id = client_id.unwrap_or_else(|| {
+            format!(
+                "web-{}-{}",
+                client::now_ms(),
+                self.msgs.with_untracked(Vec::len)
+            )
+        });
+        let exists = self
+            .msgs
+            .with_untracked(|l| l.iter().any(|m| m.client_id.as_deref() == Some(&client_id)));
         if exists {
             self.msgs.update(|l| {
-                if let Some(m) = l.iter_mut().find(|m| m.client_id.as_deref() == Some(&client_id)) {
+                if let Some(m) = l
+                    .iter_mut()
+                    .find(|m| m.client_id.as_deref() == Some(&client_id))
+                {
                     m.failed = false;
                 }
             });
@@ -471,15 +550,21 @@ impl Chat {
                         ("send_type", "1".to_string()),
                     ],
                 ),
-                Side::Customer { rep_id } => {
-                    ("gongzhonghao/chat/send_msg/0", vec![("u_id", rep_id.to_string()), ("send_type", "2".to_string())])
-                }
+                Side::Customer { rep_id } => (
+                    "gongzhonghao/chat/send_msg/0",
+                    vec![("u_id", rep_id.to_string()), ("send_type", "2".to_string())],
+                ),
             };
             form.push(("content", body));
             form.push(("client_msg_id", client_id.clone()));
             let res = client::post(&creds, path, &[], &form).await;
             let _ = self.msgs.try_update(|l| {
-                let Some(pos) = l.iter().position(|m| m.client_id.as_deref() == Some(&client_id)) else { return };
+                let Some(pos) = l
+                    .iter()
+                    .position(|m| m.client_id.as_deref() == Some(&client_id))
+                else {
+                    return;
+                };
                 match res {
                     Ok(env) if env.code == 200 => {
                         let id = int_of(&env.data, "id");
@@ -495,7 +580,10 @@ impl Chat {
                         if adopted != id && id.is_some() && l.iter().any(|m| m.id == id) {
                             // The socket delivered it first.
                             l.retain(|m| m.client_id.as_deref() != Some(&client_id));
-                        } else if let Some(m) = l.iter_mut().find(|m| m.client_id.as_deref() == Some(&client_id)) {
+                        } else if let Some(m) = l
+                            .iter_mut()
+                            .find(|m| m.client_id.as_deref() == Some(&client_id))
+                        {
                             m.id = id;
                             m.time = str_of(&env.data, "dateTime");
                             if matches!(self.side, Side::Rep { .. }) && m.read.is_none() {
@@ -534,8 +622,13 @@ pub fn CustomerChat() -> impl IntoView {
         side.set(Some(s));
     });
     move || match side.get() {
-        None => view! { <TopBar title=Signal::stored("在线咨询".to_string())/><Loading/> }.into_any(),
-        Some(Err(e)) => view! { <TopBar title=Signal::stored("在线咨询".to_string())/><Failed msg=e/> }.into_any(),
+        None => {
+            view! { <TopBar title=Signal::stored("在线咨询".to_string())/><Loading/> }.into_any()
+        }
+        Some(Err(e)) => {
+            view! { <TopBar title=Signal::stored("在线咨询".to_string())/><Failed msg=e/> }
+                .into_any()
+        }
         Some(Ok(s)) => view! { <ChatPage side=s/> }.into_any(),
     }
 }
@@ -556,7 +649,12 @@ fn ChatPage(side: Side) -> impl IntoView {
             let creds = client::take_creds(side.role());
             match creds {
                 None => chat.state.set(super::Load::Failed(
-                    if matches!(side, Side::Rep { .. }) { NO_CREDS_REP } else { NO_CREDS_H5 }.into(),
+                    if matches!(side, Side::Rep { .. }) {
+                        NO_CREDS_REP
+                    } else {
+                        NO_CREDS_H5
+                    }
+                    .into(),
                 )),
                 Some(c) => {
                     chat.creds.set_value(Some(c));
@@ -586,8 +684,20 @@ fn ChatPage(side: Side) -> impl IntoView {
     let title = Signal::derive(move || {
         let name = chat.peer_name.get();
         match side {
-            Side::Rep { customer_id } => if name.is_empty() { format!("客户 #{customer_id}") } else { name },
-            Side::Customer { .. } => if name.is_empty() { "在线咨询".into() } else { format!("与{name}聊天") },
+            Side::Rep { customer_id } => {
+                if name.is_empty() {
+                    format!("客户 #{customer_id}")
+                } else {
+                    name
+                }
+            }
+            Side::Customer { .. } => {
+                if name.is_empty() {
+                    "在线咨询".into()
+                } else {
+                    format!("与{name}聊天")
+                }
+            }
         }
     });
     Effect::new(move |_| {
@@ -696,10 +806,14 @@ fn short_time(t: &str) -> String {
 }
 
 fn content_view(c: &Map<String, Value>) -> AnyView {
-    let s = |k: &str| c.get(k).map(|v| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }).unwrap_or_default();
+    let s = |k: &str| {
+        c.get(k)
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .unwrap_or_default()
+    };
     match c.get("info_type").and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|x| x.parse().ok()))) {
         Some(2) => {
             let cover = s("product_cover_url");

@@ -51,7 +51,11 @@ pub fn encode(s: &str) -> String {
 }
 
 pub fn form_encode(pairs: &[(&str, String)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The message a failed call shows to the user.
@@ -99,7 +103,11 @@ pub fn int_of(v: &Value, key: &str) -> Option<i64> {
 }
 
 pub fn list_of(env: &Envelope) -> Vec<Value> {
-    env.data.get("ret_data").and_then(Value::as_array).cloned().unwrap_or_default()
+    env.data
+        .get("ret_data")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[cfg(feature = "hydrate")]
@@ -134,7 +142,11 @@ mod imp {
         let w = window()?;
         let key = role.storage_key();
         let from_url = match (query_param("user_id"), query_param("token")) {
-            (Some(u), Some(t)) => u.trim().parse::<i64>().ok().map(|user_id| Creds { user_id, token: t }),
+            (Some(u), Some(t)) => u
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .map(|user_id| Creds { user_id, token: t }),
             _ => None,
         };
         if let Some(c) = &from_url {
@@ -147,9 +159,14 @@ mod imp {
                     params.delete("user_id");
                     params.delete("token");
                     let rest: String = params.to_string().into();
-                    let url = if rest.is_empty() { path } else { format!("{path}?{rest}") };
+                    let url = if rest.is_empty() {
+                        path
+                    } else {
+                        format!("{path}?{rest}")
+                    };
                     if let Ok(h) = w.history() {
-                        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+                        let _ =
+                            h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
                     }
                 }
             }
@@ -157,11 +174,16 @@ mod imp {
         }
         let saved = storage()?.get_item(key).ok().flatten()?;
         let (u, t) = saved.split_once(':')?;
-        Some(Creds { user_id: u.parse().ok()?, token: t.to_owned() })
+        Some(Creds {
+            user_id: u.parse().ok()?,
+            token: t.to_owned(),
+        })
     }
 
     fn origin() -> String {
-        window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+        window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default()
     }
 
     fn url(creds: &Creds, path: &str, params: &[(&str, String)]) -> String {
@@ -173,17 +195,35 @@ mod imp {
         u
     }
 
-    async fn read(resp: Result<gloo_net::http::Response, gloo_net::Error>) -> Result<Envelope, String> {
+    async fn read(
+        resp: Result<gloo_net::http::Response, gloo_net::Error>,
+    ) -> Result<Envelope, String> {
         let resp = resp.map_err(|_| "网络连接失败，请检查网络后重试".to_string())?;
         let status = resp.status();
-        resp.json::<Envelope>().await.map_err(|_| format!("服务器返回异常（HTTP {status}）"))
+        resp.json::<Envelope>()
+            .await
+            .map_err(|_| format!("服务器返回异常（HTTP {status}）"))
     }
 
-    pub async fn get(creds: &Creds, path: &str, params: &[(&str, String)]) -> Result<Envelope, String> {
-        read(gloo_net::http::Request::get(&url(creds, path, params)).send().await).await
+    pub async fn get(
+        creds: &Creds,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<Envelope, String> {
+        read(
+            gloo_net::http::Request::get(&url(creds, path, params))
+                .send()
+                .await,
+        )
+        .await
     }
 
-    pub async fn post(creds: &Creds, path: &str, params: &[(&str, String)], form: &[(&str, String)]) -> Result<Envelope, String> {
+    pub async fn post(
+        creds: &Creds,
+        path: &str,
+        params: &[(&str, String)],
+        form: &[(&str, String)],
+    ) -> Result<Envelope, String> {
         let req = gloo_net::http::Request::post(&url(creds, path, params))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(form_encode(form));
@@ -210,9 +250,13 @@ mod imp {
     /// or closed; falls back to nothing (a lost reading-time report is harmless).
     pub fn beacon(creds: &Creds, path: &str, form: &[(&str, String)]) -> bool {
         let Some(w) = window() else { return false };
-        let Ok(params) = web_sys::UrlSearchParams::new_with_str(&form_encode(form)) else { return false };
+        let Ok(params) = web_sys::UrlSearchParams::new_with_str(&form_encode(form)) else {
+            return false;
+        };
         let u = url(creds, path, &[]);
-        w.navigator().send_beacon_with_opt_url_search_params(&u, Some(&params)).unwrap_or(false)
+        w.navigator()
+            .send_beacon_with_opt_url_search_params(&u, Some(&params))
+            .unwrap_or(false)
     }
 
     /// A text-frame socket under `/zhugeleida/`, authenticated by its upgrade URL.
@@ -228,7 +272,9 @@ mod imp {
         pub fn open(creds: &Creds, path: &str) -> Option<Socket> {
             let o = origin();
             let ws = o.replacen("http", "ws", 1);
-            WebSocket::open(&format!("{ws}/zhugeleida/{path}?{}", creds.signed())).ok().map(Socket)
+            WebSocket::open(&format!("{ws}/zhugeleida/{path}?{}", creds.signed()))
+                .ok()
+                .map(Socket)
         }
 
         pub async fn send(&mut self, v: &Value) -> bool {
@@ -240,9 +286,13 @@ mod imp {
             let timer = Box::pin(sleep(ms));
             match futures_util::future::select(self.0.next(), timer).await {
                 futures_util::future::Either::Left((Some(Ok(Message::Text(t))), _)) => {
-                    serde_json::from_str(&t).map(Frame::Json).unwrap_or(Frame::Timeout)
+                    serde_json::from_str(&t)
+                        .map(Frame::Json)
+                        .unwrap_or(Frame::Timeout)
                 }
-                futures_util::future::Either::Left((Some(Ok(Message::Bytes(_))), _)) => Frame::Timeout,
+                futures_util::future::Either::Left((Some(Ok(Message::Bytes(_))), _)) => {
+                    Frame::Timeout
+                }
                 futures_util::future::Either::Left(_) => Frame::Closed,
                 futures_util::future::Either::Right(_) => Frame::Timeout,
             }
@@ -254,7 +304,10 @@ mod imp {
     }
 
     pub fn scroll_to_bottom(id: &str) {
-        if let Some(el) = window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(id)) {
+        if let Some(el) = window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))
+        {
             el.set_scroll_top(el.scroll_height());
         }
     }
@@ -296,7 +349,12 @@ mod imp {
     pub async fn get(_c: &Creds, _p: &str, _q: &[(&str, String)]) -> Result<Envelope, String> {
         Err("仅在浏览器中可用".into())
     }
-    pub async fn post(_c: &Creds, _p: &str, _q: &[(&str, String)], _f: &[(&str, String)]) -> Result<Envelope, String> {
+    pub async fn post(
+        _c: &Creds,
+        _p: &str,
+        _q: &[(&str, String)],
+        _f: &[(&str, String)],
+    ) -> Result<Envelope, String> {
         Err("仅在浏览器中可用".into())
     }
     pub async fn sleep(_ms: i32) {}

@@ -15,8 +15,11 @@ use super::{Avatar, Empty, Failed, Load, Loading, TopBar, NO_CREDS_REP};
 
 const LENGTH: i64 = 20;
 
-const ORDERS: [(&str, &str); 3] =
-    [("-expedted_pr", "预计成交概率"), ("-last_follow_time", "最后跟进"), ("-last_activity_time", "最后活动")];
+const ORDERS: [(&str, &str); 3] = [
+    ("-expedted_pr", "预计成交概率"),
+    ("-last_follow_time", "最后跟进"),
+    ("-last_activity_time", "最后活动"),
+];
 
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
@@ -36,7 +39,11 @@ impl Row {
         let name = str_of(v, "customer_username");
         Some(Row {
             id,
-            name: if name.is_empty() { format!("客户ID{id}") } else { name },
+            name: if name.is_empty() {
+                format!("客户ID{id}")
+            } else {
+                name
+            },
             avatar: str_of(v, "headimgurl"),
             pr: int_of(v, "expedted_pr"),
             expected: str_of(v, "expected_time"),
@@ -44,7 +51,11 @@ impl Row {
             last_activity: str_of(v, "last_activity_time"),
             source: {
                 let s = str_of(v, "source_text");
-                if s.is_empty() { str_of(v, "customer_source_text") } else { s }
+                if s.is_empty() {
+                    str_of(v, "customer_source_text")
+                } else {
+                    s
+                }
             },
         })
     }
@@ -75,8 +86,14 @@ struct Contacts {
 
 impl Contacts {
     async fn load(self, reset: bool) {
-        let Some(creds) = self.creds.try_get_value().flatten() else { return };
-        let page = if reset { 1 } else { self.page.get_untracked() + 1 };
+        let Some(creds) = self.creds.try_get_value().flatten() else {
+            return;
+        };
+        let page = if reset {
+            1
+        } else {
+            self.page.get_untracked() + 1
+        };
         if reset {
             self.generation.update_value(|g| *g += 1);
             self.state.set(Load::Loading);
@@ -88,7 +105,11 @@ impl Contacts {
         let res = client::get(
             &creds,
             "qiyeweixin/tongxunlu",
-            &[("order", order.into()), ("current_page", page.to_string()), ("length", LENGTH.to_string())],
+            &[
+                ("order", order.into()),
+                ("current_page", page.to_string()),
+                ("length", LENGTH.to_string()),
+            ],
         )
         .await;
         if self.generation.try_get_value() != Some(generation) {
@@ -98,7 +119,9 @@ impl Contacts {
         match res {
             Ok(env) if env.code == 200 => {
                 let rows: Vec<Row> = list_of(&env).iter().filter_map(Row::from).collect();
-                let _ = self.total.try_set(int_of(&env.data, "data_count").unwrap_or(0));
+                let _ = self
+                    .total
+                    .try_set(int_of(&env.data, "data_count").unwrap_or(0));
                 let _ = self.rows.try_update(|l| {
                     if reset {
                         l.clear();
@@ -118,7 +141,9 @@ impl Contacts {
                     let _ = self.total.try_set(0);
                     let _ = target.try_set(Load::Empty);
                 } else {
-                    let _ = self.total.try_set(self.rows.with_untracked(Vec::len) as i64);
+                    let _ = self
+                        .total
+                        .try_set(self.rows.with_untracked(Vec::len) as i64);
                     let _ = target.try_set(Load::Ready);
                 }
             }
@@ -138,14 +163,27 @@ impl Contacts {
             }
             for v in items {
                 if let Some(id) = int_of(v, "customer_id") {
-                    f.insert(id, Feed { msg: str_of(v, "msg"), when: str_of(v, "dateTime"), unread: int_of(v, "count").unwrap_or(0) });
+                    f.insert(
+                        id,
+                        Feed {
+                            msg: str_of(v, "msg"),
+                            when: str_of(v, "dateTime"),
+                            unread: int_of(v, "count").unwrap_or(0),
+                        },
+                    );
                 }
             }
         });
     }
 
     async fn poll_feed(&self, creds: &Creds) -> bool {
-        match client::get(creds, "qiyeweixin/contact", &[("current_page", "1".into()), ("length", "100".into())]).await {
+        match client::get(
+            creds,
+            "qiyeweixin/contact",
+            &[("current_page", "1".into()), ("length", "100".into())],
+        )
+        .await
+        {
             Ok(env) if env.code == 200 => {
                 self.apply_feed(&list_of(&env), true);
                 if let Some(n) = int_of(&env.data, "unread_msg_num") {
@@ -160,7 +198,9 @@ impl Contacts {
     /// Keeps the feed current: the `leida_query_contact_list` socket when the
     /// server has it, else the REST contact list every few seconds.
     async fn follow(self, alive: Arc<AtomicBool>) {
-        let Some(creds) = self.creds.try_get_value().flatten() else { return };
+        let Some(creds) = self.creds.try_get_value().flatten() else {
+            return;
+        };
         let mut socket_retry_at = 0i64;
         while alive.load(Ordering::Relaxed) {
             self.poll_feed(&creds).await;
@@ -169,7 +209,9 @@ impl Contacts {
                 client::sleep(5000).await;
                 continue;
             }
-            let Some(mut ws) = Socket::open(&creds, "qiyeweixin/websocket/leida_query_contact_list") else {
+            let Some(mut ws) =
+                Socket::open(&creds, "qiyeweixin/websocket/leida_query_contact_list")
+            else {
                 socket_retry_at = client::now_ms() + 60_000;
                 continue;
             };
@@ -246,7 +288,11 @@ pub fn ContactList() -> impl IntoView {
     let has_more = move || (c.rows.with(Vec::len) as i64) < c.total.get();
     let title = Signal::derive(move || {
         let n = c.badge.get();
-        if n > 0 { format!("客户 · {n}条未读") } else { "客户".to_string() }
+        if n > 0 {
+            format!("客户 · {n}条未读")
+        } else {
+            "客户".to_string()
+        }
     });
 
     view! {
@@ -303,7 +349,11 @@ fn ContactRow(r: Row, feed: RwSignal<HashMap<i64, Feed>>) -> impl IntoView {
         Some(p) => format!("{p}%"),
         None => "—".into(),
     };
-    let activity = if r.last_activity.is_empty() { "暂无活动".to_string() } else { format!("活动：{}", r.last_activity) };
+    let activity = if r.last_activity.is_empty() {
+        "暂无活动".to_string()
+    } else {
+        format!("活动：{}", r.last_activity)
+    };
     view! {
         <li class="contact" data-customer-id=id.to_string()>
             <A href=format!("/rep/chat/{id}") attr:class="contact-main">

@@ -25,8 +25,13 @@ fn saved_view(s: RwSignal<Saved>, testid: &'static str) -> impl IntoView {
     move || match s.get() {
         Saved::Idle => ().into_any(),
         Saved::Saving => view! { <p class="save-note" data-testid=testid>"保存中…"</p> }.into_any(),
-        Saved::Ok(m) => view! { <p class="save-note ok" role="status" data-testid=testid>"✓ " {m}</p> }.into_any(),
-        Saved::Err(m) => view! { <p class="save-note err" role="alert" data-testid=testid>{m}</p> }.into_any(),
+        Saved::Ok(m) => {
+            view! { <p class="save-note ok" role="status" data-testid=testid>"✓ " {m}</p> }
+                .into_any()
+        }
+        Saved::Err(m) => {
+            view! { <p class="save-note err" role="alert" data-testid=testid>{m}</p> }.into_any()
+        }
     }
 }
 
@@ -39,7 +44,10 @@ struct Field {
 
 impl Field {
     fn new() -> Field {
-        Field { value: RwSignal::new(String::new()), error: RwSignal::new(None) }
+        Field {
+            value: RwSignal::new(String::new()),
+            error: RwSignal::new(None),
+        }
     }
 }
 
@@ -50,7 +58,7 @@ fn Input(
     field: Field,
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] required: bool,
-    #[prop(optional)] check: Option<fn(&str) -> Option<String>>,
+    #[prop(optional)] check: Option<Check>,
 ) -> impl IntoView {
     view! {
         <label class=move || if field.error.get().is_some() { "field has-error" } else { "field" }>
@@ -65,14 +73,23 @@ fn Input(
     }
 }
 
+/// A field rule: the error message for a value, if any.
+type Check = fn(&str) -> Option<String>;
+
 fn check_phone(s: &str) -> Option<String> {
-    (!s.trim().is_empty()).then(|| MobilePhone::parse(s).err().map(str::to_owned)).flatten()
+    (!s.trim().is_empty())
+        .then(|| MobilePhone::parse(s).err().map(str::to_owned))
+        .flatten()
 }
 fn check_email(s: &str) -> Option<String> {
-    (!s.trim().is_empty()).then(|| Email::parse(s).err().map(|_| "邮箱格式错误".to_owned())).flatten()
+    (!s.trim().is_empty())
+        .then(|| Email::parse(s).err().map(|_| "邮箱格式错误".to_owned()))
+        .flatten()
 }
 fn check_date(s: &str) -> Option<String> {
-    (!s.trim().is_empty()).then(|| Date::parse(s).err().map(|_| "日期格式错误".to_owned())).flatten()
+    (!s.trim().is_empty())
+        .then(|| Date::parse(s).err().map(|_| "日期格式错误".to_owned()))
+        .flatten()
 }
 fn check_required(s: &str) -> Option<String> {
     s.trim().is_empty().then(|| "备注名不能为空".to_owned())
@@ -135,20 +152,37 @@ impl Editor {
     async fn load_detail(self) {
         let Some(c) = self.creds() else { return };
         let _ = self.state.try_set(Load::Loading);
-        match client::get(&c, "qiyeweixin/customer", &[("customer_id", self.id.to_string())]).await {
+        match client::get(
+            &c,
+            "qiyeweixin/customer",
+            &[("customer_id", self.id.to_string())],
+        )
+        .await
+        {
             Ok(env) if env.code == 200 => {
                 let Some(d) = list_of(&env).into_iter().next() else {
                     let _ = self.state.try_set(Load::Failed("客户不存在".into()));
                     return;
                 };
                 let name = str_of(&d, "username");
-                let _ = self.name.try_set(if name.is_empty() { format!("客户ID{}", self.id) } else { name.clone() });
+                let _ = self.name.try_set(if name.is_empty() {
+                    format!("客户ID{}", self.id)
+                } else {
+                    name.clone()
+                });
                 let _ = self.avatar.try_set(str_of(&d, "headimgurl"));
                 let _ = self.source.try_set(str_of(&d, "source"));
-                let _ = self.pr.try_set(int_of(&d, "expedted_pr").map(|p| p.to_string()).unwrap_or_default());
+                let _ = self.pr.try_set(
+                    int_of(&d, "expedted_pr")
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                );
                 let _ = self.date.try_set(str_of(&d, "expected_time"));
                 let memo = str_of(&d, "memo_name");
-                let _ = self.memo.value.try_set(if memo.is_empty() { name } else { memo });
+                let _ = self
+                    .memo
+                    .value
+                    .try_set(if memo.is_empty() { name } else { memo });
                 let _ = self.sex.value.try_set(str_of(&d, "sex"));
                 for (f, k) in [
                     (self.phone, "phone"),
@@ -174,7 +208,15 @@ impl Editor {
 
     async fn load_tags(self) {
         let Some(c) = self.creds() else { return };
-        let res = client::get(&c, "qiyeweixin/tag_list", &[("customer_id", self.id.to_string()), ("tag_type", "1".into())]).await;
+        let res = client::get(
+            &c,
+            "qiyeweixin/tag_list",
+            &[
+                ("customer_id", self.id.to_string()),
+                ("tag_type", "1".into()),
+            ],
+        )
+        .await;
         match res {
             Ok(env) if env.code == 200 => {
                 let groups: Vec<Group> = list_of(&env)
@@ -190,7 +232,10 @@ impl Editor {
                                         Some(Tag {
                                             id: int_of(t, "id")?,
                                             name: str_of(t, "name"),
-                                            selected: t.get("is_select").and_then(Value::as_bool).unwrap_or(false),
+                                            selected: t
+                                                .get("is_select")
+                                                .and_then(Value::as_bool)
+                                                .unwrap_or(false),
                                         })
                                     })
                                     .collect()
@@ -200,13 +245,17 @@ impl Editor {
                     .collect();
                 let empty = groups.iter().all(|g| g.tags.is_empty());
                 let _ = self.groups.try_set(groups);
-                let _ = self.tags_state.try_set(if empty { Load::Empty } else { Load::Ready });
+                let _ = self
+                    .tags_state
+                    .try_set(if empty { Load::Empty } else { Load::Ready });
             }
             Ok(env) if env.code == 302 => {
                 let _ = self.tags_state.try_set(Load::Empty);
             }
             Ok(env) => {
-                let _ = self.tags_state.try_set(Load::Failed(client::describe(&env)));
+                let _ = self
+                    .tags_state
+                    .try_set(Load::Failed(client::describe(&env)));
             }
             Err(e) => {
                 let _ = self.tags_state.try_set(Load::Failed(e));
@@ -216,17 +265,31 @@ impl Editor {
 
     async fn load_notes(self) {
         let Some(c) = self.creds() else { return };
-        let res = client::get(&c, "qiyeweixin/follow_info", &[("customer_id", self.id.to_string()), ("length", "50".into())]).await;
+        let res = client::get(
+            &c,
+            "qiyeweixin/follow_info",
+            &[
+                ("customer_id", self.id.to_string()),
+                ("length", "50".into()),
+            ],
+        )
+        .await;
         match res {
             Ok(env) if env.code == 200 || env.code == 302 || env.code == 0 => {
-                let notes: Vec<(String, String)> =
-                    list_of(&env).iter().map(|n| (str_of(n, "follow_info"), str_of(n, "create_date"))).collect();
+                let notes: Vec<(String, String)> = list_of(&env)
+                    .iter()
+                    .map(|n| (str_of(n, "follow_info"), str_of(n, "create_date")))
+                    .collect();
                 let empty = notes.is_empty();
                 let _ = self.notes.try_set(notes);
-                let _ = self.notes_state.try_set(if empty { Load::Empty } else { Load::Ready });
+                let _ = self
+                    .notes_state
+                    .try_set(if empty { Load::Empty } else { Load::Ready });
             }
             Ok(env) => {
-                let _ = self.notes_state.try_set(Load::Failed(client::describe(&env)));
+                let _ = self
+                    .notes_state
+                    .try_set(Load::Failed(client::describe(&env)));
             }
             Err(e) => {
                 let _ = self.notes_state.try_set(Load::Failed(e));
@@ -239,19 +302,29 @@ impl Editor {
         let res = client::get(
             &c,
             "qiyeweixin/action/time",
-            &[("customer_id", self.id.to_string()), ("current_page", "1".into()), ("length", "30".into())],
+            &[
+                ("customer_id", self.id.to_string()),
+                ("current_page", "1".into()),
+                ("length", "30".into()),
+            ],
         )
         .await;
         match res {
             Ok(env) if env.code == 200 || env.code == 302 => {
-                let items: Vec<(String, String)> =
-                    list_of(&env).iter().map(|n| (str_of(n, "log"), str_of(n, "create_date"))).collect();
+                let items: Vec<(String, String)> = list_of(&env)
+                    .iter()
+                    .map(|n| (str_of(n, "log"), str_of(n, "create_date")))
+                    .collect();
                 let empty = items.is_empty();
                 let _ = self.timeline.try_set(items);
-                let _ = self.timeline_state.try_set(if empty { Load::Empty } else { Load::Ready });
+                let _ = self
+                    .timeline_state
+                    .try_set(if empty { Load::Empty } else { Load::Ready });
             }
             Ok(env) => {
-                let _ = self.timeline_state.try_set(Load::Failed(client::describe(&env)));
+                let _ = self
+                    .timeline_state
+                    .try_set(Load::Failed(client::describe(&env)));
             }
             Err(e) => {
                 let _ = self.timeline_state.try_set(Load::Failed(e));
@@ -301,7 +374,8 @@ impl Editor {
                             vec![("expedted_pr", p.get().to_string())],
                             self.pr_saved,
                             move |fe| {
-                                let _ = pr_error.try_set(fe.message("expedted_pr").map(str::to_owned));
+                                let _ =
+                                    pr_error.try_set(fe.message("expedted_pr").map(str::to_owned));
                             },
                         )
                         .await;
@@ -326,7 +400,8 @@ impl Editor {
                             vec![("expected_time", d.to_string())],
                             self.date_saved,
                             move |fe| {
-                                let _ = date_error.try_set(fe.message("expected_time").map(str::to_owned));
+                                let _ = date_error
+                                    .try_set(fe.message("expected_time").map(str::to_owned));
                             },
                         )
                         .await;
@@ -353,7 +428,7 @@ impl Editor {
     }
 
     fn save_info(self) {
-        let checks: [(Field, fn(&str) -> Option<String>); 4] = [
+        let checks: [(Field, Check); 4] = [
             (self.memo, check_required),
             (self.phone, check_phone),
             (self.email, check_email),
@@ -378,34 +453,57 @@ impl Editor {
             .iter()
             .map(|(k, f)| {
                 let v = f.value.get_untracked();
-                let v = if *k == "birthday" { Date::parse(&v).map(|d| d.to_string()).unwrap_or(v) } else { v.trim().to_owned() };
+                let v = if *k == "birthday" {
+                    Date::parse(&v).map(|d| d.to_string()).unwrap_or(v)
+                } else {
+                    v.trim().to_owned()
+                };
                 (*k, v)
             })
             .collect();
         leptos::task::spawn_local(async move {
-            self.save(format!("qiyeweixin/customer/update_information/{}", self.id), form, self.info_saved, move |fe| {
-                for (k, f) in fields {
-                    if let Some(m) = fe.message(k) {
-                        let _ = f.error.try_set(Some(m.to_owned()));
+            self.save(
+                format!("qiyeweixin/customer/update_information/{}", self.id),
+                form,
+                self.info_saved,
+                move |fe| {
+                    for (k, f) in fields {
+                        if let Some(m) = fe.message(k) {
+                            let _ = f.error.try_set(Some(m.to_owned()));
+                        }
                     }
-                }
-            })
+                },
+            )
             .await;
         });
     }
 
     fn toggle_tag(self, tag_id: i64) {
         self.groups.update(|gs| {
-            for t in gs.iter_mut().flat_map(|g| g.tags.iter_mut()).filter(|t| t.id == tag_id) {
+            for t in gs
+                .iter_mut()
+                .flat_map(|g| g.tags.iter_mut())
+                .filter(|t| t.id == tag_id)
+            {
                 t.selected = !t.selected;
             }
         });
-        let ids: Vec<i64> =
-            self.groups.with_untracked(|gs| gs.iter().flat_map(|g| g.tags.iter()).filter(|t| t.selected).map(|t| t.id).collect());
+        let ids: Vec<i64> = self.groups.with_untracked(|gs| {
+            gs.iter()
+                .flat_map(|g| g.tags.iter())
+                .filter(|t| t.selected)
+                .map(|t| t.id)
+                .collect()
+        });
         let list = Value::from(ids).to_string();
         leptos::task::spawn_local(async move {
             let ok = self
-                .save(format!("qiyeweixin/customer/update_tag/{}", self.id), vec![("tag_list", list)], self.tags_saved, |_| {})
+                .save(
+                    format!("qiyeweixin/customer/update_tag/{}", self.id),
+                    vec![("tag_list", list)],
+                    self.tags_saved,
+                    |_| {},
+                )
                 .await;
             if !ok {
                 self.load_tags().await;
@@ -420,7 +518,8 @@ impl Editor {
             return;
         }
         if name.chars().count() > 32 {
-            self.tags_saved.set(Saved::Err("标签不能超过32个字符".into()));
+            self.tags_saved
+                .set(Saved::Err("标签不能超过32个字符".into()));
             return;
         }
         leptos::task::spawn_local(async move {
@@ -441,7 +540,13 @@ impl Editor {
 
     fn delete_tag(self, tag_id: i64) {
         leptos::task::spawn_local(async move {
-            self.save(format!("qiyeweixin/tag_list/delete_tag/{tag_id}"), vec![], self.tags_saved, |_| {}).await;
+            self.save(
+                format!("qiyeweixin/tag_list/delete_tag/{tag_id}"),
+                vec![],
+                self.tags_saved,
+                |_| {},
+            )
+            .await;
             self.load_tags().await;
         });
     }
@@ -453,12 +558,18 @@ impl Editor {
             return;
         }
         if text.chars().count() > 256 {
-            self.note_saved.set(Saved::Err("跟进信息不能超过256个字符".into()));
+            self.note_saved
+                .set(Saved::Err("跟进信息不能超过256个字符".into()));
             return;
         }
         leptos::task::spawn_local(async move {
             let ok = self
-                .save(format!("qiyeweixin/follow_info/add/{}", self.id), vec![("follow_info", text)], self.note_saved, |_| {})
+                .save(
+                    format!("qiyeweixin/follow_info/add/{}", self.id),
+                    vec![("follow_info", text)],
+                    self.note_saved,
+                    |_| {},
+                )
                 .await;
             if ok {
                 let _ = self.note_text.try_set(String::new());
@@ -471,7 +582,9 @@ impl Editor {
 #[component]
 pub fn CustomerEditor() -> impl IntoView {
     let params = use_params_map();
-    let id = params.with_untracked(|p| p.get("id").and_then(|s| s.parse::<i64>().ok())).filter(|i| *i > 0);
+    let id = params
+        .with_untracked(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()))
+        .filter(|i| *i > 0);
     let Some(id) = id else {
         return view! { <TopBar title=Signal::stored("客户资料".to_string()) back="/rep"/><Failed msg="客户ID无效"/> }.into_any();
     };
@@ -526,7 +639,11 @@ pub fn CustomerEditor() -> impl IntoView {
     let retry = Callback::new(move |_| leptos::task::spawn_local(e.load_detail()));
     let title = Signal::derive(move || {
         let n = e.name.get();
-        if n.is_empty() { "客户资料".to_string() } else { n }
+        if n.is_empty() {
+            "客户资料".to_string()
+        } else {
+            n
+        }
     });
     view! {
         <TopBar title=title back="/rep">

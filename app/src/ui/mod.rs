@@ -104,7 +104,10 @@ pub fn Loading(#[prop(into, default = "加载中…".to_string())] text: String)
 }
 
 #[component]
-pub fn Failed(#[prop(into)] msg: String, #[prop(optional, into)] retry: Option<Callback<()>>) -> impl IntoView {
+pub fn Failed(
+    #[prop(into)] msg: String,
+    #[prop(optional, into)] retry: Option<Callback<()>>,
+) -> impl IntoView {
     view! {
         <div class="state state-error" role="alert">
             <div class="state-icon">"⚠️"</div>
@@ -115,7 +118,10 @@ pub fn Failed(#[prop(into)] msg: String, #[prop(optional, into)] retry: Option<C
 }
 
 #[component]
-pub fn Empty(#[prop(into)] text: String, #[prop(into, default = "📭".to_string())] icon: String) -> impl IntoView {
+pub fn Empty(
+    #[prop(into)] text: String,
+    #[prop(into, default = "📭".to_string())] icon: String,
+) -> impl IntoView {
     view! {
         <div class="state state-empty">
             <div class="state-icon">{icon}</div>
@@ -125,7 +131,11 @@ pub fn Empty(#[prop(into)] text: String, #[prop(into, default = "📭".to_string
 }
 
 /// Shows `Loading`/`Empty`/`Failed` for a section, and nothing when it is ready.
-pub fn load_state(state: RwSignal<Load>, empty_text: &'static str, retry: Option<Callback<()>>) -> impl IntoView {
+pub fn load_state(
+    state: RwSignal<Load>,
+    empty_text: &'static str,
+    retry: Option<Callback<()>>,
+) -> impl IntoView {
     move || match state.get() {
         Load::Loading => view! { <Loading/> }.into_any(),
         Load::Empty => view! { <Empty text=empty_text/> }.into_any(),
@@ -140,7 +150,11 @@ pub fn load_state(state: RwSignal<Load>, empty_text: &'static str, retry: Option
 /// A round avatar: the picture when there is one, else the first character.
 #[component]
 pub fn Avatar(#[prop(into)] src: String, #[prop(into)] name: String) -> impl IntoView {
-    let initial = name.chars().next().map(|c| c.to_string()).unwrap_or_else(|| "?".into());
+    let initial = name
+        .chars()
+        .next()
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "?".into());
     // A picture that fails to load (offline, expired WeChat URL) falls back to
     // the initial instead of a broken-image icon.
     let failed = RwSignal::new(src.trim().is_empty());
