@@ -485,7 +485,7 @@ fn ArticleBody(p: Page) -> impl IntoView {
                         </form>
                     }.into_any()
                 }}
-                {move || p.su_note.get().map(|(ok, m)| view! { <p class=if ok { "save-note ok" } else { "save-note err" } data-testid="signup-result">{m}</p> })}
+                {move || p.su_note.get().filter(|_| !p.su_done.get()).map(|(ok, m)| view! { <p class=if ok { "save-note ok" } else { "save-note err" } data-testid="signup-result">{m}</p> })}
             </section>
         })}
 
