@@ -505,6 +505,15 @@ impl Demo {
             );
         }
         let article = self.articles.first().map(|a| a.0).unwrap_or(1);
+        // The article page reads the company (recommendations) and the sign-up
+        // activity of the article from its link.
+        let article_extra = format!(
+            "&company_id={}{}",
+            self.company_id,
+            self.activity_id
+                .map(|a| format!("&activity_id={a}"))
+                .unwrap_or_default()
+        );
         let _ = writeln!(
             s,
             "\nCustomers (公众号 H5) — chat with a rep, read an article:"
@@ -515,7 +524,7 @@ impl Demo {
             };
             let _ = writeln!(
                 s,
-                "  {} user_id={} token={}\n         {base}/h5/chat?user_id={}&token={}&u_id={rep}\n         {base}/h5/article/{article}?user_id={}&token={}&uid={rep}",
+                "  {} user_id={} token={}\n         {base}/h5/chat?user_id={}&token={}&u_id={rep}\n         {base}/h5/article/{article}?user_id={}&token={}&uid={rep}{article_extra}",
                 c.name, c.id, c.token, c.id, c.token, c.id, c.token
             );
         }
