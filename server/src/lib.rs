@@ -1,6 +1,7 @@
 //! Radar: the sales CRM and live chat server.
 
 pub mod auth;
+pub mod bench;
 pub mod bus;
 pub mod cli;
 pub mod clock;
