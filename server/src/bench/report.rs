@@ -304,8 +304,13 @@ pub fn table(report: &Value) -> String {
         let sc = bv.get("scenarios").cloned().unwrap_or(Value::Null);
         for name in ["baseline", "rest-read"] {
             let Some(v) = sc.get(name) else { continue };
+            let swapped = if v.pointer("/config/tongxunlu_substituted_by").is_some_and(|x| !x.is_null()) {
+                " (contact for tongxunlu)"
+            } else {
+                ""
+            };
             let cfg = format!(
-                "{} conns, {} s",
+                "{} conns, {} s{swapped}",
                 num(v, "/config/concurrency").unwrap_or(0.0),
                 num(v, "/config/duration_secs").unwrap_or(0.0)
             );
@@ -314,10 +319,12 @@ pub fn table(report: &Value) -> String {
                     .map(|r| format!(", {:.0} % of baseline", r * 100.0))
                     .unwrap_or_default();
                 format!(
-                    "{} req/s, {}{ratio}, {} errors",
+                    "{} req/s, {}{ratio}, {} errors, CPU server {} % / bench {} %",
                     num(v, "/result/req_per_sec").unwrap_or(0.0),
                     lat(v, "/result/latency"),
-                    count_in(v, "/result/errors") + count_in(v, "/result/timeouts")
+                    count_in(v, "/result/errors") + count_in(v, "/result/timeouts"),
+                    num(v, "/cpu/server_cpu_percent").map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
+                    num(v, "/cpu/bench_cpu_percent").map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
                 )
             });
             row(&mut rows, b, name, cfg, res);

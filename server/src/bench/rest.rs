@@ -215,17 +215,47 @@ fn read_config(plan: &ReadPlan, mix: &ReadMix) -> Value {
     })
 }
 
+/// CPU used by the server and by this (load-generating) process during a run,
+/// in percent of one core: on a small shared machine it shows who was saturated.
+pub struct CpuMeter {
+    server: Option<f64>,
+    own: Option<f64>,
+    pid: Option<u32>,
+    started: std::time::Instant,
+}
+
+impl CpuMeter {
+    pub fn start(server_pid: Option<u32>) -> CpuMeter {
+        CpuMeter {
+            server: server_pid.and_then(super::sys::cpu_secs),
+            own: super::sys::cpu_secs(std::process::id()),
+            pid: server_pid,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    pub fn finish(&self) -> Value {
+        let wall = self.started.elapsed().as_secs_f64().max(1e-9);
+        let pct = |before: Option<f64>, pid: Option<u32>| {
+            let after = pid.and_then(super::sys::cpu_secs)?;
+            Some(super::stats::round1((after - before?) / wall * 100.0))
+        };
+        json!({
+            "server_cpu_percent": pct(self.server, self.pid),
+            "bench_cpu_percent": pct(self.own, Some(std::process::id())),
+        })
+    }
+}
+
 /// Warm-up (discarded), then the measured closed-loop run.
-pub async fn closed_read(plan: &ReadPlan, mix: Arc<ReadMix>) -> Result<(Value, RunStats), String> {
+pub async fn closed_read(
+    plan: &ReadPlan,
+    mix: Arc<ReadMix>,
+    server_pid: Option<u32>,
+) -> Result<(Value, RunStats, Value), String> {
     let client = load::client(plan.concurrency)?;
-    load::closed_loop(
-        mix.clone(),
-        &client,
-        plan.concurrency,
-        plan.warmup,
-        u64::MAX,
-    )
-    .await;
+    load::closed_loop(mix.clone(), &client, plan.concurrency, plan.warmup, u64::MAX).await;
+    let cpu = CpuMeter::start(server_pid);
     let stats = load::closed_loop(
         mix.clone(),
         &client,
@@ -234,7 +264,7 @@ pub async fn closed_read(plan: &ReadPlan, mix: Arc<ReadMix>) -> Result<(Value, R
         plan.max_requests,
     )
     .await;
-    Ok((read_config(plan, &mix), stats))
+    Ok((read_config(plan, &mix), stats, cpu.finish()))
 }
 
 /// The read mix against the baseline server, started for this measurement.
@@ -249,10 +279,10 @@ pub async fn baseline(
         pairs: pairs.to_vec(),
         contacts_path: contacts,
     });
-    let out = closed_read(plan, mix).await;
+    let out = closed_read(plan, mix, server.pid).await;
     server.stop().await;
-    let (config, stats) = out?;
-    Ok(json!({"config": config, "result": stats}))
+    let (config, stats, cpu) = out?;
+    Ok(json!({"config": config, "result": stats, "cpu": cpu}))
 }
 
 pub async fn rest_read(
@@ -267,11 +297,11 @@ pub async fn rest_read(
         pairs: pairs.to_vec(),
         contacts_path: contacts,
     });
-    let (config, stats) = closed_read(plan, mix).await?;
+    let (config, stats, cpu) = closed_read(plan, mix, server.pid).await?;
     let ratio = baseline_rps
         .filter(|b| *b > 0.0)
         .map(|b| super::stats::round3(stats.req_per_sec / b));
-    Ok(json!({"config": config, "result": stats, "ratio_to_baseline": ratio}))
+    Ok(json!({"config": config, "result": stats, "cpu": cpu, "ratio_to_baseline": ratio}))
 }
 
 #[derive(Debug, Clone)]
@@ -312,6 +342,7 @@ pub async fn rest_write(
             step: i,
             acks: Mutex::new(Vec::new()),
         });
+        let cpu = CpuMeter::start(server.pid);
         let s = load::open_loop(
             mix.clone(),
             &client,
@@ -328,7 +359,7 @@ pub async fn rest_write(
         if ok {
             best = Some((rate, s.latency.p99_ms));
         }
-        steps.push(json!({"offered_per_sec": rate, "sustained": ok, "result": s}));
+        steps.push(json!({"offered_per_sec": rate, "sustained": ok, "result": s, "cpu": cpu.finish()}));
         // Past the knee every further step only queues more; stop there.
         if !ok && plan.stop_at_knee {
             break;

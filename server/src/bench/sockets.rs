@@ -321,6 +321,9 @@ pub async fn push(
         plan.parallel_connects,
     )
     .await;
+    // After its 199 each socket still reads the conversation's backlog; sends
+    // start once that work is done, so they are not measured against it.
+    let quiet_after = settle(hold, Duration::from_secs(15)).await;
     let opened: Vec<Pair> = sockets
         .opened_idx
         .iter()
@@ -378,6 +381,7 @@ pub async fn push(
             "sends_to": send.label,
         },
         "connections": conn,
+        "settled_in_secs": quiet_after,
         "still_open_at_end": still_open,
         "sends": sent,
         "acknowledged": acked.len(),
@@ -387,6 +391,26 @@ pub async fn push(
         "pushed_without_ack": unacked_but_pushed,
         "latency": lat.summary(),
     }))
+}
+
+/// Waits until the server uses under 5 % of a core (at most `max`); returns the
+/// seconds waited. Without a pid (an external target) it waits one second.
+pub async fn settle(server: &ServerProc, max: Duration) -> f64 {
+    let started = Instant::now();
+    if server.pid.is_none() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        return 1.0;
+    }
+    let window = Duration::from_millis(250);
+    while started.elapsed() < max {
+        let Some(a) = server.cpu_secs() else { break };
+        tokio::time::sleep(window).await;
+        let Some(b) = server.cpu_secs() else { break };
+        if (b - a) / window.as_secs_f64() < 0.05 {
+            break;
+        }
+    }
+    super::stats::round3(started.elapsed().as_secs_f64())
 }
 
 #[derive(Debug, Clone)]
@@ -420,6 +444,7 @@ pub async fn idle(plan: &IdlePlan, server: &ServerProc, pairs: &[Pair]) -> Resul
         plan.parallel_connects,
     )
     .await;
+    settle(server, Duration::from_secs(15)).await;
     tokio::time::sleep(plan.settle).await;
     let after = server.rss_kib().ok_or("cannot read the server's VmRSS")?;
     let cpu0 = server.cpu_secs();
