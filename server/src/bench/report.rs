@@ -319,12 +319,13 @@ pub fn table(report: &Value) -> String {
                     .map(|r| format!(", {:.0} % of baseline", r * 100.0))
                     .unwrap_or_default();
                 format!(
-                    "{} req/s, {}{ratio}, {} errors, CPU server {} % / bench {} %",
+                    "{} req/s, {}{ratio}, {} errors, CPU server {} % bench {} % machine {} %",
                     num(v, "/result/req_per_sec").unwrap_or(0.0),
                     lat(v, "/result/latency"),
                     count_in(v, "/result/errors") + count_in(v, "/result/timeouts"),
                     num(v, "/cpu/server_cpu_percent").map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
                     num(v, "/cpu/bench_cpu_percent").map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
+                    num(v, "/cpu/machine_busy_percent").map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
                 )
             });
             row(&mut rows, b, name, cfg, res);

@@ -221,6 +221,7 @@ pub struct CpuMeter {
     server: Option<f64>,
     own: Option<f64>,
     pid: Option<u32>,
+    machine: Option<(u64, u64, u64)>,
     started: std::time::Instant,
 }
 
@@ -230,6 +231,7 @@ impl CpuMeter {
             server: server_pid.and_then(super::sys::cpu_secs),
             own: super::sys::cpu_secs(std::process::id()),
             pid: server_pid,
+            machine: super::sys::machine_ticks(),
             started: std::time::Instant::now(),
         }
     }
@@ -240,9 +242,20 @@ impl CpuMeter {
             let after = pid.and_then(super::sys::cpu_secs)?;
             Some(super::stats::round1((after - before?) / wall * 100.0))
         };
+        // Machine-wide share of all cores: the database, other processes and
+        // the neighbours on a shared machine included.
+        let machine = self.machine.zip(super::sys::machine_ticks()).map(|(a, b)| {
+            let total = b.2.saturating_sub(a.2).max(1) as f64;
+            (
+                super::stats::round1(b.0.saturating_sub(a.0) as f64 / total * 100.0),
+                super::stats::round1(b.1.saturating_sub(a.1) as f64 / total * 100.0),
+            )
+        });
         json!({
             "server_cpu_percent": pct(self.server, self.pid),
             "bench_cpu_percent": pct(self.own, Some(std::process::id())),
+            "machine_busy_percent": machine.map(|m| m.0),
+            "machine_iowait_percent": machine.map(|m| m.1),
         })
     }
 }

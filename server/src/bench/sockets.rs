@@ -336,11 +336,13 @@ pub async fn push(
         acked: Mutex::new(HashSet::new()),
     });
     let client = load::client(256)?;
+    let cpu = super::rest::CpuMeter::start(hold.pid);
     let sent = if sockets.opened > 0 {
         Some(load::open_loop(w.clone(), &client, plan.rate, plan.duration, u64::MAX, 256).await)
     } else {
         None
     };
+    let cpu_while_sending = cpu.finish();
     let acked: HashSet<u64> = w.acked.lock().map(|a| a.clone()).unwrap_or_default();
     let mut received: HashSet<u64> = HashSet::new();
     let mut duplicates = 0u64;
@@ -384,6 +386,7 @@ pub async fn push(
         "settled_in_secs": quiet_after,
         "still_open_at_end": still_open,
         "sends": sent,
+        "cpu_while_sending": cpu_while_sending,
         "acknowledged": acked.len(),
         "pushed": received.len(),
         "missing": missing,

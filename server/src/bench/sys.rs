@@ -75,6 +75,26 @@ fn parse_stat_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Machine-wide CPU ticks from `/proc/stat`: (busy, iowait, total), summed
+/// over all cores. Busy excludes idle and iowait.
+pub fn machine_ticks() -> Option<(u64, u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_machine_ticks(stat.lines().next()?)
+}
+
+fn parse_machine_ticks(line: &str) -> Option<(u64, u64, u64)> {
+    let mut it = line.split_whitespace();
+    if it.next()? != "cpu" {
+        return None;
+    }
+    let v: Vec<u64> = it.filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let total: u64 = v.iter().take(8).sum();
+    let idle = *v.get(3)?;
+    let iowait = v.get(4).copied().unwrap_or(0);
+    Some((total - idle - iowait, iowait, total))
+}
+
 fn clock_ticks_per_sec() -> f64 {
     // SAFETY: sysconf only reads a configuration value.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -155,6 +175,14 @@ mod tests {
         let stat = "1234 (radar (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0";
         assert_eq!(parse_stat_ticks(stat), Some(300));
         assert_eq!(parse_stat_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn machine_ticks_split_busy_and_iowait() {
+        let line = "cpu  100 0 50 800 40 5 5 0 0 0";
+        assert_eq!(parse_machine_ticks(line), Some((160, 40, 1000)));
+        assert_eq!(parse_machine_ticks("cpu0 1 2 3 4"), None);
+        assert!(machine_ticks().is_some());
     }
 
     #[test]
