@@ -183,6 +183,7 @@ impl Plan {
                 max_in_flight: 512,
                 max_requests: a.max_requests,
                 stop_at_knee: !smoke,
+                warmup: secs(1, 200),
             },
             sockets,
             push_rate: if smoke { 20 } else { a.push_rate },
@@ -230,6 +231,8 @@ pub fn scenario_name(s: Scenario) -> &'static str {
 pub async fn run(args: BenchArgs, database_url: Option<String>) -> Result<(), String> {
     let plan = Plan::from_args(&args)?;
     let started = chrono::Utc::now();
+    // Read before anything runs: the report describes the code that was measured.
+    let commit = sys::git_commit();
     let mut backends = Map::new();
     if let Some(target) = &args.target {
         let url = database_url
@@ -258,7 +261,7 @@ pub async fn run(args: BenchArgs, database_url: Option<String>) -> Result<(), St
             backends.insert(name.into(), out);
         }
     }
-    let report = report::assemble(&plan, started, backends);
+    let report = report::assemble(&plan, started, commit, backends);
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, text + "\n")
         .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;

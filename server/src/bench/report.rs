@@ -8,6 +8,7 @@ use super::{sys, Plan};
 pub fn assemble(
     plan: &Plan,
     started: chrono::DateTime<chrono::Utc>,
+    git_commit: Option<String>,
     backends: Map<String, Value>,
 ) -> Value {
     let build = if cfg!(debug_assertions) {
@@ -34,7 +35,7 @@ pub fn assemble(
         "started": started.to_rfc3339(),
         "finished": chrono::Utc::now().to_rfc3339(),
         "build": build,
-        "git_commit": sys::git_commit(),
+        "git_commit": git_commit,
         "command": std::env::args().collect::<Vec<_>>().join(" "),
         "machine": sys::machine(),
         "plan": plan.describe(),
@@ -304,7 +305,10 @@ pub fn table(report: &Value) -> String {
         let sc = bv.get("scenarios").cloned().unwrap_or(Value::Null);
         for name in ["baseline", "rest-read"] {
             let Some(v) = sc.get(name) else { continue };
-            let swapped = if v.pointer("/config/tongxunlu_substituted_by").is_some_and(|x| !x.is_null()) {
+            let swapped = if v
+                .pointer("/config/tongxunlu_substituted_by")
+                .is_some_and(|x| !x.is_null())
+            {
                 " (contact for tongxunlu)"
             } else {
                 ""
@@ -323,9 +327,15 @@ pub fn table(report: &Value) -> String {
                     num(v, "/result/req_per_sec").unwrap_or(0.0),
                     lat(v, "/result/latency"),
                     count_in(v, "/result/errors") + count_in(v, "/result/timeouts"),
-                    num(v, "/cpu/server_cpu_percent").map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
-                    num(v, "/cpu/bench_cpu_percent").map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
-                    num(v, "/cpu/machine_busy_percent").map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
+                    num(v, "/cpu/server_cpu_percent")
+                        .map(|c| format!("{c:.0}"))
+                        .unwrap_or_else(|| "-".into()),
+                    num(v, "/cpu/bench_cpu_percent")
+                        .map(|c| format!("{c:.0}"))
+                        .unwrap_or_else(|| "-".into()),
+                    num(v, "/cpu/machine_busy_percent")
+                        .map(|c| format!("{c:.0}"))
+                        .unwrap_or_else(|| "-".into()),
                 )
             });
             row(&mut rows, b, name, cfg, res);

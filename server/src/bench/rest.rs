@@ -267,7 +267,14 @@ pub async fn closed_read(
     server_pid: Option<u32>,
 ) -> Result<(Value, RunStats, Value), String> {
     let client = load::client(plan.concurrency)?;
-    load::closed_loop(mix.clone(), &client, plan.concurrency, plan.warmup, u64::MAX).await;
+    load::closed_loop(
+        mix.clone(),
+        &client,
+        plan.concurrency,
+        plan.warmup,
+        u64::MAX,
+    )
+    .await;
     let cpu = CpuMeter::start(server_pid);
     let stats = load::closed_loop(
         mix.clone(),
@@ -326,6 +333,7 @@ pub struct WritePlan {
     pub max_requests: u64,
     /// Stops at the first rate that does not hold (smoke runs try every rate).
     pub stop_at_knee: bool,
+    pub warmup: Duration,
 }
 
 /// A step holds when nothing failed or was dropped, p99 is within the limit and
@@ -348,6 +356,27 @@ pub async fn rest_write(
     let mut steps = Vec::new();
     let mut acks = Vec::new();
     let mut best: Option<(u64, f64)> = None;
+    // Warm-up at the first rate, discarded: connections (ours and the server's
+    // pool) and caches are set up before anything is measured.
+    let warm = Arc::new(WriteMix {
+        base: server.base(),
+        pairs: pairs.to_vec(),
+        step: usize::MAX,
+        acks: Mutex::new(Vec::new()),
+    });
+    let first = plan.rates.first().copied().unwrap_or(1);
+    load::open_loop(
+        warm.clone(),
+        &client,
+        first,
+        plan.warmup,
+        plan.max_requests,
+        plan.max_in_flight,
+    )
+    .await;
+    if let Ok(mut a) = warm.acks.lock() {
+        acks.append(&mut a);
+    }
     for (i, &rate) in plan.rates.iter().enumerate() {
         let mix = Arc::new(WriteMix {
             base: server.base(),
@@ -372,7 +401,9 @@ pub async fn rest_write(
         if ok {
             best = Some((rate, s.latency.p99_ms));
         }
-        steps.push(json!({"offered_per_sec": rate, "sustained": ok, "result": s, "cpu": cpu.finish()}));
+        steps.push(
+            json!({"offered_per_sec": rate, "sustained": ok, "result": s, "cpu": cpu.finish()}),
+        );
         // Past the knee every further step only queues more; stop there.
         if !ok && plan.stop_at_knee {
             break;
@@ -383,6 +414,7 @@ pub async fn rest_write(
         "config": {
             "rates_per_sec": plan.rates,
             "step_secs": plan.step.as_secs_f64(),
+            "warmup_secs": plan.warmup.as_secs_f64(),
             "p99_limit_ms": plan.p99_limit_ms,
             "max_in_flight": plan.max_in_flight,
             "mix": ["customer send_msg", "rep send_msg"],
