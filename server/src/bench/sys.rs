@@ -105,6 +105,8 @@ fn clock_ticks_per_sec() -> f64 {
     }
 }
 
+// rlim_t is u64 on Linux but not on every platform.
+#[allow(clippy::unnecessary_cast)]
 pub fn fd_limit() -> Option<(u64, u64)> {
     let mut r = libc::rlimit {
         rlim_cur: 0,
