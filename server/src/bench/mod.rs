@@ -291,7 +291,12 @@ fn dedup(v: &[BackendArg]) -> Vec<BackendArg> {
 /// All scenarios on one database; the database is removed afterwards whatever
 /// happened.
 async fn run_backend(plan: &Plan, db: BenchDb, target: Option<ServerProc>) -> Value {
-    let out = backend_inner(plan, &db, target).await;
+    // On Ctrl-C the scenario future is dropped (which kills its servers) and
+    // the database is still removed.
+    let out = tokio::select! {
+        out = backend_inner(plan, &db, target) => out,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".to_owned()),
+    };
     db.drop_db().await;
     match out {
         Ok(v) => v,
