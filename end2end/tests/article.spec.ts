@@ -6,7 +6,8 @@ const rep = s.reps[0];
 const article = s.articles[0];
 
 function articleUrl(c: { id: number; token: string }) {
-  return `/h5/article/${article.id}?user_id=${c.id}&token=${c.token}&uid=${rep.id}&company_id=${s.company_id}&activity_id=${s.activity_id}`;
+  // The documented link: the page learns the company and the activity from the server.
+  return `/h5/article/${article.id}?user_id=${c.id}&token=${c.token}&uid=${rep.id}`;
 }
 
 test('sign-up form validates like the server', async ({ page }) => {
@@ -37,6 +38,9 @@ test('customer reviews and signs up; the rep timeline shows both', async ({ page
   test.skip(!(await hasApi(request, c, `gongzhonghao/article/article_review_list/${article.id}`)), 'article API not on this server yet');
   await page.goto(articleUrl(c));
   await hydrated(page);
+  await expect(page.getByTestId('article-title')).toHaveText(article.title);
+  await expect(page.getByTestId('article-body').locator('p')).not.toHaveCount(0);
+  await expect(page.getByTestId('article-body')).toContainText('演示文章');
   await expect(page.getByTestId('recs').locator('li')).not.toHaveCount(0);
 
   const review = `很有启发 <script>window.__xss=1</script> 👍 ${Date.now()}`;

@@ -210,6 +210,72 @@ async fn view_logs_for_the_rep_and_creates_the_relation(b: Backend) {
     assert_eq!(app.count("access_log").await, 2);
 }
 
+async fn view_returns_the_article_content_and_its_activity(b: Backend) {
+    let w = world(b).await;
+    let app = &w.app;
+    let uid = w.rep.id.to_string();
+    sqlx::query("UPDATE article SET summary = $1, body = $2, cover_picture = $3 WHERE id = $4")
+        .bind("摘要 <b>")
+        .bind("第一段\n\n第二段 🎉 <script>")
+        .bind("https://img.example/cover.png")
+        .bind(w.article)
+        .execute(&app.st.db.pool)
+        .await
+        .unwrap();
+    let r = view(&w, &w.cust, w.article, &uid).await;
+    assert_eq!(code(&r), 200, "{r}");
+    let d = &r["data"];
+    assert_eq!(d["title"], "没【留量】比没流量更可怕");
+    assert_eq!(d["summary"], "摘要 <b>");
+    assert_eq!(d["body"], "第一段\n\n第二段 🎉 <script>");
+    assert_eq!(d["cover_picture"], "https://img.example/cover.png");
+    assert_eq!(d["read_count"], 11);
+    assert_eq!(d["company_id"], w.company);
+    assert_eq!(d["id"], w.article);
+    assert!(d["create_date"].as_str().unwrap().len() >= 16, "{d}");
+    assert!(d["log_id"].as_i64().is_some());
+    // No activity yet.
+    assert_eq!(d["activity_id"], Value::Null);
+
+    // An activity naming the article is its sign-up form.
+    let named = svc::create_activity(&app.st, "沙龙", Some(w.article))
+        .await
+        .unwrap();
+    let r = view(&w, &w.cust, w.article, &uid).await;
+    assert_eq!(r["data"]["activity_id"], named);
+    assert_eq!(r["data"]["read_count"], 12);
+
+    // An article that embeds an activity (plugin_report_id) shows that one,
+    // also to a view without a sharing rep.
+    let embedded = svc::create_activity(&app.st, "嵌入的活动", None)
+        .await
+        .unwrap();
+    let host = svc::create_article(&app.st, w.company, "承载文章", 1, 0)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE article SET plugin_report_id = $1 WHERE id = $2")
+        .bind(embedded)
+        .bind(host)
+        .execute(&app.st.db.pool)
+        .await
+        .unwrap();
+    let r = app.post_form(&at(VIEW, host), &w.cust, "", &[]).await;
+    assert_eq!(code(&r), 200, "{r}");
+    assert_eq!(r["data"]["activity_id"], embedded);
+    assert_eq!(r["data"]["title"], "承载文章");
+    assert_eq!(r["data"]["body"], "");
+    assert_eq!(r["data"]["log_id"], Value::Null);
+
+    // A foreign article shows nothing of its content.
+    let other = app.company("别家").await;
+    let foreign = svc::create_article(&app.st, other, "别家的文章", 1, 0)
+        .await
+        .unwrap();
+    let r = view(&w, &w.cust, foreign, &uid).await;
+    assert_ne!(code(&r), 200, "{r}");
+    assert!(!r.to_string().contains("别家的文章"), "{r}");
+}
+
 async fn view_of_a_related_rep_of_another_company_is_logged(b: Backend) {
     // A relation that already exists is enough, whatever the rep's company.
     let w = world(b).await;
@@ -1382,6 +1448,7 @@ async fn cli_manages_articles_activities_and_reviews(b: Backend) {
 
 both!(
     view_logs_for_the_rep_and_creates_the_relation,
+    view_returns_the_article_content_and_its_activity,
     view_of_a_related_rep_of_another_company_is_logged,
     view_rejects_bad_input_and_stores_nothing,
     staytime_is_monotonic_capped_and_beacon_friendly,

@@ -2,8 +2,9 @@
 //! It reports the view and the reading time to the rep who shared it, lists and
 //! posts reviews, recommends other articles and carries the event sign-up form.
 //!
-//! `company_id` and `activity_id` come from the view report's answer when the
-//! server gives them, else from the query string.
+//! The article itself (title, text, cover), its company (for recommendations)
+//! and its sign-up activity come from the view report's answer; `company_id` and
+//! `activity_id` in the query string, which older links carry, are the fallback.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,12 +27,23 @@ struct Review {
     pending: bool,
 }
 
+/// The article as the view report returns it.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Content {
+    summary: String,
+    body: String,
+    cover: String,
+    reads: Option<i64>,
+    date: String,
+}
+
 #[derive(Clone, Copy)]
 struct Page {
     id: i64,
     creds: StoredValue<Option<Creds>>,
     uid: RwSignal<Option<i64>>,
     title: RwSignal<String>,
+    content: RwSignal<Content>,
     company_id: RwSignal<Option<i64>>,
     activity_id: RwSignal<Option<i64>>,
     log_id: StoredValue<Option<i64>>,
@@ -82,14 +94,20 @@ impl Page {
                 if !t.is_empty() {
                     let _ = self.title.try_set(t);
                 }
+                let _ = self.content.try_set(Content {
+                    summary: str_of(d, "summary"),
+                    body: str_of(d, "body"),
+                    cover: str_of(d, "cover_picture"),
+                    reads: int_of(d, "read_count"),
+                    date: str_of(d, "create_date").chars().take(10).collect(),
+                });
                 if let Some(cid) = int_of(d, "company_id") {
                     let _ = self.company_id.try_set(Some(cid));
                 }
-                if let Some(a) = int_of(d, "activity_id").or_else(|| int_of(d, "plugin_report_id"))
-                {
-                    if self.activity_id.get_untracked().is_none() {
-                        let _ = self.activity_id.try_set(Some(a));
-                    }
+                // The server knows the article's activity; a link's own wins only
+                // when the server has none.
+                if let Some(a) = int_of(d, "activity_id") {
+                    let _ = self.activity_id.try_set(Some(a));
                 }
                 let _ = self.state.try_set(Load::Ready);
             }
@@ -381,6 +399,7 @@ pub fn ArticlePage() -> impl IntoView {
         creds: StoredValue::new(None),
         uid: RwSignal::new(None),
         title: RwSignal::new(format!("文章 #{id}")),
+        content: RwSignal::new(Content::default()),
         company_id: RwSignal::new(None),
         activity_id: RwSignal::new(None),
         log_id: StoredValue::new(None),
@@ -455,6 +474,35 @@ pub fn ArticlePage() -> impl IntoView {
 fn ArticleBody(p: Page) -> impl IntoView {
     let count = move || p.review_text.with(|t| t.trim().chars().count());
     view! {
+        <article class="card article" data-testid="article">
+            <h1 class="article-title" data-testid="article-title">{move || p.title.get()}</h1>
+            {move || p.content.with(|c| {
+                let meta = match (c.date.is_empty(), c.reads) {
+                    (false, Some(r)) => format!("{} · 阅读 {r}", c.date),
+                    (true, Some(r)) => format!("阅读 {r}"),
+                    (false, None) => c.date.clone(),
+                    (true, None) => String::new(),
+                };
+                (!meta.is_empty()).then(|| view! { <p class="article-meta">{meta}</p> })
+            })}
+            {move || p.content.with(|c| {
+                let safe = c.cover.starts_with("https://") || c.cover.starts_with("http://") || c.cover.starts_with('/');
+                safe.then(|| view! { <img class="article-cover" src=c.cover.clone() alt=""/> })
+            })}
+            {move || p.content.with(|c| (!c.summary.is_empty() && !c.body.starts_with(&c.summary)).then(|| view! {
+                <p class="article-summary">{c.summary.clone()}</p>
+            }))}
+            <div class="article-body" data-testid="article-body">
+                {move || p.content.with(|c| {
+                    let text = if c.body.trim().is_empty() { &c.summary } else { &c.body };
+                    text.split('\n')
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(|l| view! { <p>{l.to_owned()}</p> })
+                        .collect_view()
+                })}
+            </div>
+        </article>
         {move || p.activity_id.get().map(|_| view! {
             <section class="card" aria-labelledby="su-h">
                 <h2 id="su-h">"活动报名"</h2>

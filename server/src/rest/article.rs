@@ -17,6 +17,7 @@ use crate::extract::{parse_id, Body, Check, Fields, Query, WHOLE_NUMBER};
 use crate::service::article::{
     self, SignUp, MAX_ADDRESS_CHARS, MAX_LEAVE_MESSAGE_CHARS, MAX_SIGNUP_NAME_CHARS,
 };
+use crate::timefmt;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -123,10 +124,24 @@ async fn view_article(
     let mut c = Check::new(body);
     let uid = c.opt_int("uid", WHOLE_NUMBER);
     c.finish().styled(IN_MSG_301)?;
-    let (log_id, reads) = article::view(st, customer_id, article_id, uid)
+    let v = article::view(st, customer_id, article_id, uid)
         .await
         .styled(IN_MSG_301)?;
-    ok("成功", json!({"log_id": log_id, "read_count": reads}))
+    ok(
+        "成功",
+        json!({
+            "log_id": v.log_id,
+            "read_count": v.read_count,
+            "id": article_id,
+            "company_id": v.company_id,
+            "title": v.title,
+            "summary": v.summary,
+            "body": v.body,
+            "cover_picture": v.cover_picture,
+            "create_date": timefmt::plain(st.config.tz, v.create_date),
+            "activity_id": v.activity_id,
+        }),
+    )
 }
 
 async fn staytime(st: &AppState, customer_id: i64, article_id: i64, body: &Fields) -> ApiResult {

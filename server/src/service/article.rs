@@ -152,15 +152,56 @@ async fn ensure_relation(
 // ---------------------------------------------------------------------------
 // View and reading time (producers beyond the API doc).
 
+/// What the article page shows after a view: the content, the new read count,
+/// the rep's access-log id (for `staytime`) and the sign-up activity, if any.
+#[derive(Debug, Clone)]
+pub struct Viewed {
+    pub log_id: Option<i64>,
+    pub read_count: i64,
+    pub company_id: i64,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub cover_picture: String,
+    pub create_date: i64,
+    pub activity_id: Option<i64>,
+}
+
+/// The sign-up activity of an article: the one it embeds (`plugin_report_id`),
+/// else the first activity that names the article.
+async fn article_activity(
+    st: &AppState,
+    article_id: i64,
+    embedded: Option<i64>,
+) -> Result<Option<i64>, Error> {
+    if let Some(a) = embedded {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM plugin_report WHERE id = $1")
+            .bind(a)
+            .fetch_optional(&st.db.pool)
+            .await?;
+        if exists.is_some() {
+            return Ok(Some(a));
+        }
+    }
+    Ok(
+        sqlx::query_scalar(
+            "SELECT id FROM plugin_report WHERE article_id = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(article_id)
+        .fetch_optional(&st.db.pool)
+        .await?,
+    )
+}
+
 /// The customer opened the article, shared by `uid` when given: `read_count + 1`,
-/// and for the rep an access-log row (action 14). Returns the new log id and
-/// read count.
+/// and for the rep an access-log row (action 14). Returns the article as the
+/// page shows it, with the new log id and read count.
 pub async fn view(
     st: &AppState,
     customer_id: i64,
     article_id: i64,
     uid: Option<i64>,
-) -> Result<(Option<i64>, i64), Error> {
+) -> Result<Viewed, Error> {
     let a = visible_article(st, customer_id, article_id)
         .await?
         .ok_or_else(no_article)?;
@@ -204,7 +245,24 @@ pub async fn view(
             customer_id,
         });
     }
-    Ok((log_id, reads))
+    let r = sqlx::query(
+        "SELECT summary, body, cover_picture, create_date, plugin_report_id FROM article WHERE id = $1",
+    )
+    .bind(a.id)
+    .fetch_one(&st.db.pool)
+    .await?;
+    let activity_id = article_activity(st, a.id, get_opt_i64(&r, "plugin_report_id")?).await?;
+    Ok(Viewed {
+        log_id,
+        read_count: reads,
+        company_id: a.company_id,
+        title: a.title,
+        summary: get_str(&r, "summary")?,
+        body: get_str(&r, "body")?,
+        cover_picture: get_str(&r, "cover_picture")?,
+        create_date: get_i64(&r, "create_date")?,
+        activity_id,
+    })
 }
 
 /// Validates a reported reading time.

@@ -266,6 +266,10 @@ async fn seed_crm(st: &AppState, rep: i64, customers: &[i64]) -> Result<(), Erro
     Ok(())
 }
 
+/// The second paragraph of every demo article.
+const DEMO_BODY: &str =
+    "这是一篇演示文章。客户打开、阅读、评论或报名时，分享它的销售会在雷达里实时看到。";
+
 /// Published articles and the sign-up activity embedded in the first one.
 /// Returns the article ids in order and the activity id.
 async fn seed_articles(
@@ -299,13 +303,15 @@ async fn seed_articles(
     let mut ids = Vec::new();
     for (title, reads, summary) in articles {
         // Summary and body are content the service's `create_article` does not take.
+        let body = format!("{summary}\n\n{DEMO_BODY}");
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO article (company_id, title, summary, body, status, read_count, create_date)
-             VALUES ($1, $2, $3, $3, 1, $4, $5) RETURNING id",
+             VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING id",
         )
         .bind(company_id)
         .bind(title)
         .bind(summary)
+        .bind(body)
         .bind(reads as i64)
         .bind(now)
         .fetch_one(&st.db.pool)
@@ -357,8 +363,9 @@ async fn seed_radar(
     };
     // 胡蓉 reads the article about 留量 for a minute and a half, praises it
     // (approved since) and signs up for the salon it announces.
-    if let (Some(log), _) =
-        article::view(&past(st, 180 * minute), rose, liuliang, Some(rep)).await?
+    if let Some(log) = article::view(&past(st, 180 * minute), rose, liuliang, Some(rep))
+        .await?
+        .log_id
     {
         article::stay(&past(st, 178 * minute), rose, liuliang, rep, log, 95).await?;
     }
@@ -385,7 +392,10 @@ async fn seed_radar(
     )
     .await?;
     // _zzz skims the radar article and leaves a review still waiting for approval.
-    if let (Some(log), _) = article::view(&past(st, 90 * minute), zzz, radar, Some(rep)).await? {
+    if let Some(log) = article::view(&past(st, 90 * minute), zzz, radar, Some(rep))
+        .await?
+        .log_id
+    {
         article::stay(&past(st, 89 * minute), zzz, radar, rep, log, 40).await?;
     }
     article::review(
@@ -505,15 +515,6 @@ impl Demo {
             );
         }
         let article = self.articles.first().map(|a| a.0).unwrap_or(1);
-        // The article page reads the company (recommendations) and the sign-up
-        // activity of the article from its link.
-        let article_extra = format!(
-            "&company_id={}{}",
-            self.company_id,
-            self.activity_id
-                .map(|a| format!("&activity_id={a}"))
-                .unwrap_or_default()
-        );
         let _ = writeln!(
             s,
             "\nCustomers (公众号 H5) — chat with a rep, read an article:"
@@ -524,7 +525,7 @@ impl Demo {
             };
             let _ = writeln!(
                 s,
-                "  {} user_id={} token={}\n         {base}/h5/chat?user_id={}&token={}&u_id={rep}\n         {base}/h5/article/{article}?user_id={}&token={}&uid={rep}{article_extra}",
+                "  {} user_id={} token={}\n         {base}/h5/chat?user_id={}&token={}&u_id={rep}\n         {base}/h5/article/{article}?user_id={}&token={}&uid={rep}",
                 c.name, c.id, c.token, c.id, c.token, c.id, c.token
             );
         }
