@@ -50,12 +50,17 @@ new_customer() { # name rep_id -> {"id","token","name"}
 xss=$(new_customer '<script>window.__xss=1</script><b>粗体</b> 😀' 2)
 offline=$(new_customer '离线测试客户' 2)
 article=$(new_customer '读文章的客户' 1)
+unread=$(new_customer '未读计数客户' 2)
+live=$(new_customer '实时列表客户' 1)
+history=$(new_customer '历史消息客户' 2)
+media=$(new_customer '多媒体客户' 2)
 node -e '
   const fs = require("fs");
   const d = JSON.parse(fs.readFileSync(process.argv[1]));
-  d.extra = { xss: JSON.parse(process.argv[2]), offline: JSON.parse(process.argv[3]), article: JSON.parse(process.argv[4]) };
-  fs.writeFileSync(process.argv[5], JSON.stringify(d, null, 1));
-' "$work/demo.json" "$xss" "$offline" "$article" "$work/seed.json"
+  const [xss, offline, article, unread, live, history, media] = process.argv.slice(2, 9).map((s) => JSON.parse(s));
+  d.extra = { xss, offline, article, unread, live, history, media };
+  fs.writeFileSync(process.argv[9], JSON.stringify(d, null, 1));
+' "$work/demo.json" "$xss" "$offline" "$article" "$unread" "$live" "$history" "$media" "$work/seed.json"
 
 RADAR_ADDR="127.0.0.1:$port" RADAR_LOG="${RADAR_LOG:-warn}" "$RADAR" serve > "$work/server.log" 2>&1 &
 pid=$!

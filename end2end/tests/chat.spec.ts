@@ -1,5 +1,5 @@
 import { test, expect, Browser, Page } from '@playwright/test';
-import { hydrated, seed, shot, Who } from './helpers';
+import { customerSays, hydrated, repSays, seed, setHidden, shot, Who } from './helpers';
 
 const s = seed();
 const rep2 = s.reps[1];
@@ -125,4 +125,36 @@ test('chat without a rep id shows an error state', async ({ browser }) => {
   const page = await open(browser, `/h5/chat?user_id=${c.id}&token=${c.token}`);
   await expect(page.getByRole('alert')).toContainText('u_id');
   await page.context().close();
+});
+
+test("customer's unread badge follows gongzhonghao_query_info_num, up while hidden, down when read", async ({ browser, request }) => {
+  const c = s.extra.unread;
+  const cust = await customerChat(browser, c, rep2.id);
+  await expect(cust.getByTestId('conn')).toHaveText('实时连接');
+  await expect(cust.getByTestId('unread')).toHaveCount(0);
+
+  // Looking at the chat: a rep message is read at once, no badge.
+  const seen = `看得到的消息 ${Date.now()}`;
+  await repSays(request, rep2, c.id, { info_type: 1, msg: seen });
+  await expect(bubbles(cust, seen)).toHaveCount(1);
+  await expect(cust.getByTestId('unread')).toHaveCount(0);
+
+  // Another app in front: the rep's messages stay unread and the count goes up live.
+  await setHidden(cust, true);
+  await expect(cust.locator('.chat-page')).toHaveAttribute('data-mode', 'output');
+  const tag = Date.now();
+  await repSays(request, rep2, c.id, { info_type: 1, msg: `隐藏时的消息1-${tag}` });
+  await expect(cust.getByTestId('unread')).toHaveText('1');
+  await repSays(request, rep2, c.id, { info_type: 1, msg: `隐藏时的消息2-${tag}` });
+  await expect(cust.getByTestId('unread')).toHaveText('2');
+  await expect(cust).toHaveTitle(/^\(2\) /);
+  await shot(cust, 'h5-chat-unread');
+
+  // Back in front: read, and the count goes down to nothing.
+  await setHidden(cust, false);
+  await expect(cust.locator('.chat-page')).toHaveAttribute('data-mode', 'input');
+  await expect(cust.getByTestId('unread')).toHaveCount(0);
+  await expect(cust).not.toHaveTitle(/^\(/);
+  await expect(bubbles(cust, `隐藏时的消息2-${tag}`)).toHaveCount(1);
+  await cust.context().close();
 });

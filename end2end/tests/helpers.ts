@@ -11,7 +11,7 @@ export interface Seed {
   articles: { id: number; title: string }[];
   activity_id: number | null;
   /** Customers the harness created for isolated tests. */
-  extra: { xss: Who; offline: Who; article: Who };
+  extra: { xss: Who; offline: Who; article: Who; unread: Who; live: Who; history: Who; media: Who };
 }
 
 export function seed(): Seed {
@@ -43,4 +43,37 @@ export async function hasApi(request: APIRequestContext, who: Who, apiPath: stri
   if (r.status() === 404) return false;
   const body = await r.json().catch(() => ({}));
   return body.code !== 404;
+}
+
+/** A message sent over REST, as another device or a third-party client would. */
+export async function repSays(request: APIRequestContext, rep: Who, customerId: number, content: object): Promise<number> {
+  const r = await request.post(`/zhugeleida/qiyeweixin/chat/send_msg/0?${signed(rep)}`, {
+    form: { customer_id: String(customerId), user_id: String(rep.id), send_type: '1', content: JSON.stringify(content) },
+  });
+  const body = await r.json();
+  expect(body.code, JSON.stringify(body)).toBe(200);
+  return body.data.id;
+}
+
+export async function customerSays(request: APIRequestContext, c: Who, repId: number, content: object): Promise<number> {
+  const r = await request.post(`/zhugeleida/gongzhonghao/chat/send_msg/0?${signed(c)}`, {
+    form: { u_id: String(repId), send_type: '2', content: JSON.stringify(content) },
+  });
+  const body = await r.json();
+  expect(body.code, JSON.stringify(body)).toBe(200);
+  return body.data.id;
+}
+
+/** Makes the page believe it is hidden (another app in front) or visible again. */
+export async function setHidden(page: Page, hidden: boolean) {
+  await page.evaluate((h) => {
+    if (h) {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+      Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+    } else {
+      delete (document as any).visibilityState;
+      delete (document as any).hidden;
+    }
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
 }

@@ -190,7 +190,12 @@ struct Chat {
     total: RwSignal<i64>,
     loading_more: RwSignal<bool>,
     peer_name: RwSignal<String>,
+    /// Customer side: unread rep messages, from `gongzhonghao_query_info_num`.
     unread: RwSignal<i64>,
+    /// Whether that count socket is live (else the count is polled over REST).
+    unread_live: RwSignal<bool>,
+    /// Customer side: the chat socket is in output mode (page hidden, messages stay unread).
+    output: RwSignal<bool>,
 }
 
 impl Chat {
@@ -206,6 +211,8 @@ impl Chat {
             loading_more: RwSignal::new(false),
             peer_name: RwSignal::new(String::new()),
             unread: RwSignal::new(0),
+            unread_live: RwSignal::new(false),
+            output: RwSignal::new(false),
         }
     }
 
@@ -355,10 +362,14 @@ impl Chat {
         }
     }
 
+    /// The REST fallback of the count socket.
     async fn refresh_unread(&self) {
         let (Side::Customer { rep_id }, Some(c)) = (self.side, self.creds()) else {
             return;
         };
+        if self.unread_live.get_untracked() {
+            return;
+        }
         if let Ok(env) = client::get(
             &c,
             "gongzhonghao/chat/query_num/0",
@@ -375,15 +386,10 @@ impl Chat {
     fn apply_frame(&self, v: &Value) -> bool {
         let code = int_of(v, "code").unwrap_or(0);
         let data = v.get("data").cloned().unwrap_or(Value::Null);
+        // The count in chat frames is the one before the push; the badge
+        // follows the count socket instead.
         if let Some(items) = data.get("ret_data").and_then(Value::as_array) {
             self.take_items(items);
-        }
-        if let Some(n) = int_of(&data, "unread_msg_num")
-            .or_else(|| v.get("msg_data").and_then(|d| int_of(d, "unread_msg_num")))
-        {
-            if let Side::Customer { .. } = self.side {
-                let _ = self.unread.try_set(n);
-            }
         }
         if code == 202 {
             // Read receipt: the customer has read up to `last_read_id` (all, if absent).
@@ -401,19 +407,46 @@ impl Chat {
     }
 
     fn register_frame(&self, creds: &Creds) -> Value {
-        let ts = client::now_ms().to_string();
-        let rand = crate::sign::rand_str(&ts, &creds.token);
-        let mut f = json!({
-            "type": "register", "user_id": creds.user_id, "timestamp": ts, "rand_str": rand,
-            "after_id": self.max_id(),
-        });
-        if let Some(o) = f.as_object_mut() {
-            match self.side {
-                Side::Rep { customer_id } => o.insert("customer_id".into(), json!(customer_id)),
-                Side::Customer { rep_id } => o.insert("u_id".into(), json!(rep_id)),
-            };
+        let peer = match self.side {
+            Side::Rep { customer_id } => ("customer_id", json!(customer_id)),
+            Side::Customer { rep_id } => ("u_id", json!(rep_id)),
+        };
+        client::register_frame(creds, &[("after_id", json!(self.max_id())), peer])
+    }
+
+    /// Customer side: while the page is hidden the chat socket is switched to
+    /// output mode (`query_num`), so the rep's messages stay unread and the count
+    /// goes up; when it is visible again, registering switches back to input mode
+    /// and `getmsg` marks what arrived meanwhile as read.
+    async fn follow_visibility(&self, ws: &mut Socket, creds: &Creds, output: &mut bool) {
+        let Side::Customer { rep_id } = self.side else {
+            return;
+        };
+        let hidden = !client::visible();
+        if hidden == *output {
+            return;
         }
-        f
+        *output = hidden;
+        if hidden {
+            let mut f = client::register_frame(creds, &[("u_id", json!(rep_id))]);
+            if let Some(o) = f.as_object_mut() {
+                o.insert("type".into(), json!("query_num"));
+            }
+            let _ = ws.send(&f).await;
+            return;
+        }
+        let _ = ws.send(&self.register_frame(creds)).await;
+        if let Ok(env) = client::get(
+            creds,
+            "gongzhonghao/chat/getmsg/0",
+            &[("u_id", rep_id.to_string())],
+        )
+        .await
+        {
+            if env.code == 200 {
+                self.take_items(&list_of(&env));
+            }
+        }
     }
 
     /// The background task: catch up, go live on the socket, fall back to polling,
@@ -446,7 +479,9 @@ impl Chat {
             };
             let mut registered = false;
             let seen_kick = kick.load(Ordering::Relaxed);
-            let mut idle = 0;
+            let opened = client::now_ms();
+            let mut last_lived = opened;
+            let mut output = false;
             let _ = ws.send(&self.register_frame(&creds)).await;
             loop {
                 if !alive.load(Ordering::Relaxed)
@@ -455,7 +490,12 @@ impl Chat {
                 {
                     break;
                 }
-                match ws.next(1000).await {
+                if registered {
+                    self.follow_visibility(&mut ws, &creds, &mut output).await;
+                    let _ = self.output.try_set(output);
+                }
+                // Short waits: a hidden page must leave input mode promptly.
+                match ws.next(250).await {
                     Frame::Json(v) => {
                         if self.apply_frame(&v) {
                             registered = true;
@@ -467,15 +507,16 @@ impl Chat {
                         }
                     }
                     Frame::Timeout => {
-                        idle += 1;
-                        if idle % 25 == 0 {
-                            let ts = client::now_ms().to_string();
-                            let rand = crate::sign::rand_str(&ts, &creds.token);
-                            let _ = ws
-                                .send(&json!({"type": "lived", "user_id": creds.user_id, "timestamp": ts, "rand_str": rand}))
-                                .await;
+                        let now = client::now_ms();
+                        if now - last_lived >= 25_000 {
+                            last_lived = now;
+                            let mut f = client::register_frame(&creds, &[]);
+                            if let Some(o) = f.as_object_mut() {
+                                o.insert("type".into(), json!("lived"));
+                            }
+                            let _ = ws.send(&f).await;
                         }
-                        if !registered && idle >= 5 {
+                        if !registered && now - opened >= 5000 {
                             break;
                         }
                     }
@@ -483,6 +524,7 @@ impl Chat {
                 }
             }
             ws.close();
+            let _ = self.output.try_set(false);
             if !alive.load(Ordering::Relaxed) {
                 return;
             }
@@ -657,7 +699,22 @@ fn ChatPage(side: Side) -> impl IntoView {
                     .into(),
                 )),
                 Some(c) => {
-                    chat.creds.set_value(Some(c));
+                    chat.creds.set_value(Some(c.clone()));
+                    if let Side::Customer { rep_id } = side {
+                        let a = alive.clone();
+                        leptos::task::spawn_local(client::follow_count(
+                            c,
+                            "gongzhonghao/websocket/gongzhonghao_query_info_num",
+                            vec![("u_id", json!(rep_id))],
+                            move || a.load(Ordering::Relaxed),
+                            move |n| {
+                                let _ = chat.unread.try_set(n);
+                            },
+                            move |live| {
+                                let _ = chat.unread_live.try_set(live);
+                            },
+                        ));
+                    }
                     let alive = alive.clone();
                     let kick = kick.clone();
                     leptos::task::spawn_local(async move {
@@ -714,7 +771,7 @@ fn ChatPage(side: Side) -> impl IntoView {
     let has_more = move || chat.page.get() * PAGE < chat.total.get();
 
     view! {
-        <div class="chat-page">
+        <div class="chat-page" data-mode=move || if chat.output.get() { "output" } else { "input" }>
             {match back {
                 Some(b) => view! {
                     <TopBar title=title back=b>

@@ -80,7 +80,9 @@ struct Contacts {
     more: RwSignal<Load>,
     generation: StoredValue<u32>,
     feed: RwSignal<HashMap<i64, Feed>>,
+    /// The rep's total unread count, from `leida_query_info_num`.
     badge: RwSignal<i64>,
+    badge_live: RwSignal<bool>,
     live: RwSignal<bool>,
 }
 
@@ -156,6 +158,13 @@ impl Contacts {
         }
     }
 
+    /// The contact feed's count stands in only while the badge socket is down.
+    fn fallback_badge(&self, n: i64) {
+        if self.badge_live.try_get_untracked() == Some(false) {
+            let _ = self.badge.try_set(n);
+        }
+    }
+
     fn apply_feed(&self, items: &[Value], replace: bool) {
         let _ = self.feed.try_update(|f| {
             if replace {
@@ -187,7 +196,7 @@ impl Contacts {
             Ok(env) if env.code == 200 => {
                 self.apply_feed(&list_of(&env), true);
                 if let Some(n) = int_of(&env.data, "unread_msg_num") {
-                    let _ = self.badge.try_set(n);
+                    self.fallback_badge(n);
                 }
                 true
             }
@@ -233,7 +242,7 @@ impl Contacts {
                             self.apply_feed(items, false);
                         }
                         if let Some(n) = int_of(&data, "unread_msg_num") {
-                            let _ = self.badge.try_set(n);
+                            self.fallback_badge(n);
                         }
                     }
                     Frame::Timeout => {
@@ -269,6 +278,7 @@ pub fn ContactList() -> impl IntoView {
         generation: StoredValue::new(0),
         feed: RwSignal::new(HashMap::new()),
         badge: RwSignal::new(0),
+        badge_live: RwSignal::new(false),
         live: RwSignal::new(false),
     };
     let alive = Arc::new(AtomicBool::new(true));
@@ -279,9 +289,22 @@ pub fn ContactList() -> impl IntoView {
     Effect::new(move |_| match client::take_creds(Role::Rep) {
         None => c.state.set(Load::Failed(NO_CREDS_REP.into())),
         Some(creds) => {
-            c.creds.set_value(Some(creds));
+            c.creds.set_value(Some(creds.clone()));
             leptos::task::spawn_local(c.load(true));
             leptos::task::spawn_local(c.follow(alive.clone()));
+            let a = alive.clone();
+            leptos::task::spawn_local(client::follow_count(
+                creds,
+                "qiyeweixin/websocket/leida_query_info_num",
+                Vec::new(),
+                move || a.load(Ordering::Relaxed),
+                move |n| {
+                    let _ = c.badge.try_set(n);
+                },
+                move |live| {
+                    let _ = c.badge_live.try_set(live);
+                },
+            ));
         }
     });
     let retry = Callback::new(move |_| leptos::task::spawn_local(c.load(true)));
@@ -297,6 +320,12 @@ pub fn ContactList() -> impl IntoView {
 
     view! {
         <TopBar title=title>
+            {move || {
+                let n = c.badge.get();
+                (n > 0).then(|| view! {
+                    <span class="badge" data-testid="total-unread" title="未读消息">{if n > 99 { "99+".to_string() } else { n.to_string() }}</span>
+                })
+            }}
             <span class=move || if c.live.get() { "conn conn-live" } else { "conn conn-poll" }>
                 {move || if c.live.get() { "实时" } else { "自动刷新" }}
             </span>
