@@ -600,6 +600,48 @@ async fn rep_badge_and_contact_list(b: Backend) {
     assert!(list.lived().await.is_empty());
 }
 
+async fn contact_list_pushes_on_article_activity(b: Backend) {
+    let app = spawn_app(b).await;
+    let company = app.company("雷达公司").await;
+    let u = app.user(company, "张聪").await;
+    let k = app.customer(company, "读者").await;
+    let article = radar::service::article::create_article(&app.st, company, "好文", 1, 0)
+        .await
+        .unwrap();
+    let mut list = connect(&ws_url(&app.base, S_LIST, &u)).await;
+    list.send(json!({"type": "register"})).await;
+    let r = list.next().await;
+    assert_eq!(r["data"]["latest_activity"], Value::Null);
+
+    // A customer with no chat reads the article the rep shared: the page of
+    // chats is unchanged, but the list is pushed with the activity.
+    let v = app
+        .post_form(
+            &format!("/zhugeleida/gongzhonghao/article/view_article/{article}"),
+            &k,
+            "",
+            &[("uid", &u.id.to_string())],
+        )
+        .await;
+    assert_eq!(code(&v), 200, "{v}");
+    let r = list.next().await;
+    assert_eq!(r["msg"], "实时获取雷达【消息数量】成功");
+    assert_eq!(r["data"]["ret_data"], json!([]));
+    assert_eq!(r["data"]["latest_activity"]["customer_id"], k.id);
+    let first = r["data"]["latest_activity"]["time"].as_i64().unwrap();
+    app.st.clock.advance_ms(1000);
+    app.post_form(
+        &format!("/zhugeleida/gongzhonghao/article/view_article/{article}"),
+        &k,
+        "",
+        &[("uid", &u.id.to_string())],
+    )
+    .await;
+    let r = list.next().await;
+    assert!(r["data"]["latest_activity"]["time"].as_i64().unwrap() > first);
+    assert!(list.lived().await.is_empty());
+}
+
 async fn plain_get_on_a_socket_path(b: Backend) {
     let app = spawn_app(b).await;
     let (_u, k) = app.pair().await;
@@ -620,5 +662,6 @@ both!(
     isolation_between_pairs,
     rep_chat_feed,
     rep_badge_and_contact_list,
+    contact_list_pushes_on_article_activity,
     plain_get_on_a_socket_path,
 );

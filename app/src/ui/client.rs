@@ -417,6 +417,22 @@ mod imp {
             d.set_title(t);
         }
     }
+
+    /// Whether the page is scrolled to within `px` of its end (or is shorter
+    /// than the window), the trigger of infinite scroll.
+    pub fn near_bottom(px: f64) -> bool {
+        let Some(w) = window() else { return false };
+        let Some(root) = w.document().and_then(|d| d.document_element()) else {
+            return false;
+        };
+        let inner = w
+            .inner_height()
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
+        let y = w.scroll_y().unwrap_or(0.0);
+        y + inner >= f64::from(root.scroll_height()) - px
+    }
 }
 
 #[cfg(not(feature = "hydrate"))]
@@ -475,6 +491,9 @@ mod imp {
         true
     }
     pub fn set_title(_t: &str) {}
+    pub fn near_bottom(_px: f64) -> bool {
+        false
+    }
 }
 
 pub use imp::*;

@@ -1,6 +1,9 @@
 //! `/rep`: the rep's customers, sorted by deal probability, last follow-up or last
 //! activity (`tongxunlu`), decorated with the unread count and last message of the
-//! rep's contact-list feed, which updates live.
+//! rep's contact-list feed, which updates live: a customer who writes, reads an
+//! article or signs up moves to the top with fresh data, as in a chat app (the
+//! chosen order applies again on the next load). More rows load as the list is
+//! scrolled to its end.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,12 +64,23 @@ impl Row {
     }
 }
 
+impl Row {
+    /// Rows are re-rendered when their data changes, not only when they move.
+    fn render_key(&self) -> String {
+        format!(
+            "{}|{:?}|{}|{}|{}",
+            self.id, self.pr, self.follow_status, self.last_activity, self.expected
+        )
+    }
+}
+
 /// Last message and unread count of one conversation, from the contact feed.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Feed {
     msg: String,
     when: String,
     unread: i64,
+    last_msg_id: i64,
 }
 
 #[derive(Clone, Copy)]
@@ -84,9 +98,60 @@ struct Contacts {
     badge: RwSignal<i64>,
     badge_live: RwSignal<bool>,
     live: RwSignal<bool>,
+    /// The latest customer activity the feed reported (customer, time).
+    latest: StoredValue<Option<(i64, i64)>>,
 }
 
 impl Contacts {
+    /// Loads the next page when the end of the list is in view.
+    fn maybe_more(self) {
+        let more = (self.rows.with_untracked(Vec::len) as i64) < self.total.get_untracked();
+        if more
+            && self.state.get_untracked() == Load::Ready
+            && self.more.get_untracked() != Load::Loading
+            && client::near_bottom(300.0)
+        {
+            leptos::task::spawn_local(self.load(false));
+        }
+    }
+
+    /// Re-reads one customer's row and puts it at the top of the list.
+    async fn bump(self, customer_id: i64) {
+        let Some(creds) = self.creds.try_get_value().flatten() else {
+            return;
+        };
+        let fresh = match client::get(
+            &creds,
+            "qiyeweixin/tongxunlu",
+            &[
+                ("customer_id", customer_id.to_string()),
+                ("current_page", "1".into()),
+                ("length", "1".into()),
+            ],
+        )
+        .await
+        {
+            Ok(env) if env.code == 200 => list_of(&env).iter().find_map(Row::from),
+            _ => None,
+        };
+        let mut added = false;
+        let _ = self.rows.try_update(|l| {
+            let old = l
+                .iter()
+                .position(|r| r.id == customer_id)
+                .map(|i| l.remove(i));
+            added = old.is_none() && fresh.is_some();
+            if let Some(r) = fresh.or(old) {
+                l.insert(0, r);
+            }
+        });
+        if added {
+            let _ = self.total.try_update(|t| *t += 1);
+            if self.state.get_untracked() == Load::Empty {
+                let _ = self.state.try_set(Load::Ready);
+            }
+        }
+    }
     async fn load(self, reset: bool) {
         let Some(creds) = self.creds.try_get_value().flatten() else {
             return;
@@ -165,24 +230,52 @@ impl Contacts {
         }
     }
 
-    fn apply_feed(&self, items: &[Value], replace: bool) {
+    /// Takes feed entries; with `live`, customers whose conversation has a new
+    /// message move to the top.
+    fn apply_feed(&self, items: &[Value], replace: bool, live: bool) {
+        let mut moved = Vec::new();
         let _ = self.feed.try_update(|f| {
             if replace {
                 f.clear();
             }
             for v in items {
-                if let Some(id) = int_of(v, "customer_id") {
-                    f.insert(
-                        id,
-                        Feed {
-                            msg: str_of(v, "msg"),
-                            when: str_of(v, "dateTime"),
-                            unread: int_of(v, "count").unwrap_or(0),
-                        },
-                    );
+                let Some(id) = int_of(v, "customer_id") else {
+                    continue;
+                };
+                let last_msg_id = int_of(v, "last_msg_id").unwrap_or(0);
+                if live && f.get(&id).is_none_or(|old| old.last_msg_id < last_msg_id) {
+                    moved.push(id);
                 }
+                f.insert(
+                    id,
+                    Feed {
+                        msg: str_of(v, "msg"),
+                        when: str_of(v, "dateTime"),
+                        unread: int_of(v, "count").unwrap_or(0),
+                        last_msg_id,
+                    },
+                );
             }
         });
+        // Oldest change first, so the newest ends up on top.
+        for id in moved.into_iter().rev() {
+            leptos::task::spawn_local(self.bump(id));
+        }
+    }
+
+    /// An article view, a sign-up or a message moved the rep's latest activity.
+    fn apply_latest(&self, data: &Value, live: bool) {
+        let latest = data
+            .get("latest_activity")
+            .and_then(|v| Some((int_of(v, "customer_id")?, int_of(v, "time")?)));
+        let before = self.latest.try_get_value().flatten();
+        if latest.is_none() || latest == before {
+            return;
+        }
+        self.latest.set_value(latest);
+        if let (true, Some(_), Some((id, _))) = (live, before, latest) {
+            leptos::task::spawn_local(self.bump(id));
+        }
     }
 
     async fn poll_feed(&self, creds: &Creds) -> bool {
@@ -194,7 +287,7 @@ impl Contacts {
         .await
         {
             Ok(env) if env.code == 200 => {
-                self.apply_feed(&list_of(&env), true);
+                self.apply_feed(&list_of(&env), true, false);
                 if let Some(n) = int_of(&env.data, "unread_msg_num") {
                     self.fallback_badge(n);
                 }
@@ -229,6 +322,7 @@ impl Contacts {
                 "rand_str": crate::sign::rand_str(&ts, &creds.token)});
             let _ = ws.send(&frame).await;
             let mut registered = false;
+            let mut first = true;
             let mut idle = 0;
             while alive.load(Ordering::Relaxed) && client::online() {
                 match ws.next(1000).await {
@@ -238,9 +332,12 @@ impl Contacts {
                             registered = true;
                             let _ = self.live.try_set(true);
                         }
+                        // The first page after (re)connecting is the baseline.
                         if let Some(items) = data.get("ret_data").and_then(Value::as_array) {
-                            self.apply_feed(items, false);
+                            self.apply_feed(items, false, !first);
                         }
+                        self.apply_latest(&data, !first);
+                        first = false;
                         if let Some(n) = int_of(&data, "unread_msg_num") {
                             self.fallback_badge(n);
                         }
@@ -280,6 +377,7 @@ pub fn ContactList() -> impl IntoView {
         badge: RwSignal::new(0),
         badge_live: RwSignal::new(false),
         live: RwSignal::new(false),
+        latest: StoredValue::new(None),
     };
     let alive = Arc::new(AtomicBool::new(true));
     on_cleanup({
@@ -308,6 +406,16 @@ pub fn ContactList() -> impl IntoView {
         }
     });
     let retry = Callback::new(move |_| leptos::task::spawn_local(c.load(true)));
+    // Infinite scroll: near the end of the page, and after every load (a short
+    // first page does not scroll at all).
+    let h = window_event_listener(leptos::ev::scroll, move |_| c.maybe_more());
+    on_cleanup(move || h.remove());
+    Effect::new(move |_| {
+        if c.state.get() == Load::Ready && c.more.get() == Load::Ready {
+            let _ = c.rows.with(Vec::len);
+            c.maybe_more();
+        }
+    });
     let has_more = move || (c.rows.with(Vec::len) as i64) < c.total.get();
     let title = Signal::derive(move || {
         let n = c.badge.get();
@@ -352,7 +460,7 @@ pub fn ContactList() -> impl IntoView {
             Load::Failed(m) => view! { <Failed msg=m retry=retry/> }.into_any(),
             Load::Ready => view! {
                 <ul class="contacts" data-testid="contacts">
-                    <For each=move || c.rows.get() key=|r| r.id let:r>
+                    <For each=move || c.rows.get() key=Row::render_key let:r>
                         <ContactRow r=r feed=c.feed/>
                     </For>
                 </ul>
@@ -360,7 +468,7 @@ pub fn ContactList() -> impl IntoView {
                     Load::Loading => view! { <Loading text="加载更多…"/> }.into_any(),
                     Load::Failed(m) => view! { <Failed msg=m retry=Callback::new(move |_| leptos::task::spawn_local(c.load(false)))/> }.into_any(),
                     _ => if has_more() {
-                        view! { <button class="load-more" on:click=move |_| leptos::task::spawn_local(c.load(false))>"加载更多"</button> }.into_any()
+                        view! { <button class="load-more" data-testid="load-more" on:click=move |_| leptos::task::spawn_local(c.load(false))>"加载更多"</button> }.into_any()
                     } else {
                         view! { <p class="list-end">{move || format!("共 {} 位客户", c.rows.with(Vec::len))}</p> }.into_any()
                     },

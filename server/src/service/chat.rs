@@ -699,6 +699,27 @@ pub async fn sales_contacts(
     })
 }
 
+/// The rep's most recent customer activity (customer id, epoch ms), over all
+/// relations. The contact-list socket carries it so that an action of a customer
+/// without a chat (an article view, a sign-up) still changes the pushed page.
+pub async fn latest_activity(st: &AppState, user_id: i64) -> Result<Option<(i64, i64)>, Error> {
+    let row = sqlx::query(
+        "SELECT customer_id, last_activity_time FROM relation
+         WHERE user_id = $1 AND last_activity_time IS NOT NULL
+         ORDER BY last_activity_time DESC, customer_id DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    Ok(match row {
+        None => None,
+        Some(r) => Some((
+            get_i64(&r, "customer_id")?,
+            get_i64(&r, "last_activity_time")?,
+        )),
+    })
+}
+
 pub fn subscribe_text(v: Option<i64>) -> Value {
     match v {
         Some(0) => json!("取消订阅该公众号"),

@@ -210,8 +210,9 @@ impl Badge {
     }
 }
 
-/// `leida_query_contact_list`: page 1 of the contact list with the badge,
-/// pushed whenever it changes; `query_num` returns any page.
+/// `leida_query_contact_list`: page 1 of the contact list with the badge and
+/// the latest customer activity (`latest_activity`, so that article views and
+/// sign-ups push too), pushed whenever it changes; `query_num` returns any page.
 #[derive(Default)]
 pub(crate) struct Contacts {
     pub sub: Option<Subscription>,
@@ -234,9 +235,16 @@ impl Contacts {
         let list = c
             .check(chat::sales_contacts(&c.st, user_id, paging).await)
             .await?;
-        Ok(
-            json!({"ret_data": list.items, "data_count": list.data_count, "unread_msg_num": list.unread_msg_num}),
-        )
+        let latest = c
+            .check(chat::latest_activity(&c.st, user_id).await)
+            .await?
+            .map(|(customer_id, time)| json!({"customer_id": customer_id, "time": time}));
+        Ok(json!({
+            "ret_data": list.items,
+            "data_count": list.data_count,
+            "unread_msg_num": list.unread_msg_num,
+            "latest_activity": latest,
+        }))
     }
 
     pub async fn on_frame(&mut self, c: &mut Conn, ty: Option<&str>, f: &Fields) -> Step {
