@@ -54,13 +54,20 @@ unread=$(new_customer '未读计数客户' 2)
 live=$(new_customer '实时列表客户' 1)
 history=$(new_customer '历史消息客户' 2)
 media=$(new_customer '多媒体客户' 2)
+# A rep with more customers than one page of the contact list (infinite scroll).
+crowd=$("$RADAR" admin user create --name '客户很多的销售' --company-id "$company")
+crowd_id=$(printf '%s' "$crowd" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+for i in $(seq -w 1 26); do
+  cid=$("$RADAR" admin customer create --name "批量客户$i" --company-id "$company" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  "$RADAR" admin relation create --user-id "$crowd_id" --customer-id "$cid" > /dev/null
+done
 node -e '
   const fs = require("fs");
   const d = JSON.parse(fs.readFileSync(process.argv[1]));
-  const [xss, offline, article, unread, live, history, media] = process.argv.slice(2, 9).map((s) => JSON.parse(s));
-  d.extra = { xss, offline, article, unread, live, history, media };
-  fs.writeFileSync(process.argv[9], JSON.stringify(d, null, 1));
-' "$work/demo.json" "$xss" "$offline" "$article" "$unread" "$live" "$history" "$media" "$work/seed.json"
+  const [xss, offline, article, unread, live, history, media, crowd] = process.argv.slice(2, 10).map((s) => JSON.parse(s));
+  d.extra = { xss, offline, article, unread, live, history, media, crowd };
+  fs.writeFileSync(process.argv[10], JSON.stringify(d, null, 1));
+' "$work/demo.json" "$xss" "$offline" "$article" "$unread" "$live" "$history" "$media" "$crowd" "$work/seed.json"
 
 RADAR_ADDR="127.0.0.1:$port" RADAR_LOG="${RADAR_LOG:-warn}" "$RADAR" serve > "$work/server.log" 2>&1 &
 pid=$!

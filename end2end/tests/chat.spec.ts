@@ -158,3 +158,59 @@ test("customer's unread badge follows gongzhonghao_query_info_num, up while hidd
   await expect(bubbles(cust, `隐藏时的消息2-${tag}`)).toHaveCount(1);
   await cust.context().close();
 });
+
+test('"load earlier" pages back through a long conversation on both sides', async ({ browser, request }) => {
+  const c = s.extra.history;
+  const tag = Date.now();
+  for (let i = 1; i <= 27; i++) {
+    const msg = `历史消息${String(i).padStart(2, '0')}-${tag}`;
+    if (i % 3 === 0) await customerSays(request, c, rep2.id, { info_type: 1, msg });
+    else await repSays(request, rep2, c.id, { info_type: 1, msg });
+  }
+  for (const page of [await repChat(browser, rep2, c.id), await customerChat(browser, c, rep2.id)]) {
+    const items = page.getByTestId('messages').locator('li[data-id]');
+    await expect(items).toHaveCount(20);
+    await expect(bubbles(page, `历史消息27-${tag}`)).toHaveCount(1);
+    await expect(bubbles(page, `历史消息01-${tag}`)).toHaveCount(0);
+    await page.locator('.load-earlier').click();
+    await expect(items).toHaveCount(27);
+    await expect(page.locator('.load-earlier')).toHaveCount(0);
+    const texts = await items.locator('.msg-text').allTextContents();
+    expect(texts).toEqual(Array.from({ length: 27 }, (_, i) => `历史消息${String(i + 1).padStart(2, '0')}-${tag}`));
+    const ids = (await items.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-id')))));
+    expect(new Set(ids).size).toBe(27);
+    await page.context().close();
+  }
+});
+
+test('product card, image, video and ask-phone messages render in both chats', async ({ browser, request }) => {
+  const c = s.extra.media;
+  const png = "data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='160' height='100'><rect width='160' height='100' fill='%231677ff'/><circle cx='50' cy='50' r='30' fill='%23fff'/></svg>";
+  await customerSays(request, c, rep2.id, {
+    info_type: 2, product_name: '雷达专业版 <i>年付</i>', product_price: '1999.00', product_cover_url: png,
+  });
+  await repSays(request, rep2, c.id, { info_type: 4, url: png });
+  await repSays(request, rep2, c.id, { info_type: 5, url: '/media/demo.mp4' });
+  await repSays(request, rep2, c.id, { info_type: 3, msg: '方便留个电话吗？' });
+  const rep = await repChat(browser, rep2, c.id);
+  const cust = await customerChat(browser, c, rep2.id);
+  for (const page of [rep, cust]) {
+    const list = page.getByTestId('messages');
+    const card = list.locator('.card-product');
+    await expect(card).toHaveCount(1);
+    await expect(card.locator('.card-title')).toHaveText('雷达专业版 <i>年付</i>');
+    await expect(card.locator('.card-price')).toHaveText('¥1999.00');
+    await expect(card.locator('img')).toHaveAttribute('src', png);
+    await expect(list.locator('img.msg-image')).toHaveAttribute('src', png);
+    await expect(list.locator('video.msg-video')).toHaveAttribute('src', '/media/demo.mp4');
+    await expect(list.locator('.ask-phone')).toContainText('方便留个电话吗？');
+  }
+  // Each side sees the card on the customer's side of the conversation.
+  await expect(rep.getByTestId('messages').locator('li.theirs .card-product')).toHaveCount(1);
+  await expect(cust.getByTestId('messages').locator('li.mine .card-product')).toHaveCount(1);
+  await expect(cust.getByTestId('messages').locator('li.theirs img.msg-image')).toHaveCount(1);
+  await shot(rep, 'rep-chat-media');
+  await shot(cust, 'h5-chat-media');
+  await rep.context().close();
+  await cust.context().close();
+});

@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { hasApi, hydrated, seed, shot } from './helpers';
+import { customerSays, hasApi, hydrated, seed, shot, signed } from './helpers';
 
 const s = seed();
 const rep = s.reps[0];
@@ -113,11 +113,70 @@ test('rep sorts the list, opens a customer, edits fields and tags, and sees them
   await expect(page.getByTestId('contacts').locator('.contact', { hasText: 'Chesnut' }).locator('.pill-pr')).toHaveText('75%');
 });
 
-test('contact list shows unread badges and last messages from the chat feed', async ({ page }) => {
-  const r2 = s.reps[1];
-  await page.goto(`/rep?user_id=${r2.id}&token=${r2.token}`);
+test('contact list updates live: article view and a new message move the row to the top with badge and last message', async ({ page, request }) => {
+  const r1 = s.reps[0];
+  const c = s.extra.live;
+  const article = s.articles[0];
+  await page.goto(`/rep?user_id=${r1.id}&token=${r1.token}`);
   await hydrated(page);
-  await expect(page.locator('.topbar-title')).toBeVisible();
-  // Either the CRM list or its designed empty/error state, never a blank page.
-  await expect(page.locator('.contacts, .state')).not.toHaveCount(0);
+  const rows = page.getByTestId('contacts').locator('.contact');
+  await expect(rows.first()).toBeVisible();
+  await expect(page.locator('.conn')).toHaveText('实时');
+  // The new customer has neither probability nor chat: not on top.
+  await expect(rows.first()).not.toHaveAttribute('data-customer-id', String(c.id));
+  const badge = page.getByTestId('total-unread');
+  const before = (await badge.count()) ? Number(await badge.textContent()) : 0;
+
+  // The customer reads an article the rep shared (ContactChanged, no chat yet).
+  const v = await request.post(`/zhugeleida/gongzhonghao/article/view_article/${article.id}?${signed(c)}`, {
+    form: { uid: String(r1.id) },
+  });
+  expect((await v.json()).code).toBe(200);
+  await expect(rows.first()).toHaveAttribute('data-customer-id', String(c.id));
+  await expect(rows.first()).toContainText('活动：今天');
+  await expect(rows.first().locator('.contact-last')).toHaveText('暂无消息');
+  await expect(rows.first().getByTestId('unread')).toHaveCount(0);
+
+  // Another customer writes: that row goes to the top.
+  const other = s.customers[1];
+  const otherMsg = `另一位客户 ${Date.now()}`;
+  await customerSays(request, other, r1.id, { info_type: 1, msg: otherMsg });
+  await expect(rows.first()).toHaveAttribute('data-customer-id', String(other.id));
+  await expect(rows.first().locator('.contact-last')).toHaveText(otherMsg);
+
+  // Our customer writes twice: back on top, with its unread badge and last message.
+  const tag = Date.now();
+  await customerSays(request, c, r1.id, { info_type: 1, msg: `第一条 ${tag}` });
+  await customerSays(request, c, r1.id, { info_type: 1, msg: `在吗？<b>急</b> 😀 ${tag}` });
+  await expect(rows.first()).toHaveAttribute('data-customer-id', String(c.id));
+  await expect(rows.first().getByTestId('unread')).toHaveText('2');
+  await expect(rows.first().locator('.contact-last')).toHaveText(`在吗？<b>急</b> 😀 ${tag}`);
+  // The header badge is the rep's total from leida_query_info_num.
+  await expect(badge).toHaveText(String(before + 3));
+  await shot(page, 'rep-contacts-live');
+
+  // Opening the chat reads them: back in the list, the badges go down.
+  await rows.first().locator('.contact-main').click();
+  await expect(page.getByTestId('messages').locator('li', { hasText: `第一条 ${tag}` })).toHaveCount(1);
+  await page.getByRole('link', { name: '返回' }).click();
+  await expect(rows.locator(`[data-customer-id="${c.id}"]`).getByTestId('unread')).toHaveCount(0);
+  await expect(page.locator(`.contact[data-customer-id="${c.id}"]`).getByTestId('unread')).toHaveCount(0);
+  await expect(badge).toHaveText(String(before + 1));
+});
+
+test('contact list loads more rows by scrolling', async ({ page }) => {
+  const r = s.extra.crowd; // 26 customers, pages of 20
+  await page.goto(`/rep?user_id=${r.id}&token=${r.token}`);
+  await hydrated(page);
+  const rows = page.getByTestId('contacts').locator('.contact');
+  await expect(rows).toHaveCount(20);
+  await expect(page.locator('.list-end')).toHaveCount(0);
+  // Scrolling to the end loads the rest, without a click.
+  await rows.last().scrollIntoViewIfNeeded();
+  await page.mouse.wheel(0, 2000);
+  await expect(rows).toHaveCount(26);
+  await expect(page.locator('.list-end')).toHaveText('共 26 位客户');
+  const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-customer-id')));
+  expect(new Set(ids).size).toBe(26);
+  await shot(page, 'rep-contacts-scrolled');
 });
