@@ -21,7 +21,7 @@ step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test -p app -p server
 
 if [ -x scripts/e2e.sh ]; then
-  step "end-to-end tests (Playwright, Chromium)"
+  step "end-to-end tests (Playwright, Chromium; SQLite and PostgreSQL)"
   scripts/e2e.sh
 fi
 

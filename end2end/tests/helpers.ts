@@ -26,7 +26,7 @@ export async function hydrated(page: Page) {
 
 /** Saves a phone-viewport screenshot as a test artifact. */
 export async function shot(page: Page, name: string) {
-  const dir = path.join(__dirname, '..', 'test-results', 'screens');
+  const dir = path.join(__dirname, '..', 'test-results', process.env.E2E_SHOTS ?? 'screens');
   fs.mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
 }
