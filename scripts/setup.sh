@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Radar needs; fast when everything is present.
-# Usage: scripts/setup.sh [--browser]   (--browser also installs Chromium for e2e tests)
+# Usage: scripts/setup.sh [--browser]   (--browser also installs Chromium and the
+# Chinese and emoji fonts for e2e tests and their screenshots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -18,11 +19,20 @@ if ! command -v wasm-bindgen >/dev/null || ! wasm-bindgen --version | grep -q "$
   cargo install wasm-bindgen-cli --version "$want_wb"
 fi
 
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
-  log "installing Chromium"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+if [ "${1:-}" = "--browser" ]; then
+  # Chromium, plus fonts so that screenshots show Chinese text and emoji
+  # instead of empty boxes.
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  for pkg in fonts-wqy-microhei fonts-noto-color-emoji; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
 fi
 
 if [ -f end2end/package.json ]; then
