@@ -206,6 +206,15 @@ impl TryFrom<i64> for Action {
     }
 }
 
+/// The public head of a published article: what link previews and share cards
+/// read from the server-rendered `/h5/article/{id}` (they never run the WASM).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ArticleHead {
+    pub title: String,
+    pub summary: String,
+    pub cover_picture: String,
+}
+
 #[cfg(test)]
 #[path = "tests/api.rs"]
 mod tests;

@@ -2,8 +2,11 @@
 //! under `/pkg`: embedded in the binary when it was built with
 //! `RADAR_EMBED_SITE=<site dir>` (see build.rs), else read from `RADAR_SITE_ROOT`.
 
-use axum::extract::Path;
+use app::ui::server_fns::HeadSource;
+use axum::body::Body;
+use axum::extract::{Path, Request};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -62,17 +65,62 @@ async fn embedded_pkg(Path(path): Path<String>) -> Response {
     }
 }
 
+/// `app` cannot depend on the server, so its `article_head` server function
+/// reaches the service layer through this context.
+fn head_source(st: AppState) -> HeadSource {
+    HeadSource::new(move |id| {
+        let st = st.clone();
+        async move {
+            crate::service::article::public_head(&st, id)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(article_id = id, error = %e, "article head");
+                    "文章信息暂时无法读取".to_string()
+                })
+        }
+    })
+}
+
+/// Error bodies are short texts like `Args|invalid digit found in string`.
+const SERVER_FN_ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// server_fn answers every failure with HTTP 500, including arguments it could
+/// not decode; here bad input is the caller's fault (400), never a server error.
+async fn server_fn_bad_input(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res
+            .headers()
+            .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, SERVER_FN_ERROR_BODY_LIMIT).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if bytes.starts_with(b"Args|") || bytes.starts_with(b"MissingArg|") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
 pub fn routes(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(app::ui::App);
     let ctx_state = state.clone();
+    let heads = head_source(state.clone());
     let opts = state.leptos_options.clone();
     let router = Router::new()
         .leptos_routes_with_context(
             state,
             routes,
-            move || provide_context(ctx_state.clone()),
+            move || {
+                provide_context(ctx_state.clone());
+                provide_context(heads.clone());
+            },
             move || app::ui::shell(opts.clone()),
         )
+        .layer(axum::middleware::from_fn(server_fn_bad_input))
         // Any other path renders the app's own "页面不存在" page with HTTP 404.
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::ui::shell,

@@ -10,10 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 use super::client::{self, int_of, list_of, str_of, Creds, Role};
+use super::server_fns::article_head;
 use super::{Avatar, Empty, Failed, Load, Loading, TopBar, NO_CREDS_H5};
+use crate::api::ArticleHead;
 use crate::domain::MobilePhone;
 
 pub const MAX_REVIEW_CHARS: usize = 1000;
@@ -394,12 +397,69 @@ pub fn ArticlePage() -> impl IntoView {
     let Some(id) = id else {
         return view! { <TopBar title=Signal::stored("文章".to_string())/><Failed msg="文章ID无效"/> }.into_any();
     };
+    // Link previews (WeChat's share card) read only the server's HTML and never
+    // run the WASM, and the customer should see the title before the bundle
+    // loads: the public head is a blocking resource, so the server waits for it
+    // before it sends <head>, and hydration reuses the serialized value instead
+    // of calling the server function again.
+    let head = OnceResource::new_blocking(article_head(id));
+    let fallback = move || view! { <TopBar title=Signal::stored(format!("文章 #{id}"))/><Loading text="正在打开文章…"/> };
+    view! {
+        <Suspense fallback=fallback>
+            {move || Suspend::new(async move {
+                let head = head.await.ok().flatten();
+                view! { <ArticleView id=id head=head/> }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// What link previews read: title, description and the Open Graph card.
+fn head_tags(head: &ArticleHead) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let title = super::server_fns::escape_title(&head.title);
+    #[cfg(not(feature = "ssr"))]
+    let title = head.title.clone();
+    let summary = (!head.summary.trim().is_empty()).then(|| head.summary.clone());
+    let image = is_absolute_url(&head.cover_picture).then(|| head.cover_picture.clone());
+    view! {
+        <Title text=title/>
+        <Meta property="og:type" content="article"/>
+        <Meta property="og:title" content=head.title.clone()/>
+        {summary.map(|s| view! {
+            <Meta name="description" content=s.clone()/>
+            <Meta property="og:description" content=s/>
+        })}
+        {image.map(|i| view! { <Meta property="og:image" content=i/> })}
+    }
+}
+
+fn is_absolute_url(u: &str) -> bool {
+    u.starts_with("https://") || u.starts_with("http://")
+}
+
+#[component]
+fn ArticleView(id: i64, head: Option<ArticleHead>) -> impl IntoView {
+    let tags = head.as_ref().map(head_tags);
+    let has_head = head.is_some();
+    let (title, content) = match head {
+        Some(h) => (
+            h.title,
+            Content {
+                summary: h.summary,
+                cover: h.cover_picture,
+                ..Content::default()
+            },
+        ),
+        None => (format!("文章 #{id}"), Content::default()),
+    };
     let p = Page {
         id,
         creds: StoredValue::new(None),
         uid: RwSignal::new(None),
-        title: RwSignal::new(format!("文章 #{id}")),
-        content: RwSignal::new(Content::default()),
+        title: RwSignal::new(title),
+        content: RwSignal::new(content),
         company_id: RwSignal::new(None),
         activity_id: RwSignal::new(None),
         log_id: StoredValue::new(None),
@@ -459,20 +519,23 @@ pub fn ArticlePage() -> impl IntoView {
         }
     });
     let title = Signal::derive(move || p.title.get());
+    // The server-rendered head stays on screen while the view report loads, and
+    // when it fails (no credentials, say) the reader still sees what was shared.
+    let show_card = Memo::new(move |_| has_head || p.state.with(|s| *s == Load::Ready));
     view! {
+        {tags}
         <TopBar title=title/>
+        {move || show_card.get().then(|| view! { <ArticleCard p=p/> })}
         {move || match p.state.get() {
             Load::Loading => view! { <Loading text="正在打开文章…"/> }.into_any(),
             Load::Failed(m) => view! { <Failed msg=m/> }.into_any(),
             _ => view! { <ArticleBody p=p/> }.into_any(),
         }}
     }
-    .into_any()
 }
 
 #[component]
-fn ArticleBody(p: Page) -> impl IntoView {
-    let count = move || p.review_text.with(|t| t.trim().chars().count());
+fn ArticleCard(p: Page) -> impl IntoView {
     view! {
         <article class="card article" data-testid="article">
             <h1 class="article-title" data-testid="article-title">{move || p.title.get()}</h1>
@@ -489,13 +552,14 @@ fn ArticleBody(p: Page) -> impl IntoView {
                 let safe = c.cover.starts_with("https://") || c.cover.starts_with("http://") || c.cover.starts_with('/');
                 safe.then(|| view! { <img class="article-cover" src=c.cover.clone() alt=""/> })
             })}
-            {move || p.content.with(|c| (!c.summary.is_empty() && !c.body.starts_with(&c.summary)).then(|| view! {
-                <p class="article-summary">{c.summary.clone()}</p>
+            // A body that opens with the summary already says it; an article
+            // without a body shows its summary once, here.
+            {move || p.content.with(|c| (!c.summary.trim().is_empty() && !c.body.starts_with(&c.summary)).then(|| view! {
+                <p class="article-summary" data-testid="article-summary">{c.summary.clone()}</p>
             }))}
             <div class="article-body" data-testid="article-body">
                 {move || p.content.with(|c| {
-                    let text = if c.body.trim().is_empty() { &c.summary } else { &c.body };
-                    text.split('\n')
+                    c.body.split('\n')
                         .map(str::trim)
                         .filter(|l| !l.is_empty())
                         .map(|l| view! { <p>{l.to_owned()}</p> })
@@ -503,6 +567,13 @@ fn ArticleBody(p: Page) -> impl IntoView {
                 })}
             </div>
         </article>
+    }
+}
+
+#[component]
+fn ArticleBody(p: Page) -> impl IntoView {
+    let count = move || p.review_text.with(|t| t.trim().chars().count());
+    view! {
         {move || p.activity_id.get().map(|_| view! {
             <section class="card" aria-labelledby="su-h">
                 <h2 id="su-h">"活动报名"</h2>

@@ -9,11 +9,12 @@ pub mod chat;
 pub mod client;
 pub mod contacts;
 pub mod customer;
+pub mod server_fns;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -50,7 +51,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/rep/customer/:id") view=customer::CustomerEditor/>
                     <Route path=path!("/rep/chat/:id") view=chat::RepChat/>
                     <Route path=path!("/h5/chat") view=chat::CustomerChat/>
-                    <Route path=path!("/h5/article/:id") view=article::ArticlePage/>
+                    // Partially blocked: the article's public head (a blocking resource) is
+                    // rendered into the HTML itself, for clients that never run the WASM.
+                    <Route path=path!("/h5/article/:id") view=article::ArticlePage ssr=SsrMode::PartiallyBlocked/>
                 </Routes>
             </main>
         </Router>

@@ -7,7 +7,7 @@
 //! (source 4, 公众号文章) when the rep belongs to the article's company and the
 //! customer is new to them. `Event::ContactChanged` follows the commit.
 
-use app::api::Action;
+use app::api::{Action, ArticleHead};
 use app::domain::MobilePhone;
 use serde_json::{json, Value};
 
@@ -262,6 +262,30 @@ pub async fn view(
         cover_picture: get_str(&r, "cover_picture")?,
         create_date: get_i64(&r, "create_date")?,
         activity_id,
+    })
+}
+
+/// The head of a published article for anonymous readers (link previews, the
+/// page's first paint): no read count, no access log, nothing written. Drafts
+/// and deleted articles answer `None`, exactly like ids that do not exist.
+pub async fn public_head(st: &AppState, article_id: i64) -> Result<Option<ArticleHead>, Error> {
+    if article_id <= 0 {
+        return Ok(None);
+    }
+    let row = sqlx::query(
+        "SELECT title, summary, cover_picture FROM article WHERE id = $1 AND status = $2",
+    )
+    .bind(article_id)
+    .bind(STATUS_PUBLISHED)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    Ok(match row {
+        None => None,
+        Some(r) => Some(ArticleHead {
+            title: get_str(&r, "title")?,
+            summary: get_str(&r, "summary")?,
+            cover_picture: get_str(&r, "cover_picture")?,
+        }),
     })
 }
 
