@@ -72,3 +72,32 @@ test('customer reviews and signs up; the rep timeline shows both', async ({ page
   await shot(rp, 'rep-customer-timeline');
   await ctx.close();
 });
+
+test('the article head is in the first HTML, without JavaScript, and survives hydration', async ({ page, browser }) => {
+  // What a link preview sees: no script runs, no credentials.
+  const nojs = await browser.newContext({ javaScriptEnabled: false });
+  const np = await nojs.newPage();
+  await np.goto(`/h5/article/${article.id}`);
+  await expect(np).toHaveTitle(article.title);
+  await expect(np.locator('meta[property="og:title"]')).toHaveAttribute('content', article.title);
+  await expect(np.locator('meta[name="description"]')).toHaveAttribute('content', /.+/);
+  await expect(np.getByTestId('article-title')).toHaveText(article.title);
+  await expect(np.getByTestId('article-summary')).not.toBeEmpty();
+  await nojs.close();
+
+  // Hydrating over it neither fails nor loses it; without credentials the page
+  // still explains what is missing, under the article's head.
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Hydration reads the head the server serialized into the page.
+  const headCalls: string[] = [];
+  page.on('request', (r) => { if (r.url().includes('/api/article_head')) headCalls.push(r.url()); });
+  await page.goto(`/h5/article/${article.id}`);
+  await hydrated(page);
+  await expect(page).toHaveTitle(article.title);
+  await expect(page.getByTestId('article-title')).toHaveText(article.title);
+  await expect(page.getByRole('alert')).toContainText('缺少登录信息');
+  expect(errors).toEqual([]);
+  expect(headCalls).toEqual([]);
+  await shot(page, 'h5-article-no-credentials');
+});
