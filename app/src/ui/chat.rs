@@ -23,6 +23,8 @@ use crate::domain::{MessageContent, MAX_TEXT_CHARS};
 const PAGE: i64 = 20;
 const CATCH_UP: i64 = 100;
 const POLL_MS: i32 = 2000;
+/// The customer socket's answer to `query_num`: from then on it is in output mode.
+const QUERY_NUM_ACK: &str = "查询成功-获取聊天数量";
 
 /// Which end of the conversation this page is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -492,11 +494,18 @@ impl Chat {
                 }
                 if registered {
                     self.follow_visibility(&mut ws, &creds, &mut output).await;
-                    let _ = self.output.try_set(output);
+                    // Output mode counts only once the server answered `query_num`;
+                    // until then it may still mark pushed messages read.
+                    if !output {
+                        let _ = self.output.try_set(false);
+                    }
                 }
                 // Short waits: a hidden page must leave input mode promptly.
                 match ws.next(250).await {
                     Frame::Json(v) => {
+                        if output && v.get("msg").and_then(Value::as_str) == Some(QUERY_NUM_ACK) {
+                            let _ = self.output.try_set(true);
+                        }
                         if self.apply_frame(&v) {
                             registered = true;
                             backoff = 1000;
