@@ -1,6 +1,9 @@
 //! Signed requests (contract §2): `rand_str == md5(timestamp + token)`, `user_id`
 //! in the query string; customers on `gongzhonghao/*`, sales users on `qiyeweixin/*`.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
@@ -8,7 +11,7 @@ use crate::error::{ApiError, Error};
 use crate::extract::{parse_id, Fields};
 use crate::AppState;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Party {
     Customer,
     Sales,
@@ -21,6 +24,46 @@ impl Party {
             Party::Sales => "SELECT token FROM sales_user WHERE id = $1",
         }
     }
+}
+
+/// Tokens already read from the database, keyed by (party, id). Tokens are
+/// never rotated or deleted, so an entry never goes stale; ids that are not
+/// found are not remembered, so users created later are seen on first use.
+/// Every signed request would otherwise pay one database round trip for it.
+#[derive(Clone, Default)]
+pub struct TokenCache(Arc<RwLock<HashMap<(Party, i64), Arc<str>>>>);
+
+/// Bound on remembered tokens; when reached the cache starts over, so memory
+/// stays bounded and the active users refill it.
+const TOKEN_CACHE_MAX: usize = 100_000;
+
+impl TokenCache {
+    fn get(&self, party: Party, id: i64) -> Option<Arc<str>> {
+        self.0.read().ok()?.get(&(party, id)).cloned()
+    }
+    fn insert(&self, party: Party, id: i64, token: Arc<str>) {
+        if let Ok(mut m) = self.0.write() {
+            if m.len() >= TOKEN_CACHE_MAX {
+                m.clear();
+            }
+            m.insert((party, id), token);
+        }
+    }
+}
+
+async fn token_of(st: &AppState, party: Party, id: i64) -> Result<Option<Arc<str>>, Error> {
+    if let Some(t) = st.tokens.get(party, id) {
+        return Ok(Some(t));
+    }
+    let token: Option<String> = sqlx::query_scalar(party.table())
+        .bind(id)
+        .fetch_optional(&st.db.pool)
+        .await?;
+    Ok(token.map(|t| {
+        let t: Arc<str> = t.into();
+        st.tokens.insert(party, id, t.clone());
+        t
+    }))
 }
 
 /// Credentials as sent: in the query string of HTTP requests and socket upgrades,
@@ -69,11 +112,9 @@ pub async fn verify(st: &AppState, party: Party, c: &Credentials) -> Result<i64,
             return Err(Error::Auth("timestamp outside the allowed window"));
         }
     }
-    let token: Option<String> = sqlx::query_scalar(party.table())
-        .bind(id)
-        .fetch_optional(&st.db.pool)
-        .await?;
-    let token = token.ok_or(Error::Auth("unknown user"))?;
+    let token = token_of(st, party, id)
+        .await?
+        .ok_or(Error::Auth("unknown user"))?;
     let expected = app::sign::rand_str(&ts, &token);
     if constant_time_eq(expected.as_bytes(), sent.to_ascii_lowercase().as_bytes()) {
         Ok(id)

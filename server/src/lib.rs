@@ -38,6 +38,7 @@ pub struct AppState {
     pub clock: Clock,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
+    pub tokens: auth::TokenCache,
 }
 
 impl AppState {
@@ -56,6 +57,7 @@ impl AppState {
             clock: Clock::default(),
             config: Arc::new(config),
             leptos_options,
+            tokens: auth::TokenCache::default(),
         })
     }
 }

@@ -33,27 +33,90 @@ pub struct Pair {
     pub user_read_id: i64,
 }
 
-pub async fn pair(st: &AppState, user_id: i64, customer_id: i64) -> Result<Pair, Error> {
-    let row = sqlx::query(
-        "SELECT r.id, r.customer_read_id, r.user_read_id, c.username, c.headimgurl, u.avatar
-         FROM relation r JOIN customer c ON c.id = r.customer_id JOIN sales_user u ON u.id = r.user_id
-         WHERE r.user_id = $1 AND r.customer_id = $2",
-    )
-    .bind(user_id)
-    .bind(customer_id)
-    .fetch_optional(&st.db.pool)
-    .await?
-    .ok_or(Error::NoRelation)?;
-    Ok(Pair {
-        relation_id: get_i64(&row, "id")?,
+/// The columns `pair_of_row` reads, over `relation r`, `customer c`, `sales_user u`.
+const PAIR_COLS: &str = "r.id AS relation_id, r.customer_read_id, r.user_read_id,
+    c.username AS c_username, c.headimgurl AS c_headimgurl, u.avatar AS u_avatar";
+
+/// The pair from `PAIR_COLS`; `None` when the (left-joined) relation is absent.
+fn pair_of_row(row: &AnyRow, user_id: i64, customer_id: i64) -> Result<Option<Pair>, Error> {
+    let Some(relation_id) = get_opt_i64(row, "relation_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(Pair {
+        relation_id,
         user_id,
         customer_id,
-        customer_name: customer_name(customer_id, &get_str(&row, "username")?),
-        customer_headimgurl: get_str(&row, "headimgurl")?,
-        user_avatar: get_str(&row, "avatar")?,
-        customer_read_id: get_i64(&row, "customer_read_id")?,
-        user_read_id: get_i64(&row, "user_read_id")?,
-    })
+        customer_name: customer_name(customer_id, &get_str(row, "c_username")?),
+        customer_headimgurl: get_str(row, "c_headimgurl")?,
+        user_avatar: get_str(row, "u_avatar")?,
+        customer_read_id: get_i64(row, "customer_read_id")?,
+        user_read_id: get_i64(row, "user_read_id")?,
+    }))
+}
+
+pub async fn pair(st: &AppState, user_id: i64, customer_id: i64) -> Result<Pair, Error> {
+    let sql = format!(
+        "SELECT {PAIR_COLS}
+         FROM relation r JOIN customer c ON c.id = r.customer_id JOIN sales_user u ON u.id = r.user_id
+         WHERE r.user_id = $1 AND r.customer_id = $2"
+    );
+    let row = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(customer_id)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .ok_or(Error::NoRelation)?;
+    pair_of_row(&row, user_id, customer_id)?.ok_or(Error::NoRelation)
+}
+
+/// Which party must exist for a pair lookup to be meaningful: its absence is a
+/// field error (402), distinct from an existing party without relation (307).
+#[derive(Debug, Clone, Copy)]
+enum Anchor {
+    Sales,
+    Customer,
+}
+
+impl Anchor {
+    /// `FROM` clause: the anchor row, then the relation and its two ends left-joined.
+    /// Binds `$1` = user id, `$2` = customer id.
+    fn from_sql(self) -> &'static str {
+        match self {
+            Anchor::Sales => {
+                "FROM sales_user a LEFT JOIN relation r ON r.user_id = a.id AND r.customer_id = $2
+                 LEFT JOIN customer c ON c.id = r.customer_id LEFT JOIN sales_user u ON u.id = r.user_id
+                 WHERE a.id = $1"
+            }
+            Anchor::Customer => {
+                "FROM customer a LEFT JOIN relation r ON r.customer_id = a.id AND r.user_id = $1
+                 LEFT JOIN customer c ON c.id = r.customer_id LEFT JOIN sales_user u ON u.id = r.user_id
+                 WHERE a.id = $2"
+            }
+        }
+    }
+    fn missing(self) -> Error {
+        match self {
+            Anchor::Sales => Error::field("u_id", "用户名不存在", ""),
+            Anchor::Customer => Error::field("customer_id", "客户不存在", ""),
+        }
+    }
+}
+
+/// The anchor's existence and the pair in one statement (two before).
+async fn anchored_pair(
+    st: &AppState,
+    anchor: Anchor,
+    user_id: i64,
+    customer_id: i64,
+) -> Result<Option<Pair>, Error> {
+    let sql = format!("SELECT {PAIR_COLS} {}", anchor.from_sql());
+    let row = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(customer_id)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .ok_or_else(|| anchor.missing())?;
+    pair_of_row(&row, user_id, customer_id)
 }
 
 #[derive(Debug, Clone)]
@@ -208,28 +271,6 @@ pub async fn messages_after(
     Ok(rows.iter().map(message_row).collect::<Result<_, _>>()?)
 }
 
-/// One page of the pair's history: page 1 holds the newest `length` messages,
-/// each page oldest first.
-pub async fn history_page(
-    st: &AppState,
-    p: &Pair,
-    paging: Paging,
-) -> Result<Vec<MessageRow>, Error> {
-    let sql = format!(
-        "SELECT {MSG_COLS} FROM chat_message WHERE user_id = $1 AND customer_id = $2 ORDER BY id DESC LIMIT $3 OFFSET $4"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(p.user_id)
-        .bind(p.customer_id)
-        .bind(paging.length)
-        .bind(paging.offset())
-        .fetch_all(&st.db.pool)
-        .await?;
-    let mut v: Vec<MessageRow> = rows.iter().map(message_row).collect::<Result<_, _>>()?;
-    v.reverse();
-    Ok(v)
-}
-
 pub async fn max_id(st: &AppState, p: &Pair) -> Result<i64, Error> {
     let id: Option<i64> = sqlx::query_scalar(
         "SELECT MAX(id) FROM chat_message WHERE user_id = $1 AND customer_id = $2",
@@ -298,10 +339,6 @@ pub async fn sales_unread_count(st: &AppState, p: &Pair) -> Result<i64, Error> {
     count_pair(st, p, "AND send_type = 2", p.user_read_id).await
 }
 
-pub async fn total_count(st: &AppState, p: &Pair) -> Result<i64, Error> {
-    count_pair(st, p, "", 0).await
-}
-
 /// What a send needs after parsing.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
@@ -353,49 +390,56 @@ async fn store(st: &AppState, p: &Pair, send_type: i64, out: &Outgoing) -> Resul
         }
     }
     let now = st.clock.now_ms();
-    let mut tx = st.db.begin_write().await?;
-    // The relation row is updated *before* the insert: on PostgreSQL the row
-    // lock makes concurrent sends of one conversation commit in id order, so a
-    // reader resuming "after id N" can never see N+1 before N.
-    let touch = if send_type == SEND_SALES_TO_CUSTOMER {
-        "UPDATE relation SET last_follow_time = $1, is_user_msg_num = is_user_msg_num + 1 WHERE id = $2"
+    let (count_col, time_col) = if send_type == SEND_SALES_TO_CUSTOMER {
+        ("is_user_msg_num", "last_follow_time")
     } else {
-        "UPDATE relation SET last_activity_time = $1, is_customer_msg_num = is_customer_msg_num + 1 WHERE id = $2"
+        ("is_customer_msg_num", "last_activity_time")
     };
-    sqlx::query(touch)
-        .bind(now)
-        .bind(p.relation_id)
-        .execute(&mut **tx)
-        .await?;
-    let article_id = match (send_type, out.article_id) {
-        (_, Some(a)) => Some(a),
+    // A rep's message without an article keeps the conversation's "article
+    // consultation" attribution. The lookup is part of the INSERT, so it sees
+    // the same snapshot as the insert and costs no extra round trip under the
+    // writer lock.
+    let article_sql = match (send_type, out.article_id) {
+        (_, Some(_)) => "$7",
         (SEND_SALES_TO_CUSTOMER, None) => {
-            // Keeps the "article consultation" attribution of the conversation.
-            sqlx::query_scalar::<_, Option<i64>>(
-                "SELECT article_id FROM chat_message WHERE user_id = $1 AND customer_id = $2 AND send_type = 2
-                 AND article_id IS NOT NULL ORDER BY id DESC LIMIT 1",
-            )
-            .bind(p.user_id)
-            .bind(p.customer_id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .flatten()
+            "(SELECT a.article_id FROM chat_message a WHERE a.user_id = $1 AND a.customer_id = $2
+               AND a.send_type = 2 AND a.article_id IS NOT NULL ORDER BY a.id DESC LIMIT 1)"
         }
-        _ => None,
+        _ => "NULL",
     };
-    let inserted = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO chat_message (user_id, customer_id, send_type, content, client_msg_id, article_id, create_date)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(p.user_id)
-    .bind(p.customer_id)
-    .bind(send_type)
-    .bind(out.content.to_json_string())
-    .bind(out.client_msg_id.as_deref())
-    .bind(article_id)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await;
+    let insert_sql = format!(
+        "INSERT INTO chat_message (user_id, customer_id, send_type, content, client_msg_id, create_date, article_id)
+         VALUES ($1, $2, $3, $4, $5, $6, {article_sql}) RETURNING id"
+    );
+    let content = out.content.to_json_string();
+    let sqlite = st.db.backend == crate::db::Backend::Sqlite;
+    let mut tx = st.db.begin_write().await?;
+    if !sqlite {
+        // On PostgreSQL the relation row is updated *before* the insert: its
+        // row lock makes concurrent sends of one conversation commit in id
+        // order, so a reader resuming "after id N" can never see N+1 before N.
+        // On SQLite the writer lock already serializes whole transactions, so
+        // the relation is updated once, after the insert.
+        let touch = format!(
+            "UPDATE relation SET {time_col} = $1, {count_col} = {count_col} + 1 WHERE id = $2"
+        );
+        sqlx::query(&touch)
+            .bind(now)
+            .bind(p.relation_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let mut insert = sqlx::query_scalar::<_, i64>(&insert_sql)
+        .bind(p.user_id)
+        .bind(p.customer_id)
+        .bind(send_type)
+        .bind(content.as_str())
+        .bind(out.client_msg_id.as_deref())
+        .bind(now);
+    if let Some(a) = out.article_id {
+        insert = insert.bind(a);
+    }
+    let inserted = insert.fetch_one(&mut **tx).await;
     let id = match inserted {
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => {
@@ -407,13 +451,27 @@ async fn store(st: &AppState, p: &Pair, send_type: i64, out: &Outgoing) -> Resul
         }
         Err(e) => return Err(e.into()),
     };
-    sqlx::query(
-        "UPDATE relation SET last_msg_id = $1 WHERE id = $2 AND (last_msg_id IS NULL OR last_msg_id < $1)",
-    )
-    .bind(id)
-    .bind(p.relation_id)
-    .execute(&mut **tx)
-    .await?;
+    if sqlite {
+        let sql = format!(
+            "UPDATE relation SET {time_col} = $1, {count_col} = {count_col} + 1,
+               last_msg_id = CASE WHEN last_msg_id IS NULL OR last_msg_id < $3 THEN $3 ELSE last_msg_id END
+             WHERE id = $2"
+        );
+        sqlx::query(&sql)
+            .bind(now)
+            .bind(p.relation_id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    } else {
+        sqlx::query(
+            "UPDATE relation SET last_msg_id = $1 WHERE id = $2 AND (last_msg_id IS NULL OR last_msg_id < $1)",
+        )
+        .bind(id)
+        .bind(p.relation_id)
+        .execute(&mut **tx)
+        .await?;
+    }
     tx.commit().await?;
     st.bus.publish(Event::MessageCreated {
         id,
@@ -428,10 +486,6 @@ async fn store(st: &AppState, p: &Pair, send_type: i64, out: &Outgoing) -> Resul
     })
 }
 
-async fn sales_user_exists(st: &AppState, user_id: i64) -> Result<bool, Error> {
-    crate::service::admin::exists(st, "sales_user", user_id).await
-}
-
 /// API doc 1.1: the customer writes to sales user `u_id`.
 pub async fn customer_send(
     st: &AppState,
@@ -439,15 +493,13 @@ pub async fn customer_send(
     u_id: i64,
     out: &Outgoing,
 ) -> Result<Sent, Error> {
-    if !sales_user_exists(st, u_id).await? {
-        return Err(Error::field("u_id", "用户名不存在", ""));
-    }
+    let p = anchored_pair(st, Anchor::Sales, u_id, customer_id).await?;
     if let Some(a) = out.article_id {
         if !crate::service::admin::exists(st, "article", a).await? {
             return Err(Error::field("article_id", "文章不存在", ""));
         }
     }
-    let p = pair(st, u_id, customer_id).await?;
+    let p = p.ok_or(Error::NoRelation)?;
     store(st, &p, SEND_CUSTOMER_TO_SALES, out).await
 }
 
@@ -458,11 +510,53 @@ pub async fn sales_send(
     customer_id: i64,
     out: &Outgoing,
 ) -> Result<Sent, Error> {
-    if !crate::service::admin::exists(st, "customer", customer_id).await? {
-        return Err(Error::field("customer_id", "客户不存在", ""));
-    }
-    let p = pair(st, user_id, customer_id).await?;
+    let p = anchored_pair(st, Anchor::Customer, user_id, customer_id)
+        .await?
+        .ok_or(Error::NoRelation)?;
     store(st, &p, SEND_SALES_TO_CUSTOMER, out).await
+}
+
+/// The pair and the other side's messages above `side`'s read watermark
+/// (oldest first, at most 1000), in one statement.
+async fn pending(
+    st: &AppState,
+    user_id: i64,
+    customer_id: i64,
+    side: Side,
+) -> Result<(Pair, Vec<MessageRow>), Error> {
+    let (watermark, own_type) = match side {
+        Side::Customer => ("customer_read_id", SEND_CUSTOMER_TO_SALES),
+        Side::Sales => ("user_read_id", SEND_SALES_TO_CUSTOMER),
+    };
+    let sql = format!(
+        "SELECT {PAIR_COLS}, m.id, m.send_type, m.content, m.create_date
+         FROM relation r JOIN customer c ON c.id = r.customer_id JOIN sales_user u ON u.id = r.user_id
+         LEFT JOIN chat_message m ON m.user_id = r.user_id AND m.customer_id = r.customer_id
+           AND m.id > r.{watermark} AND m.send_type <> $3
+         WHERE r.user_id = $1 AND r.customer_id = $2
+         ORDER BY m.id LIMIT 1000"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(customer_id)
+        .bind(own_type)
+        .fetch_all(&st.db.pool)
+        .await?;
+    let first = rows.first().ok_or(Error::NoRelation)?;
+    let p = pair_of_row(first, user_id, customer_id)?.ok_or(Error::NoRelation)?;
+    let msgs = joined_messages(&rows)?;
+    Ok((p, msgs))
+}
+
+/// The messages of left-joined rows (`m.id` NULL when there were none).
+fn joined_messages(rows: &[AnyRow]) -> Result<Vec<MessageRow>, Error> {
+    let mut v = Vec::with_capacity(rows.len());
+    for r in rows {
+        if get_opt_i64(r, "id")?.is_some() {
+            v.push(message_row(r)?);
+        }
+    }
+    Ok(v)
 }
 
 /// Messages the customer has not read yet (API doc 1.2), then marked read.
@@ -471,15 +565,7 @@ pub async fn customer_getmsg(
     customer_id: i64,
     u_id: i64,
 ) -> Result<Vec<Value>, Error> {
-    let p = pair(st, u_id, customer_id).await?;
-    let rows = messages_after(
-        st,
-        &p,
-        p.customer_read_id,
-        Some(SEND_CUSTOMER_TO_SALES),
-        1000,
-    )
-    .await?;
+    let (p, rows) = pending(st, u_id, customer_id, Side::Customer).await?;
     let items = rows
         .iter()
         .map(|m| customer_item(st, &p, m, -1, TimeStyle::Iso))
@@ -496,31 +582,95 @@ pub struct History {
     pub pair: Pair,
 }
 
+/// One history read: the anchor, the pair, the conversation's count, first and
+/// last id, and the page, all in one statement.
+struct HistoryRead {
+    rows: Vec<AnyRow>,
+    pair: Option<Pair>,
+    data_count: i64,
+    first_id: i64,
+    max_id: i64,
+    messages: Vec<MessageRow>,
+}
+
+/// `extra` adds columns over the anchor `a` (and whatever `extra_from` joins).
+async fn history_read(
+    st: &AppState,
+    anchor: Anchor,
+    user_id: i64,
+    customer_id: i64,
+    paging: Paging,
+    after_id: Option<i64>,
+    extra: (&str, &str),
+) -> Result<HistoryRead, Error> {
+    let page = match after_id {
+        Some(_) => {
+            "SELECT id, send_type, content, create_date FROM chat_message
+             WHERE user_id = $1 AND customer_id = $2 AND id > $3 ORDER BY id LIMIT $4"
+        }
+        None => {
+            "SELECT id, send_type, content, create_date FROM chat_message
+             WHERE user_id = $1 AND customer_id = $2 ORDER BY id DESC LIMIT $4 OFFSET $3"
+        }
+    };
+    let (extra_cols, extra_from) = extra;
+    let from = anchor.from_sql().replacen(
+        " WHERE ",
+        &format!(" {extra_from} LEFT JOIN ({page}) m ON r.id IS NOT NULL WHERE "),
+        1,
+    );
+    let pair_msgs = "FROM chat_message s WHERE s.user_id = $1 AND s.customer_id = $2";
+    let sql = format!(
+        "SELECT {PAIR_COLS} {extra_cols},
+           (SELECT CAST(COUNT(*) AS BIGINT) {pair_msgs}) AS data_count,
+           (SELECT MIN(s.id) {pair_msgs}) AS first_msg_id,
+           (SELECT MAX(s.id) {pair_msgs}) AS max_msg_id,
+           m.id, m.send_type, m.content, m.create_date
+         {from} ORDER BY m.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(user_id)
+        .bind(customer_id)
+        .bind(after_id.map(|a| a.max(0)).unwrap_or(paging.offset()))
+        .bind(paging.length)
+        .fetch_all(&st.db.pool)
+        .await?;
+    let first = rows.first().ok_or_else(|| anchor.missing())?;
+    let pair = pair_of_row(first, user_id, customer_id)?;
+    let data_count = get_i64(first, "data_count")?;
+    let first_id = get_opt_i64(first, "first_msg_id")?.unwrap_or(0);
+    let max_id = get_opt_i64(first, "max_msg_id")?.unwrap_or(0);
+    let messages = joined_messages(&rows)?;
+    Ok(HistoryRead {
+        rows,
+        pair,
+        data_count,
+        first_id,
+        max_id,
+        messages,
+    })
+}
+
 /// A page of history, or with `after_id` the next messages after it (for resume).
 /// Reading history marks what it shows as read by the reader.
 async fn history(
     st: &AppState,
-    p: Pair,
+    h: HistoryRead,
     side: Side,
-    paging: Paging,
     after_id: Option<i64>,
 ) -> Result<History, Error> {
-    let data_count = total_count(st, &p).await?;
-    let (rows, read_up_to) = match after_id {
-        Some(a) => {
-            let rows = messages_after(st, &p, a.max(0), None, paging.length).await?;
-            let up = rows.last().map(|m| m.id).unwrap_or(0);
-            (rows, up)
-        }
-        None => (history_page(st, &p, paging).await?, max_id(st, &p).await?),
+    let p = h.pair.ok_or(Error::NoRelation)?;
+    let data_count = h.data_count;
+    let rows = h.messages;
+    let read_up_to = match after_id {
+        Some(_) => rows.last().map(|m| m.id).unwrap_or(0),
+        None => h.max_id,
     };
     let items = match side {
-        Side::Customer => {
-            let first = first_id(st, &p).await?;
-            rows.iter()
-                .map(|m| customer_item(st, &p, m, first, TimeStyle::Iso))
-                .collect()
-        }
+        Side::Customer => rows
+            .iter()
+            .map(|m| customer_item(st, &p, m, h.first_id, TimeStyle::Iso))
+            .collect(),
         Side::Sales => rows
             .iter()
             .map(|m| sales_item(st, &p, m, p.customer_read_id, TimeStyle::Iso))
@@ -541,37 +691,48 @@ pub async fn customer_history(
     paging: Paging,
     after_id: Option<i64>,
 ) -> Result<(History, Value), Error> {
-    if !sales_user_exists(st, u_id).await? {
-        return Err(Error::field("u_id", "用户名不存在", ""));
-    }
-    let p = pair(st, u_id, customer_id).await?;
-    let h = history(st, p, Side::Customer, paging, after_id).await?;
-    let row = sqlx::query(
-        "SELECT u.username, u.mingpian_phone, u.wechat_phone, u.wechat, c.id AS company_id, c.name AS company_name,
-                g.qrcode_url
-         FROM sales_user u JOIN company c ON c.id = u.company_id LEFT JOIN gongzhonghao_app g ON g.company_id = c.id
-         WHERE u.id = $1",
+    // The rep's card comes with the same statement: `a` is the rep.
+    let read = history_read(
+        st,
+        Anchor::Sales,
+        u_id,
+        customer_id,
+        paging,
+        after_id,
+        (
+            ", a.username AS a_username, a.mingpian_phone, a.wechat_phone, a.wechat,
+               co.id AS company_id, co.name AS company_name, g.qrcode_url",
+            "LEFT JOIN company co ON co.id = a.company_id LEFT JOIN gongzhonghao_app g ON g.company_id = co.id",
+        ),
     )
-    .bind(u_id)
-    .fetch_one(&st.db.pool)
     .await?;
+    let row = read.rows.first().ok_or(Error::NoRelation)?;
     let or_phone = |v: String, fallback: &str| if v.is_empty() { fallback.to_owned() } else { v };
-    let wechat_phone = get_str(&row, "wechat_phone")?;
+    let wechat_phone = get_str(row, "wechat_phone")?;
     let extra = json!({
-        "mingpian_phone": or_phone(get_str(&row, "mingpian_phone")?, &wechat_phone),
-        "wechat": or_phone(get_str(&row, "wechat")?, &wechat_phone),
-        "company_id": get_i64(&row, "company_id")?,
-        "company_name": get_str(&row, "company_name")?,
-        "user_name": get_str(&row, "username")?,
-        "qrcode_url": get_str(&row, "qrcode_url")?,
+        "mingpian_phone": or_phone(get_str(row, "mingpian_phone")?, &wechat_phone),
+        "wechat": or_phone(get_str(row, "wechat")?, &wechat_phone),
+        "company_id": get_i64(row, "company_id")?,
+        "company_name": get_str(row, "company_name")?,
+        "user_name": get_str(row, "a_username")?,
+        "qrcode_url": get_str(row, "qrcode_url")?,
     });
+    let h = history(st, read, Side::Customer, after_id).await?;
     Ok((h, extra))
 }
 
 /// API doc 1.4: unread messages from the rep.
 pub async fn customer_query_num(st: &AppState, customer_id: i64, u_id: i64) -> Result<i64, Error> {
-    let p = pair(st, u_id, customer_id).await?;
-    customer_unread_count(st, &p).await
+    sqlx::query_scalar::<_, i64>(
+        "SELECT (SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message m WHERE m.user_id = r.user_id
+                   AND m.customer_id = r.customer_id AND m.send_type = 1 AND m.id > r.customer_read_id)
+         FROM relation r WHERE r.user_id = $1 AND r.customer_id = $2",
+    )
+    .bind(u_id)
+    .bind(customer_id)
+    .fetch_optional(&st.db.pool)
+    .await?
+    .ok_or(Error::NoRelation)
 }
 
 /// Semantics §10.4: customer messages the rep has not read, then marked read.
@@ -580,8 +741,7 @@ pub async fn sales_getmsg(
     user_id: i64,
     customer_id: i64,
 ) -> Result<Vec<Value>, Error> {
-    let p = pair(st, user_id, customer_id).await?;
-    let rows = messages_after(st, &p, p.user_read_id, Some(SEND_SALES_TO_CUSTOMER), 1000).await?;
+    let (p, rows) = pending(st, user_id, customer_id, Side::Sales).await?;
     let items = rows
         .iter()
         .map(|m| sales_item(st, &p, m, p.customer_read_id, TimeStyle::Iso))
@@ -599,11 +759,17 @@ pub async fn sales_history(
     paging: Paging,
     after_id: Option<i64>,
 ) -> Result<History, Error> {
-    if !crate::service::admin::exists(st, "customer", customer_id).await? {
-        return Err(Error::field("customer_id", "客户不存在", ""));
-    }
-    let p = pair(st, user_id, customer_id).await?;
-    history(st, p, Side::Sales, paging, after_id).await
+    let read = history_read(
+        st,
+        Anchor::Customer,
+        user_id,
+        customer_id,
+        paging,
+        after_id,
+        ("", ""),
+    )
+    .await?;
+    history(st, read, Side::Sales, after_id).await
 }
 
 pub async fn company_of_user(st: &AppState, user_id: i64) -> Result<i64, Error> {
@@ -617,10 +783,14 @@ pub async fn company_of_user(st: &AppState, user_id: i64) -> Result<i64, Error> 
 
 /// The rep's badge: unread customer messages over all conversations.
 pub async fn sales_badge(st: &AppState, user_id: i64) -> Result<i64, Error> {
+    // Only conversations whose last message is above the rep's watermark can
+    // hold unread customer messages; each is counted through its own index
+    // range, so the cost follows the unread conversations, not the rep's whole
+    // history. CROSS JOIN keeps SQLite from starting at chat_message.
     Ok(sqlx::query_scalar(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message m JOIN relation r
-           ON r.user_id = m.user_id AND r.customer_id = m.customer_id
-         WHERE r.user_id = $1 AND m.user_id = $1 AND m.send_type = 2 AND m.id > r.user_read_id",
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM relation r CROSS JOIN chat_message m
+         WHERE r.user_id = $1 AND r.last_msg_id > r.user_read_id
+           AND m.user_id = r.user_id AND m.customer_id = r.customer_id AND m.send_type = 2 AND m.id > r.user_read_id",
     )
     .bind(user_id)
     .fetch_one(&st.db.pool)
@@ -640,15 +810,9 @@ pub async fn sales_contacts(
     user_id: i64,
     paging: Paging,
 ) -> Result<Contacts, Error> {
-    let data_count: i64 = sqlx::query_scalar(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM relation WHERE user_id = $1 AND last_msg_id IS NOT NULL",
-    )
-    .bind(user_id)
-    .fetch_one(&st.db.pool)
-    .await?;
     let rows = sqlx::query(
         "SELECT r.customer_id, r.last_msg_id, c.username, c.headimgurl, c.user_type, c.is_subscribe,
-                m.content, m.create_date,
+                m.content, m.create_date, CAST(COUNT(*) OVER () AS BIGINT) AS data_count,
                 (SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message x WHERE x.user_id = r.user_id
                    AND x.customer_id = r.customer_id AND x.send_type = 2 AND x.id > r.user_read_id) AS unread
          FROM relation r JOIN customer c ON c.id = r.customer_id JOIN chat_message m ON m.id = r.last_msg_id
@@ -660,6 +824,19 @@ pub async fn sales_contacts(
     .bind(paging.offset())
     .fetch_all(&st.db.pool)
     .await?;
+    // The window count comes with the page; only a page past the end needs
+    // its own count.
+    let data_count = match rows.first() {
+        Some(r) => get_i64(r, "data_count")?,
+        None => {
+            sqlx::query_scalar(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM relation WHERE user_id = $1 AND last_msg_id IS NOT NULL",
+            )
+            .bind(user_id)
+            .fetch_one(&st.db.pool)
+            .await?
+        }
+    };
     let ids: Vec<i64> = rows
         .iter()
         .map(|r| get_i64(r, "customer_id"))

@@ -288,14 +288,6 @@ pub async fn contacts(
             vec![Arg::Text(pattern.clone()), Arg::Text(pattern)],
         );
     }
-    let count_sql = format!(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n {CONTACT_FROM} WHERE {}",
-        w.sql
-    );
-    let data_count = get_i64(&w.query(&count_sql).fetch_one(&st.db.pool).await?, "n")?;
-    if data_count == 0 {
-        return Err(Error::NoData);
-    }
     let n = w.next();
     let sql = format!(
         "SELECT r.customer_id, r.source, r.expected_time, r.expedted_pr, r.last_follow_time, r.last_activity_time,
@@ -304,7 +296,7 @@ pub async fn contacts(
                    AND a.action = {view} AND a.article_id IS NOT NULL ORDER BY a.id DESC LIMIT 1) AS article_id,
                 (SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message m WHERE m.user_id = r.user_id
                    AND m.customer_id = r.customer_id AND m.send_type = 2 AND m.id > r.user_read_id) AS unread,
-                lm.content AS last_content
+                lm.content AS last_content, CAST(COUNT(*) OVER () AS BIGINT) AS data_count
          {CONTACT_FROM} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
          WHERE {} ORDER BY {} LIMIT ${n} OFFSET ${}",
         w.sql,
@@ -318,6 +310,21 @@ pub async fn contacts(
         .bind(paging.offset())
         .fetch_all(&st.db.pool)
         .await?;
+    // The window count comes with the page; only an empty page (no match at
+    // all, or a page past the end) needs its own count.
+    let data_count = match rows.first() {
+        Some(r) => get_i64(r, "data_count")?,
+        None => {
+            let count_sql = format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n {CONTACT_FROM} WHERE {}",
+                w.sql
+            );
+            get_i64(&w.query(&count_sql).fetch_one(&st.db.pool).await?, "n")?
+        }
+    };
+    if data_count == 0 {
+        return Err(Error::NoData);
+    }
     let article_ids: Vec<i64> = rows
         .iter()
         .map(|r| get_opt_i64(r, "article_id"))
