@@ -81,19 +81,28 @@ impl Db {
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10));
         let opts = match backend {
-            Backend::Sqlite => opts.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    for pragma in [
-                        "PRAGMA journal_mode = WAL",
-                        "PRAGMA synchronous = NORMAL",
-                        "PRAGMA foreign_keys = ON",
-                        "PRAGMA busy_timeout = 10000",
-                    ] {
-                        sqlx::query(pragma).execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
-            }),
+            // sqlx pings an idle connection before every checkout; on SQLite
+            // that is one more round trip to the connection's worker thread
+            // per statement and can only fail if the file is gone, which the
+            // statement itself would report.
+            Backend::Sqlite => opts
+                .test_before_acquire(false)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA temp_store = MEMORY",
+                            "PRAGMA cache_size = -8192",
+                            "PRAGMA mmap_size = 268435456",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                        Ok(())
+                    })
+                }),
             Backend::Postgres => opts,
         };
         let pool = opts
