@@ -31,7 +31,9 @@ impl Party {
 /// found are not remembered, so users created later are seen on first use.
 /// Every signed request would otherwise pay one database round trip for it.
 #[derive(Clone, Default)]
-pub struct TokenCache(Arc<RwLock<HashMap<(Party, i64), Arc<str>>>>);
+pub struct TokenCache(Arc<RwLock<TokenMap>>);
+
+type TokenMap = HashMap<(Party, i64), Arc<str>>;
 
 /// Bound on remembered tokens; when reached the cache starts over, so memory
 /// stays bounded and the active users refill it.

@@ -80,7 +80,7 @@ enum Anchor {
 impl Anchor {
     /// `FROM` clause: the anchor row, then the relation and its two ends left-joined.
     /// Binds `$1` = user id, `$2` = customer id.
-    fn from_sql(self) -> &'static str {
+    fn tables_sql(self) -> &'static str {
         match self {
             Anchor::Sales => {
                 "FROM sales_user a LEFT JOIN relation r ON r.user_id = a.id AND r.customer_id = $2
@@ -109,7 +109,7 @@ async fn anchored_pair(
     user_id: i64,
     customer_id: i64,
 ) -> Result<Option<Pair>, Error> {
-    let sql = format!("SELECT {PAIR_COLS} {}", anchor.from_sql());
+    let sql = format!("SELECT {PAIR_COLS} {}", anchor.tables_sql());
     let row = sqlx::query(&sql)
         .bind(user_id)
         .bind(customer_id)
@@ -614,7 +614,7 @@ async fn history_read(
         }
     };
     let (extra_cols, extra_from) = extra;
-    let from = anchor.from_sql().replacen(
+    let from = anchor.tables_sql().replacen(
         " WHERE ",
         &format!(" {extra_from} LEFT JOIN ({page}) m ON r.id IS NOT NULL WHERE "),
         1,
