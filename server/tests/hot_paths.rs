@@ -79,9 +79,7 @@ async fn token_cache_remembers_only_known_users(b: Backend) {
     assert_eq!(code(&r), 400, "{r}");
     let old = app.now_ms() - 3_600_000;
     let q = app::sign::signed_query(k2.id, &k2.token, old);
-    let r = app
-        .get_url(&format!("{}{C_GET}?{q}&{uq}", app.base))
-        .await;
+    let r = app.get_url(&format!("{}{C_GET}?{q}&{uq}", app.base)).await;
     assert_eq!(code(&r), 400, "{r}");
     assert_eq!(r["note"]["reason"], "timestamp outside the allowed window");
 }
@@ -180,7 +178,10 @@ async fn rep_messages_inherit_the_article(b: Backend) {
     }
     rep_says(&app, &u, &k, "before any article").await;
     assert_eq!(last_article(&app).await, None);
-    assert_eq!(code(&customer_says(&app, &k, &u, "a", Some(articles[0])).await), 200);
+    assert_eq!(
+        code(&customer_says(&app, &k, &u, "a", Some(articles[0])).await),
+        200
+    );
     assert_eq!(last_article(&app).await, Some(articles[0]));
     rep_says(&app, &u, &k, "r1").await;
     assert_eq!(last_article(&app).await, Some(articles[0]));
@@ -229,13 +230,21 @@ async fn customer_history_header(b: Backend) {
     assert_eq!(items.len(), 2);
     assert!(items.iter().all(|i| i["is_first_info"] == false));
     let r = app
-        .get(C_HIST, &k, &format!("u_id={}&length=2&current_page=2", u.id))
+        .get(
+            C_HIST,
+            &k,
+            &format!("u_id={}&length=2&current_page=2", u.id),
+        )
         .await;
     let items = r["data"]["ret_data"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["is_first_info"], true);
     let r = app
-        .get(C_HIST, &k, &format!("u_id={}&length=2&current_page=9", u.id))
+        .get(
+            C_HIST,
+            &k,
+            &format!("u_id={}&length=2&current_page=9", u.id),
+        )
         .await;
     assert_eq!(code(&r), 200, "{r}");
     assert_eq!(r["data"]["data_count"], 3);
