@@ -53,7 +53,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/h5/chat") view=chat::CustomerChat/>
                     // Partially blocked: the article's public head (a blocking resource) is
                     // rendered into the HTML itself, for clients that never run the WASM.
-                    <Route path=path!("/h5/article/:id") view=article::ArticlePage ssr=SsrMode::PartiallyBlocked/>
+                    <Route path=path!("/h5/article/:id") view=article::ArticlePage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -177,7 +177,11 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
         addr,
         base: format!("http://{addr}"),
         st,
-        http: reqwest::Client::new(),
+        // A hung request fails its test instead of stalling the whole run.
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("http client"),
         db,
         shutdown: Some(tx),
     }
