@@ -60,9 +60,11 @@ impl Chat {
         self.u_id = u_id;
         self.customer_id = customer_id;
         self.input = true;
-        c.send(json!({"code": 199, "msg": "注册成功"})).await?;
         self.first_id = c.check(chat::first_id(&c.st, &p).await).await?;
         let max = c.check(chat::max_id(&c.st, &p).await).await?;
+        // 199 only after `max` is read: whatever the client (or its other
+        // device) sends once it sees 199 commits above `max` and is pushed.
+        c.send(json!({"code": 199, "msg": "注册成功"})).await?;
         match after {
             // A resume: everything after the client's last id, both directions.
             Some(a) => self.last_sent = a.min(max),

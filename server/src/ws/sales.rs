@@ -63,8 +63,9 @@ impl Chat {
         }));
         self.user_id = user_id;
         self.customer_id = customer_id;
-        c.send(json!({"code": 199, "msg": "注册成功"})).await?;
         let max = c.check(chat::max_id(&c.st, &p).await).await?;
+        // 199 only after `max` is read, as on the customer socket.
+        c.send(json!({"code": 199, "msg": "注册成功"})).await?;
         match after {
             Some(a) => {
                 self.last_sent = a.min(max);
