@@ -4,7 +4,7 @@
 use app::api::SEND_CUSTOMER_TO_SALES;
 use serde_json::{json, Value};
 
-use super::{chunk_items, id_field, Conn, Id, Step, BATCH};
+use super::{chunk_items, id_field, unread_batch, Conn, Id, Step, BATCH};
 use crate::bus::{Key, Subscription};
 use crate::extract::{Check, Fields};
 use crate::service::chat::{self, MessageRow, Pair, Side, TimeStyle};
@@ -72,26 +72,14 @@ impl Chat {
             None => {
                 let mut cursor = p.customer_read_id;
                 loop {
-                    let rows = c
-                        .check(
-                            chat::messages_after(
-                                &c.st,
-                                &p,
-                                cursor,
-                                Some(SEND_CUSTOMER_TO_SALES),
-                                BATCH,
-                            )
-                            .await,
-                        )
-                        .await?;
-                    let full = rows.len() as i64 == BATCH;
-                    let rows: Vec<MessageRow> = rows.into_iter().filter(|r| r.id <= max).collect();
+                    let (rows, more) =
+                        unread_batch(c, &p, cursor, SEND_CUSTOMER_TO_SALES, max).await?;
                     let Some(last) = rows.last().map(|r| r.id) else {
                         break;
                     };
                     self.push(c, &p, &rows).await?;
                     cursor = last;
-                    if !full || last >= max {
+                    if !more {
                         break;
                     }
                 }

@@ -173,6 +173,26 @@ async fn upgrade(
 #[derive(Debug)]
 pub(crate) struct Stop;
 pub(crate) type Step = Result<(), Stop>;
+
+/// One batch of the pair's messages above `cursor` and at most `max`, leaving
+/// out `exclude` (the reader's own side), with whether another batch may follow.
+/// A register pushes the reader's unread page with it, batch by batch, so a
+/// long backlog never sits in memory at once.
+pub(crate) async fn unread_batch(
+    c: &mut Conn,
+    p: &crate::service::chat::Pair,
+    cursor: i64,
+    exclude: i64,
+    max: i64,
+) -> Result<(Vec<crate::service::chat::MessageRow>, bool), Stop> {
+    let rows = c
+        .check(crate::service::chat::messages_after(&c.st, p, cursor, Some(exclude), BATCH).await)
+        .await?;
+    let full = rows.len() as i64 == BATCH;
+    let rows: Vec<_> = rows.into_iter().filter(|r| r.id <= max).collect();
+    let more = full && rows.last().is_some_and(|r| r.id < max);
+    Ok((rows, more))
+}
 type BoxStep<'a> = Pin<Box<dyn Future<Output = Step> + Send + 'a>>;
 
 /// Per-socket frame budget.

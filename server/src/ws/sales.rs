@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use app::api::SEND_SALES_TO_CUSTOMER;
 use serde_json::{json, Value};
 
-use super::{chunk_items, id_field, Conn, Id, Step, BATCH};
+use super::{chunk_items, id_field, unread_batch, Conn, Id, Step, BATCH};
 use crate::bus::{Key, Subscription};
 use crate::extract::{Check, Fields, Paging};
 use crate::service::chat::{self, MessageRow, Pair, Side, TimeStyle};
@@ -77,26 +77,14 @@ impl Chat {
             None => {
                 let mut cursor = p.user_read_id;
                 loop {
-                    let rows = c
-                        .check(
-                            chat::messages_after(
-                                &c.st,
-                                &p,
-                                cursor,
-                                Some(SEND_SALES_TO_CUSTOMER),
-                                BATCH,
-                            )
-                            .await,
-                        )
-                        .await?;
-                    let full = rows.len() as i64 == BATCH;
-                    let rows: Vec<MessageRow> = rows.into_iter().filter(|r| r.id <= max).collect();
+                    let (rows, more) =
+                        unread_batch(c, &p, cursor, SEND_SALES_TO_CUSTOMER, max).await?;
                     let Some(last) = rows.last().map(|r| r.id) else {
                         break;
                     };
                     self.push(c, &p, &rows).await?;
                     cursor = last;
-                    if !full || last >= max {
+                    if !more {
                         break;
                     }
                 }
