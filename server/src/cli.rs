@@ -178,7 +178,7 @@ pub struct CustomerCreate {
     #[arg(long)]
     pub name: String,
     #[arg(long)]
-    pub company_id: Option<i64>,
+    pub company_id: i64,
     #[arg(long)]
     pub headimgurl: Option<String>,
     #[arg(long, default_value_t = 1)]

@@ -101,7 +101,7 @@ pub async fn create(st: &AppState, sizes: Sizes) -> Result<Fixtures, String> {
                     st,
                     NewCustomer {
                         name: &format!("bench customer {i}"),
-                        company_id: Some(company),
+                        company_id: company,
                         headimgurl: None,
                         user_type: 1,
                     },

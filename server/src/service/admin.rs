@@ -79,17 +79,17 @@ pub async fn create_user(st: &AppState, u: NewUser<'_>) -> Result<(i64, String),
 
 pub struct NewCustomer<'a> {
     pub name: &'a str,
-    pub company_id: Option<i64>,
+    /// Every customer belongs to a company (contract §6): it reaches only that
+    /// company's reps and articles.
+    pub company_id: i64,
     pub headimgurl: Option<&'a str>,
     pub user_type: i64,
 }
 
 pub async fn create_customer(st: &AppState, c: NewCustomer<'_>) -> Result<(i64, String), Error> {
     let name = name_ok("name", c.name)?;
-    if let Some(cid) = c.company_id {
-        if !exists(st, "company", cid).await? {
-            return Err(Error::field("company_id", "公司不存在", ""));
-        }
+    if !exists(st, "company", c.company_id).await? {
+        return Err(Error::field("company_id", "公司不存在", ""));
     }
     if !(1..=3).contains(&c.user_type) {
         return Err(Error::field(
@@ -130,6 +130,21 @@ pub async fn create_relation(
     }
     if !exists(st, "customer", customer_id).await? {
         return Err(Error::field("customer_id", "客户不存在", ""));
+    }
+    let same_company: Option<i64> = sqlx::query_scalar(
+        "SELECT u.id FROM sales_user u JOIN customer c ON c.company_id = u.company_id
+         WHERE u.id = $1 AND c.id = $2",
+    )
+    .bind(user_id)
+    .bind(customer_id)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    if same_company.is_none() {
+        return Err(Error::field(
+            "customer_id",
+            "客户与雷达用户不属于同一公司",
+            "invalid",
+        ));
     }
     let mut tx = st.db.begin_write().await?;
     let res = sqlx::query_scalar::<_, i64>(

@@ -73,9 +73,10 @@ async fn customer_company(st: &AppState, customer_id: i64) -> Result<Option<i64>
     )
 }
 
-/// The article as the customer may see it: it exists, is not deleted, and
-/// belongs to the customer's company when the customer has one. Anything else
-/// is reported as "does not exist", so ids of other companies leak nothing.
+/// The article as the customer may see it: published, and of the customer's
+/// company (a customer without a company sees none). Anything else — drafts,
+/// deleted articles, other companies' — is reported exactly like an id that
+/// does not exist, so neither existence nor status leaks.
 async fn visible_article(
     st: &AppState,
     customer_id: i64,
@@ -84,12 +85,12 @@ async fn visible_article(
     let Some(a) = article_row(st, article_id).await? else {
         return Ok(None);
     };
-    if a.status == STATUS_DELETED {
+    if a.status != STATUS_PUBLISHED {
         return Ok(None);
     }
     match customer_company(st, customer_id).await? {
-        Some(c) if c != a.company_id => Ok(None),
-        _ => Ok(Some(a)),
+        Some(c) if c == a.company_id => Ok(Some(a)),
+        _ => Ok(None),
     }
 }
 
@@ -97,23 +98,34 @@ fn no_article() -> Error {
     Error::field("article_id", "文章不存在", "")
 }
 
-/// Checks the `uid` a customer action names: the sales user must exist and be
-/// related to the customer already, or belong to the article's company (the
-/// relation is then created with the action). Returns whether it must be created.
+/// Checks the `uid` a customer action names: the sales user must exist, belong
+/// to the customer's company, and be related to the customer already or belong
+/// to the article's company (the relation is then created with the action).
+/// Returns whether it must be created.
 async fn check_rep(
     st: &AppState,
     uid: i64,
     customer_id: i64,
     article_company: Option<i64>,
 ) -> Result<bool, Error> {
-    let company: Option<i64> =
-        sqlx::query_scalar("SELECT company_id FROM sales_user WHERE id = $1")
-            .bind(uid)
-            .fetch_optional(&st.db.pool)
-            .await?;
-    let Some(company) = company else {
+    let row = sqlx::query(
+        "SELECT u.company_id, c.company_id AS customer_company
+         FROM sales_user u LEFT JOIN customer c ON c.id = $2 WHERE u.id = $1",
+    )
+    .bind(uid)
+    .bind(customer_id)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    let Some(row) = row else {
         return Err(Error::field("uid", "雷达用户不存在", ""));
     };
+    let company = get_i64(&row, "company_id")?;
+    let foreign = || Error::field("uid", "雷达用户不属于该文章的公司", "");
+    // A relation left over from before the scope rules does not let a rep of
+    // another company hear about this customer.
+    if get_opt_i64(&row, "customer_company")? != Some(company) {
+        return Err(foreign());
+    }
     let related: Option<i64> =
         sqlx::query_scalar("SELECT id FROM relation WHERE user_id = $1 AND customer_id = $2")
             .bind(uid)
@@ -126,7 +138,7 @@ async fn check_rep(
     if article_company == Some(company) {
         return Ok(true);
     }
-    Err(Error::field("uid", "雷达用户不属于该文章的公司", ""))
+    Err(foreign())
 }
 
 /// Creates the relation inside the caller's transaction; a concurrent creator wins quietly.
@@ -312,14 +324,22 @@ pub async fn stay(
     seconds: i64,
 ) -> Result<i64, Error> {
     let seconds = stay_seconds(seconds).map_err(|m| Error::field("seconds", m, "invalid"))?;
+    // The view must be this customer's, of an article it may still see, logged
+    // for a rep of its company; anything else answers like an unknown log id.
     let owned: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM access_log WHERE id = $1 AND customer_id = $2 AND article_id = $3 AND user_id = $4 AND action = $5",
+        "SELECT l.id FROM access_log l
+           JOIN customer c ON c.id = l.customer_id
+           JOIN article a ON a.id = l.article_id AND a.company_id = c.company_id
+           JOIN sales_user u ON u.id = l.user_id AND u.company_id = c.company_id
+         WHERE l.id = $1 AND l.customer_id = $2 AND l.article_id = $3 AND l.user_id = $4 AND l.action = $5
+           AND a.status = $6",
     )
     .bind(log_id)
     .bind(customer_id)
     .bind(article_id)
     .bind(uid)
     .bind(Action::ViewArticle.code())
+    .bind(STATUS_PUBLISHED)
     .fetch_optional(&st.db.pool)
     .await?;
     if owned.is_none() {
@@ -516,8 +536,8 @@ pub struct Recommended {
 }
 
 /// The three most-read published articles of the rep's company other than the
-/// one being read. `uid` must be a sales user of `company_id`, and a customer
-/// of a company only sees its own company's articles.
+/// one being read. `uid` must be a sales user of `company_id`, and `company_id`
+/// the customer's own company (a customer without a company sees none).
 pub async fn recommend(
     st: &AppState,
     customer_id: i64,
@@ -535,10 +555,7 @@ pub async fn recommend(
         Some(c) if c != company_id => return Err(Error::field("uid", "雷达用户不属于该公司", "")),
         Some(_) => {}
     }
-    if customer_company(st, customer_id)
-        .await?
-        .is_some_and(|c| c != company_id)
-    {
+    if customer_company(st, customer_id).await? != Some(company_id) {
         return Err(Error::field("company_id", "公司ID不正确", ""));
     }
     let data_count: i64 = sqlx::query_scalar(
@@ -644,12 +661,17 @@ pub async fn sign_up(
 ) -> Result<i64, Error> {
     let not_found = || Error::field("activity_id", "报名活动不存在", "");
     let act = activity_row(st, activity_id).await?.ok_or_else(not_found)?;
-    let article_company = act.article.as_ref().map(|a| a.company_id);
-    if let (Some(ac), Some(cc)) = (article_company, customer_company(st, customer_id).await?) {
-        if ac != cc {
+    // An activity of a draft, deleted or foreign article is answered like an
+    // unknown one; a customer without a company reaches no activity at all.
+    let Some(own_company) = customer_company(st, customer_id).await? else {
+        return Err(not_found());
+    };
+    if let Some(a) = &act.article {
+        if a.status != STATUS_PUBLISHED || a.company_id != own_company {
             return Err(not_found());
         }
     }
+    let article_company = act.article.as_ref().map(|a| a.company_id);
     let create = match s.uid {
         Some(u) => check_rep(st, u, customer_id, article_company).await?,
         None => false,

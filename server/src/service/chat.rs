@@ -16,7 +16,7 @@ use crate::bus::Event;
 use crate::db::{get_i64, get_opt_i64, get_str, is_unique_violation, placeholders};
 use crate::error::Error;
 use crate::extract::Paging;
-use crate::service::customer_name;
+use crate::service::{customer_name, SAME_COMPANY};
 use crate::timefmt;
 use crate::AppState;
 
@@ -58,7 +58,7 @@ pub async fn pair(st: &AppState, user_id: i64, customer_id: i64) -> Result<Pair,
     let sql = format!(
         "SELECT {PAIR_COLS}
          FROM relation r JOIN customer c ON c.id = r.customer_id JOIN sales_user u ON u.id = r.user_id
-         WHERE r.user_id = $1 AND r.customer_id = $2"
+         WHERE r.user_id = $1 AND r.customer_id = $2 AND {SAME_COMPANY}"
     );
     let row = sqlx::query(&sql)
         .bind(user_id)
@@ -78,20 +78,24 @@ enum Anchor {
 }
 
 impl Anchor {
-    /// `FROM` clause: the anchor row, then the relation and its two ends left-joined.
-    /// Binds `$1` = user id, `$2` = customer id.
-    fn tables_sql(self) -> &'static str {
+    /// `FROM` clause: the anchor row, then the relation (only one within a
+    /// company) and its two ends left-joined. Binds `$1` = user id, `$2` = customer id.
+    fn joins_sql(self) -> String {
         match self {
-            Anchor::Sales => {
-                "FROM sales_user a LEFT JOIN relation r ON r.user_id = a.id AND r.customer_id = $2
-                 LEFT JOIN customer c ON c.id = r.customer_id LEFT JOIN sales_user u ON u.id = r.user_id
-                 WHERE a.id = $1"
-            }
-            Anchor::Customer => {
-                "FROM customer a LEFT JOIN relation r ON r.customer_id = a.id AND r.user_id = $1
-                 LEFT JOIN customer c ON c.id = r.customer_id LEFT JOIN sales_user u ON u.id = r.user_id
-                 WHERE a.id = $2"
-            }
+            Anchor::Sales => format!(
+                "FROM sales_user a LEFT JOIN relation r ON r.user_id = a.id AND r.customer_id = $2 AND {SAME_COMPANY}
+                 LEFT JOIN customer c ON c.id = r.customer_id LEFT JOIN sales_user u ON u.id = r.user_id"
+            ),
+            Anchor::Customer => format!(
+                "FROM customer a LEFT JOIN relation r ON r.customer_id = a.id AND r.user_id = $1 AND {SAME_COMPANY}
+                 LEFT JOIN customer c ON c.id = r.customer_id LEFT JOIN sales_user u ON u.id = r.user_id"
+            ),
+        }
+    }
+    fn where_sql(self) -> &'static str {
+        match self {
+            Anchor::Sales => "WHERE a.id = $1",
+            Anchor::Customer => "WHERE a.id = $2",
         }
     }
     fn missing(self) -> Error {
@@ -109,7 +113,11 @@ async fn anchored_pair(
     user_id: i64,
     customer_id: i64,
 ) -> Result<Option<Pair>, Error> {
-    let sql = format!("SELECT {PAIR_COLS} {}", anchor.tables_sql());
+    let sql = format!(
+        "SELECT {PAIR_COLS} {} {}",
+        anchor.joins_sql(),
+        anchor.where_sql()
+    );
     let row = sqlx::query(&sql)
         .bind(user_id)
         .bind(customer_id)
@@ -494,13 +502,62 @@ pub async fn customer_send(
     out: &Outgoing,
 ) -> Result<Sent, Error> {
     let p = anchored_pair(st, Anchor::Sales, u_id, customer_id).await?;
+    check_articles(st, u_id, out, Side::Customer).await?;
+    let p = p.ok_or(Error::NoRelation)?;
+    store(st, &p, SEND_CUSTOMER_TO_SALES, out).await
+}
+
+/// Whether `article_id` may be named in a message of rep `user_id`'s
+/// conversations: an article of the rep's company (a pair always shares one),
+/// and for a customer sender only a published one.
+async fn article_in_scope(
+    st: &AppState,
+    user_id: i64,
+    article_id: i64,
+    side: Side,
+) -> Result<bool, Error> {
+    let published_only = i64::from(side == Side::Customer);
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT a.id FROM article a JOIN sales_user u ON u.company_id = a.company_id
+         WHERE a.id = $1 AND u.id = $2 AND ($3 = 0 OR a.status = $4)",
+    )
+    .bind(article_id)
+    .bind(user_id)
+    .bind(published_only)
+    .bind(crate::service::article::STATUS_PUBLISHED)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The articles a message names — the send's `article_id` and an `article_id`
+/// key inside its content, which clients see as part of the message — must be
+/// in the pair's scope. Out of scope answers like an article that does not
+/// exist (402), and nothing is stored.
+async fn check_articles(
+    st: &AppState,
+    user_id: i64,
+    out: &Outgoing,
+    side: Side,
+) -> Result<(), Error> {
     if let Some(a) = out.article_id {
-        if !crate::service::admin::exists(st, "article", a).await? {
+        if !article_in_scope(st, user_id, a, side).await? {
             return Err(Error::field("article_id", "文章不存在", ""));
         }
     }
-    let p = p.ok_or(Error::NoRelation)?;
-    store(st, &p, SEND_CUSTOMER_TO_SALES, out).await
+    let Some(v) = out.content.object().get("article_id") else {
+        return Ok(());
+    };
+    let id = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Value::Null => return Ok(()),
+        _ => None,
+    };
+    match id {
+        Some(a) if article_in_scope(st, user_id, a, side).await? => Ok(()),
+        _ => Err(Error::field("content", "消息中的文章不存在", "invalid")),
+    }
 }
 
 /// Semantics §10.3: the rep writes to a customer.
@@ -513,6 +570,7 @@ pub async fn sales_send(
     let p = anchored_pair(st, Anchor::Customer, user_id, customer_id)
         .await?
         .ok_or(Error::NoRelation)?;
+    check_articles(st, user_id, out, Side::Sales).await?;
     store(st, &p, SEND_SALES_TO_CUSTOMER, out).await
 }
 
@@ -533,7 +591,7 @@ async fn pending(
          FROM relation r JOIN customer c ON c.id = r.customer_id JOIN sales_user u ON u.id = r.user_id
          LEFT JOIN chat_message m ON m.user_id = r.user_id AND m.customer_id = r.customer_id
            AND m.id > r.{watermark} AND m.send_type <> $3
-         WHERE r.user_id = $1 AND r.customer_id = $2
+         WHERE r.user_id = $1 AND r.customer_id = $2 AND {SAME_COMPANY}
          ORDER BY m.id LIMIT 1000"
     );
     let rows = sqlx::query(&sql)
@@ -614,10 +672,10 @@ async fn history_read(
         }
     };
     let (extra_cols, extra_from) = extra;
-    let from = anchor.tables_sql().replacen(
-        " WHERE ",
-        &format!(" {extra_from} LEFT JOIN ({page}) m ON r.id IS NOT NULL WHERE "),
-        1,
+    let from = format!(
+        "{} {extra_from} LEFT JOIN ({page}) m ON r.id IS NOT NULL {}",
+        anchor.joins_sql(),
+        anchor.where_sql()
     );
     let pair_msgs = "FROM chat_message s WHERE s.user_id = $1 AND s.customer_id = $2";
     let sql = format!(
@@ -723,16 +781,17 @@ pub async fn customer_history(
 
 /// API doc 1.4: unread messages from the rep.
 pub async fn customer_query_num(st: &AppState, customer_id: i64, u_id: i64) -> Result<i64, Error> {
-    sqlx::query_scalar::<_, i64>(
+    let sql = format!(
         "SELECT (SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message m WHERE m.user_id = r.user_id
                    AND m.customer_id = r.customer_id AND m.send_type = 1 AND m.id > r.customer_read_id)
-         FROM relation r WHERE r.user_id = $1 AND r.customer_id = $2",
-    )
-    .bind(u_id)
-    .bind(customer_id)
-    .fetch_optional(&st.db.pool)
-    .await?
-    .ok_or(Error::NoRelation)
+         FROM relation r WHERE r.user_id = $1 AND r.customer_id = $2 AND {SAME_COMPANY}"
+    );
+    sqlx::query_scalar::<_, i64>(&sql)
+        .bind(u_id)
+        .bind(customer_id)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .ok_or(Error::NoRelation)
 }
 
 /// Semantics §10.4: customer messages the rep has not read, then marked read.

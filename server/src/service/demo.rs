@@ -110,7 +110,7 @@ pub async fn seed(st: &AppState) -> Result<Demo, Error> {
             st,
             NewCustomer {
                 name,
-                company_id: Some(company_id),
+                company_id,
                 headimgurl: Some(img),
                 user_type: 1,
             },

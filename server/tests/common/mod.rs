@@ -227,7 +227,7 @@ impl TestApp {
             &self.st,
             radar::service::admin::NewCustomer {
                 name,
-                company_id: Some(company_id),
+                company_id,
                 headimgurl: None,
                 user_type: 1,
             },

@@ -327,7 +327,7 @@ pub async fn new_customer(st: &radar::AppState, company_id: i64, name: &str) -> 
         st,
         radar::service::admin::NewCustomer {
             name,
-            company_id: Some(company_id),
+            company_id,
             headimgurl: None,
             user_type: 1,
         },
