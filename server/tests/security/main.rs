@@ -4,5 +4,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod hostile;
 #[path = "../wsutil/mod.rs"]
 mod wsutil;
