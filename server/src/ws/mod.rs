@@ -9,6 +9,12 @@
 //! processed one at a time; an acknowledgement is sent only after the service
 //! layer committed.
 //!
+//! No frame the server sends exceeds 64 KiB (`MAX_PUSH_BYTES`). Chat pushes
+//! are split into several frames of the usual shape; a contact-list page that
+//! would be larger goes out as parts: each frame has the page's keys, a slice
+//! of `ret_data` (in order) and `"part": i, "parts": n` (a frame without them is
+//! a whole page).
+//!
 //! Frames every socket answers (after authentication):
 //! * `lived` → `{"code":270,"msg":"为了新中国的胜利向我开炮"}`; `closed` → Close frame 1000.
 //!
@@ -18,7 +24,8 @@
 //!   `{"code":400,"msg":"公众号token验证未通过"|"雷达token验证未通过","note":{"reason":…}}`, close 1008;
 //! * `register` without the other party's id → `{"code":401,"msg":"user_id和uid不能为空,终止连接"}`, close 1008;
 //! * no relation → `{"code":307,"msg":"用户-客户关系不存在"}` (close 1008 on `register`);
-//! * non-numeric ids, invalid content, unknown or missing `type` →
+//! * non-numeric ids, invalid content, a NUL character (U+0000) in any field,
+//!   unknown or missing `type` →
 //!   `{"code":402,"msg":"请求异常","data":{<field>:[{"message","code"}]}}`, the socket stays open;
 //! * more frames than the rate limit → `{"code":429,"msg":"请求过于频繁,终止连接"}`, close 1008;
 //! * a frame over 64 KiB → close 1009; a database failure → `{"code":500,…}`, close 1011
