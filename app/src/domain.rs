@@ -223,6 +223,8 @@ impl MessageContent {
         // and a client may render any of them).
         for (key, v) in &object {
             if is_url_key(key) {
+                // The key is the client's: echoed cut, so a reply stays small.
+                let key = cut_chars(key, 64);
                 match v {
                     Value::String(s) => check_url(s).map_err(|e| format!("{key}: {e}"))?,
                     Value::Null => {}
