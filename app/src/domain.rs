@@ -78,6 +78,47 @@ impl FieldErrors {
 
 pub const MAX_TEXT_CHARS: usize = 5000;
 pub const MAX_CLIENT_MSG_ID: usize = 64;
+pub const MAX_PRODUCT_NAME_CHARS: usize = 200;
+pub const MAX_PRODUCT_PRICE_CHARS: usize = 32;
+pub const MAX_URL_CHARS: usize = 2048;
+/// A stored message's content as JSON, at most: room for a maximal text (5000
+/// characters even when each is escaped) while one pushed item stays well
+/// below the 64 KiB frame limit.
+pub const MAX_CONTENT_BYTES: usize = 32 * 1024;
+/// Contact-list and inbox previews are cut to this many characters.
+pub const PREVIEW_CHARS: usize = 60;
+
+/// A link the UI puts in `src`/`href`: at most 2,048 characters, and either an
+/// absolute `http(s)` URL or a path on the site itself (`statics/imgs/…`,
+/// `/pkg/…`), which is what the original clients and the demo data send. Any
+/// other scheme (`javascript:`, `data:`, `file:`…), whitespace and control
+/// characters are refused.
+pub fn check_url(s: &str) -> Result<(), String> {
+    if s.chars().count() > MAX_URL_CHARS {
+        return Err(format!("链接最多{MAX_URL_CHARS}个字符"));
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("链接不能包含空白或控制字符".into());
+    }
+    // A scheme is what precedes the first `:` when no `/`, `?` or `#` comes
+    // before it (RFC 3986 §4.2: a relative path cannot have a colon there).
+    let head_end = s.find(['/', '?', '#']).unwrap_or(s.len());
+    match s[..head_end].find(':') {
+        None => Ok(()),
+        Some(i) => {
+            let scheme = s[..i].to_ascii_lowercase();
+            if (scheme == "http" || scheme == "https") && s[i + 1..].starts_with("//") {
+                Ok(())
+            } else {
+                Err("链接只能是http(s)地址或站内路径".into())
+            }
+        }
+    }
+}
+
+fn is_url_key(key: &str) -> bool {
+    key == "url" || key.ends_with("_url")
+}
 
 /// A chat message's `content`: a JSON object whose `info_type` selects the shape.
 /// Extra keys are kept as the original did.
@@ -154,7 +195,10 @@ impl MessageContent {
                 }
             }
             InfoType::Product => {
-                non_empty("product_name")?;
+                let name = non_empty("product_name")?;
+                if name.chars().count() > MAX_PRODUCT_NAME_CHARS {
+                    return Err(format!("product_name最多{MAX_PRODUCT_NAME_CHARS}个字符"));
+                }
                 for key in ["product_cover_url", "product_price"] {
                     if let Some(v) = object.get(key) {
                         if !(v.is_string() || v.is_number()) {
@@ -162,12 +206,37 @@ impl MessageContent {
                         }
                     }
                 }
+                let price = match object.get("product_price") {
+                    Some(Value::String(s)) => s.chars().count(),
+                    Some(Value::Number(n)) => n.to_string().len(),
+                    _ => 0,
+                };
+                if price > MAX_PRODUCT_PRICE_CHARS {
+                    return Err(format!("product_price最多{MAX_PRODUCT_PRICE_CHARS}个字符"));
+                }
             }
             InfoType::Image | InfoType::Video => {
                 non_empty("url")?;
             }
         }
-        Ok(MessageContent { kind, object })
+        // Every link of the content, whatever its type (extra keys are kept,
+        // and a client may render any of them).
+        for (key, v) in &object {
+            if is_url_key(key) {
+                // The key is the client's: echoed cut, so a reply stays small.
+                let key = cut_chars(key, 64);
+                match v {
+                    Value::String(s) => check_url(s).map_err(|e| format!("{key}: {e}"))?,
+                    Value::Null => {}
+                    _ => return Err(format!("{key}格式错误")),
+                }
+            }
+        }
+        let content = MessageContent { kind, object };
+        if content.to_json_string().len() > MAX_CONTENT_BYTES {
+            return Err(format!("消息内容不能超过{MAX_CONTENT_BYTES}字节"));
+        }
+        Ok(content)
     }
 
     pub fn info_type(&self) -> InfoType {
@@ -206,6 +275,22 @@ impl MessageContent {
             _ => String::new(),
         }
     }
+
+    /// The preview of a contact-list or inbox entry: at most `PREVIEW_CHARS`
+    /// characters, a cut one ending in `…`.
+    pub fn list_preview(object: &Map<String, Value>) -> String {
+        cut_chars(&Self::preview(object), PREVIEW_CHARS)
+    }
+}
+
+/// `s` limited to `max` characters; a cut string ends in `…` (counted).
+pub fn cut_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// Deal probability: an integer 0–100, optionally written with a trailing `%`.

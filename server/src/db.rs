@@ -128,11 +128,21 @@ impl Db {
     }
 
     pub async fn begin_write(&self) -> Result<WriteTx<'_>, sqlx::Error> {
-        let guard = match self.backend {
-            Backend::Sqlite => Some(self.writer.lock().await),
-            Backend::Postgres => None,
+        let (guard, tx) = match self.backend {
+            // IMMEDIATE takes the file's write lock before the first read. A
+            // deferred transaction that reads and then writes fails with
+            // SQLITE_BUSY_SNAPSHOT (517) when another connection committed in
+            // between, which the mutex cannot prevent for another process on
+            // the same file (`radar admin …` next to `radar serve`), and
+            // busy_timeout does not retry. SQLite retries a stale snapshot
+            // itself while beginning (BEGIN IMMEDIATE waits like any lock),
+            // so no transaction needs to be re-run.
+            Backend::Sqlite => {
+                let guard = self.writer.lock().await;
+                (Some(guard), self.pool.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Backend::Postgres => (None, self.pool.begin().await?),
         };
-        let tx = self.pool.begin().await?;
         Ok(WriteTx { tx, _guard: guard })
     }
 

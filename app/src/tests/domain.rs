@@ -111,3 +111,70 @@ fn field_errors_round_trip_in_order() {
     );
     assert_eq!(FieldErrors::from_json(&j), e);
 }
+
+#[test]
+fn links_are_http_or_site_paths() {
+    for ok in [
+        "statics/zhugeleida/imgs/chat/product.png",
+        "/pkg/a.png",
+        "a.png",
+        "http://x.cn/a.png",
+        "HTTPS://x.cn/a?b=c:d#e",
+        "img/a:b.png",
+    ] {
+        assert!(check_url(ok).is_ok(), "{ok}");
+    }
+    for bad in [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "data:image/png;base64,AAAA",
+        "vbscript:x",
+        "file:///etc/passwd",
+        "http:x.cn",
+        "https://x.cn/a b",
+        "a\u{0}b",
+        "java\tscript:x",
+    ] {
+        assert!(check_url(bad).is_err(), "{bad}");
+    }
+    let head = "https://x.cn/";
+    let max = format!("{head}{}", "a".repeat(MAX_URL_CHARS - head.len()));
+    assert!(check_url(&max).is_ok());
+    assert!(check_url(&format!("{max}a")).is_err());
+}
+
+#[test]
+fn product_cards_and_content_are_bounded() {
+    let card = |name: &str, price: Value, cover: &str| {
+        MessageContent::parse_value(&json!({"info_type": 2, "product_name": name,
+            "product_price": price, "product_cover_url": cover}))
+    };
+    let name = "名".repeat(MAX_PRODUCT_NAME_CHARS);
+    let price = "9".repeat(MAX_PRODUCT_PRICE_CHARS);
+    assert!(card(&name, json!(price), "statics/p.png").is_ok());
+    assert!(card(&format!("{name}名"), json!(price), "statics/p.png").is_err());
+    assert!(card("p", json!(format!("{price}9")), "statics/p.png").is_err());
+    assert!(card("p", json!(9800), "javascript:x").is_err());
+    assert!(MessageContent::parse_value(&json!({"info_type": 5, "url": "data:,x"})).is_err());
+    // Extra keys are kept, within the size of a stored content.
+    let extra = "x".repeat(MAX_CONTENT_BYTES);
+    assert!(
+        MessageContent::parse_value(&json!({"info_type": 1, "msg": "hi", "x": extra})).is_err()
+    );
+    // A maximal text fits even when every character is escaped in JSON.
+    let controls = "\u{1}".repeat(MAX_TEXT_CHARS);
+    assert!(MessageContent::parse_value(&json!({"info_type": 1, "msg": controls})).is_ok());
+}
+
+#[test]
+fn list_previews_are_cut() {
+    let long = json!({"info_type": 1, "msg": "长".repeat(100)});
+    let p = MessageContent::list_preview(long.as_object().unwrap());
+    assert_eq!(p.chars().count(), PREVIEW_CHARS);
+    assert!(p.ends_with('…'));
+    let short = json!({"info_type": 1, "msg": "短"});
+    assert_eq!(
+        MessageContent::list_preview(short.as_object().unwrap()),
+        "短"
+    );
+}

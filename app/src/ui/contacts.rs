@@ -332,12 +332,17 @@ impl Contacts {
                             registered = true;
                             let _ = self.live.try_set(true);
                         }
-                        // The first page after (re)connecting is the baseline.
+                        // The first page after (re)connecting is the baseline. A
+                        // page over the frame limit comes in parts (`part` of
+                        // `parts`, each a slice of `ret_data`); it is complete
+                        // with its last part.
                         if let Some(items) = data.get("ret_data").and_then(Value::as_array) {
                             self.apply_feed(items, false, !first);
                         }
                         self.apply_latest(&data, !first);
-                        first = false;
+                        if int_of(&data, "part") >= int_of(&data, "parts") {
+                            first = false;
+                        }
                         if let Some(n) = int_of(&data, "unread_msg_num") {
                             self.fallback_badge(n);
                         }

@@ -11,10 +11,21 @@ fn name_ok(field: &str, name: &str) -> Result<String, Error> {
     if n.is_empty() {
         return Err(Error::field(field, "名称不能为空", "required"));
     }
+    if n.contains('\0') {
+        return Err(Error::field(field, crate::extract::NUL_MESSAGE, "invalid"));
+    }
     if n.chars().count() > MAX_NAME_CHARS {
         return Err(Error::field(field, "名称过长", "invalid"));
     }
     Ok(n.to_owned())
+}
+
+/// An optional avatar link: the rules of links in messages (`check_url`).
+fn url_ok(field: &str, url: Option<&str>) -> Result<(), Error> {
+    match url.map(app::domain::check_url) {
+        Some(Err(m)) => Err(Error::field(field, &m, "invalid")),
+        _ => Ok(()),
+    }
 }
 
 pub async fn exists(st: &AppState, table: &str, id: i64) -> Result<bool, Error> {
@@ -55,6 +66,7 @@ pub struct NewUser<'a> {
 
 pub async fn create_user(st: &AppState, u: NewUser<'_>) -> Result<(i64, String), Error> {
     let name = name_ok("name", u.name)?;
+    url_ok("avatar", u.avatar)?;
     if !exists(st, "company", u.company_id).await? {
         return Err(Error::field("company_id", "公司不存在", ""));
     }
@@ -88,6 +100,7 @@ pub struct NewCustomer<'a> {
 
 pub async fn create_customer(st: &AppState, c: NewCustomer<'_>) -> Result<(i64, String), Error> {
     let name = name_ok("name", c.name)?;
+    url_ok("headimgurl", c.headimgurl)?;
     if !exists(st, "company", c.company_id).await? {
         return Err(Error::field("company_id", "公司不存在", ""));
     }

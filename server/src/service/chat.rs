@@ -617,6 +617,32 @@ fn joined_messages(rows: &[AnyRow]) -> Result<Vec<MessageRow>, Error> {
     Ok(v)
 }
 
+/// Serialised items one `getmsg` answers at most; the rest stays unread and
+/// comes with the next call.
+pub const GETMSG_MAX_BYTES: usize = 1024 * 1024;
+
+/// The leading items whose JSON fits in `max` bytes (at least one), with the
+/// id of the last one taken: only what is returned may be marked read.
+fn within_bytes(
+    items: impl Iterator<Item = (i64, Value)>,
+    max: usize,
+) -> (Vec<Value>, Option<i64>) {
+    let mut out = Vec::new();
+    let mut last = None;
+    let mut size = 0;
+    for (id, item) in items {
+        // Each item after the first costs its separating comma too.
+        let n = item.to_string().len() + 1;
+        if !out.is_empty() && size + n > max {
+            break;
+        }
+        size += n;
+        last = Some(id);
+        out.push(item);
+    }
+    (out, last)
+}
+
 /// Messages the customer has not read yet (API doc 1.2), then marked read.
 pub async fn customer_getmsg(
     st: &AppState,
@@ -624,12 +650,13 @@ pub async fn customer_getmsg(
     u_id: i64,
 ) -> Result<Vec<Value>, Error> {
     let (p, rows) = pending(st, u_id, customer_id, Side::Customer).await?;
-    let items = rows
-        .iter()
-        .map(|m| customer_item(st, &p, m, -1, TimeStyle::Iso))
-        .collect();
-    if let Some(last) = rows.last() {
-        mark_read(st, &p, Side::Customer, last.id).await?;
+    let (items, last) = within_bytes(
+        rows.iter()
+            .map(|m| (m.id, customer_item(st, &p, m, -1, TimeStyle::Iso))),
+        GETMSG_MAX_BYTES,
+    );
+    if let Some(last) = last {
+        mark_read(st, &p, Side::Customer, last).await?;
     }
     Ok(items)
 }
@@ -801,12 +828,17 @@ pub async fn sales_getmsg(
     customer_id: i64,
 ) -> Result<Vec<Value>, Error> {
     let (p, rows) = pending(st, user_id, customer_id, Side::Sales).await?;
-    let items = rows
-        .iter()
-        .map(|m| sales_item(st, &p, m, p.customer_read_id, TimeStyle::Iso))
-        .collect();
-    if let Some(last) = rows.last() {
-        mark_read(st, &p, Side::Sales, last.id).await?;
+    let (items, last) = within_bytes(
+        rows.iter().map(|m| {
+            (
+                m.id,
+                sales_item(st, &p, m, p.customer_read_id, TimeStyle::Iso),
+            )
+        }),
+        GETMSG_MAX_BYTES,
+    );
+    if let Some(last) = last {
+        mark_read(st, &p, Side::Sales, last).await?;
     }
     Ok(items)
 }
@@ -855,6 +887,10 @@ pub async fn sales_badge(st: &AppState, user_id: i64) -> Result<i64, Error> {
     .fetch_one(&st.db.pool)
     .await?)
 }
+
+/// Tags shown per contact-list entry (the newest): a rep may link any number,
+/// but one entry must stay small enough for a pushed frame.
+pub const MAX_LISTED_TAGS: usize = 50;
 
 pub struct Contacts {
     pub items: Vec<Value>,
@@ -921,9 +957,9 @@ pub async fn sales_contacts(
             "is_subscribe_text": subscribe_text(is_subscribe),
             "name": customer_name(cid, &get_str(r, "username")?),
             "dateTime": timefmt::chat_relative(st.config.tz, created, now),
-            "msg": MessageContent::preview(&content),
+            "msg": MessageContent::list_preview(&content),
             "count": get_i64(r, "unread")?,
-            "tags_list": tags.iter().filter(|(c, _)| *c == cid).map(|(_, n)| n.clone()).collect::<Vec<_>>(),
+            "tags_list": tags.iter().filter(|(c, _)| *c == cid).map(|(_, n)| n.clone()).take(MAX_LISTED_TAGS).collect::<Vec<_>>(),
             "crea_date": created as f64 / 1000.0,
             "last_msg_id": get_i64(r, "last_msg_id")?,
         }));

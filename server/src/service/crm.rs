@@ -12,7 +12,9 @@ use serde_json::{json, Map, Value};
 use sqlx::any::AnyRow;
 
 use crate::bus::Event;
-use crate::db::{get_i64, get_opt_i64, get_opt_str, get_str, is_unique_violation, placeholders};
+use crate::db::{
+    get_i64, get_opt_i64, get_opt_str, get_str, is_unique_violation, placeholders, Backend,
+};
 use crate::error::Error;
 use crate::extract::{parse_id, parse_int, Check, Fields, Paging, WHOLE_NUMBER};
 use crate::service::chat::subscribe_text;
@@ -379,7 +381,7 @@ fn contact_item(
         .unwrap_or_default();
     let last_msg = match get_opt_str(r, "last_content")?.map(|s| serde_json::from_str::<Value>(&s))
     {
-        Some(Ok(Value::Object(m))) => app::domain::MessageContent::preview(&m),
+        Some(Ok(Value::Object(m))) => app::domain::MessageContent::list_preview(&m),
         _ => String::new(),
     };
     Ok(json!({
@@ -754,18 +756,31 @@ pub async fn update_tags(
     customer_id: i64,
     tag_ids: &[i64],
 ) -> Result<(), Error> {
-    relation_id(st, user_id, customer_id, "customer_id").await?;
+    let rel = relation_id(st, user_id, customer_id, "customer_id").await?;
     let mut tx = st.db.begin_write().await?;
+    // Concurrent replacements of one customer's set must not interleave their
+    // delete and inserts (a duplicate link would fail): on PostgreSQL they
+    // queue on the relation row, on SQLite on the writer lock. The tags are
+    // share-locked so that a concurrent `delete_tag` either goes first (the
+    // id is then unknown, 301) or after this commit.
+    let pg = st.db.backend == Backend::Postgres;
+    if pg {
+        sqlx::query("SELECT id FROM relation WHERE id = $1 FOR UPDATE")
+            .bind(rel)
+            .execute(&mut **tx)
+            .await?;
+    }
     if !tag_ids.is_empty() {
         let sql = format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM tag WHERE user_id = $1 AND id IN ({})",
-            placeholders(2, tag_ids.len())
+            "SELECT id FROM tag WHERE user_id = $1 AND id IN ({}) ORDER BY id{}",
+            placeholders(2, tag_ids.len()),
+            if pg { " FOR SHARE" } else { "" }
         );
         let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(user_id);
         for id in tag_ids {
             q = q.bind(*id);
         }
-        if q.fetch_one(&mut **tx).await? != tag_ids.len() as i64 {
+        if q.fetch_all(&mut **tx).await?.len() != tag_ids.len() {
             return Err(Error::Coded(301, "用户标签不存在".into()));
         }
     }
@@ -775,11 +790,13 @@ pub async fn update_tags(
         .execute(&mut **tx)
         .await?;
     for id in tag_ids {
-        sqlx::query("INSERT INTO tag_customer (tag_id, customer_id) VALUES ($1, $2)")
-            .bind(*id)
-            .bind(customer_id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO tag_customer (tag_id, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(*id)
+        .bind(customer_id)
+        .execute(&mut **tx)
+        .await?;
     }
     tx.commit().await?;
     changed(st, user_id, customer_id);
@@ -986,12 +1003,20 @@ pub async fn create_tag(
 /// is left alone; the answer is the same (the original's `删除成功`).
 pub async fn delete_tag(st: &AppState, user_id: i64, tag_id: i64) -> Result<bool, Error> {
     let mut tx = st.db.begin_write().await?;
-    let owned: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM tag WHERE id = $1 AND user_id = $2")
-            .bind(tag_id)
-            .bind(user_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+    // The tag row is locked before its links (see `update_tags`), so the two
+    // always take their locks in the same order.
+    let lock = if st.db.backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let owned: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT id FROM tag WHERE id = $1 AND user_id = $2{lock}"
+    ))
+    .bind(tag_id)
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     if owned.is_none() {
         return Ok(false);
     }

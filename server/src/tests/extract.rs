@@ -197,3 +197,27 @@ fn header_params_handle_quotes_and_escapes() {
         ]
     );
 }
+
+#[test]
+fn nul_is_refused_anywhere_in_the_fields() {
+    let nul = |f: Fields| match f.refuse_nul() {
+        Err(Error::Fields(e)) => e.0.into_iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(nul(fields("a=1&b=x%00y")), ["b"]);
+    let json = |s: &str| Fields::from_json_bytes(s.as_bytes()).unwrap();
+    assert_eq!(nul(json(r#"{"content":{"msg":["a\u0000"]}}"#)), ["content"]);
+    assert_eq!(nul(json(r#"{"k\u0000":1}"#)), ["k"]);
+    // JSON text inside a form field.
+    assert_eq!(
+        nul(fields("tag_list=%5B1%2C%22%5Cu0000%22%5D")),
+        ["tag_list"]
+    );
+    for ok in [
+        r#"a=%5Cu0000"#,
+        "content=%7B%22m%22%3A%22%5C%5Cu0000%22%7D",
+        "",
+    ] {
+        assert!(fields(ok).refuse_nul().is_ok(), "{ok}");
+    }
+}

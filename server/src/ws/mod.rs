@@ -9,6 +9,12 @@
 //! processed one at a time; an acknowledgement is sent only after the service
 //! layer committed.
 //!
+//! No frame the server sends exceeds 64 KiB (`MAX_PUSH_BYTES`). Chat pushes
+//! are split into several frames of the usual shape; a contact-list page that
+//! would be larger goes out as parts: each frame has the page's keys, a slice
+//! of `ret_data` (in order) and `"part": i, "parts": n` (a frame without them is
+//! a whole page).
+//!
 //! Frames every socket answers (after authentication):
 //! * `lived` → `{"code":270,"msg":"为了新中国的胜利向我开炮"}`; `closed` → Close frame 1000.
 //!
@@ -18,7 +24,8 @@
 //!   `{"code":400,"msg":"公众号token验证未通过"|"雷达token验证未通过","note":{"reason":…}}`, close 1008;
 //! * `register` without the other party's id → `{"code":401,"msg":"user_id和uid不能为空,终止连接"}`, close 1008;
 //! * no relation → `{"code":307,"msg":"用户-客户关系不存在"}` (close 1008 on `register`);
-//! * non-numeric ids, invalid content, unknown or missing `type` →
+//! * non-numeric ids, invalid content, a NUL character (U+0000) in any field,
+//!   unknown or missing `type` →
 //!   `{"code":402,"msg":"请求异常","data":{<field>:[{"message","code"}]}}`, the socket stays open;
 //! * more frames than the rate limit → `{"code":429,"msg":"请求过于频繁,终止连接"}`, close 1008;
 //! * a frame over 64 KiB → close 1009; a database failure → `{"code":500,…}`, close 1011
@@ -328,6 +335,8 @@ impl Conn {
                     .await
             }
             Some(t) => {
+                // The echo is cut: a reply must stay small whatever was sent.
+                let t = app::domain::cut_chars(t, 64);
                 self.send(field_errors(
                     "type",
                     &format!("未知的消息类型: {t}"),
@@ -568,6 +577,10 @@ async fn on_message(
     };
     drop(bytes);
     c.authenticate(&f).await?;
+    let f = match f.refuse_nul() {
+        Ok(f) => f,
+        Err(e) => return c.reply_error(e).await,
+    };
     let ty = f.trimmed("type");
     match ty.as_deref() {
         Some("lived") => {
@@ -620,6 +633,43 @@ async fn run(st: AppState, socket: WebSocket, kind: Kind, pre: Option<Result<i64
             return;
         }
     }
+}
+
+/// Largest frame the server sends (contract §6): a page that would be larger
+/// goes out as several frames (`page_frames`).
+pub const MAX_PUSH_BYTES: usize = 64 * 1024;
+
+/// A page frame `{"data": {…, "ret_data": [...]}, "code", "msg"}` as one frame
+/// when it fits in `MAX_PUSH_BYTES`, else as several of the same shape: each
+/// carries a slice of `ret_data` (in order) and every other key of `data`, plus
+/// `"part": i` (1-based) and `"parts": n`. A frame without `parts` is a whole
+/// page; a client applies the parts as they come and treats the page as
+/// complete at `part == parts`.
+pub(crate) fn page_frames(data: Value, code: i64, msg: &str) -> Vec<Value> {
+    let whole = json!({"data": data, "code": code, "msg": msg});
+    if whole.to_string().len() <= MAX_PUSH_BYTES {
+        return vec![whole];
+    }
+    let Value::Object(mut data) = data else {
+        return vec![whole];
+    };
+    let items = match data.remove("ret_data") {
+        Some(Value::Array(a)) => a,
+        _ => return vec![json!({"data": data, "code": code, "msg": msg})],
+    };
+    let parts = chunk_items(items);
+    let n = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let mut d = data.clone();
+            d.insert("ret_data".into(), Value::Array(part));
+            d.insert("part".into(), json!(i + 1));
+            d.insert("parts".into(), json!(n));
+            json!({"data": d, "code": code, "msg": msg})
+        })
+        .collect()
 }
 
 /// Splits rendered items into frames of at most about `PUSH_SOFT_BYTES`.

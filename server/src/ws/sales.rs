@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use app::api::SEND_SALES_TO_CUSTOMER;
 use serde_json::{json, Value};
 
-use super::{chunk_items, id_field, unread_batch, Conn, Id, Step, BATCH};
+use super::{chunk_items, id_field, page_frames, unread_batch, Conn, Id, Step, BATCH};
 use crate::bus::{Key, Subscription};
 use crate::extract::{Check, Fields, Paging};
 use crate::service::chat::{self, MessageRow, Pair, Side, TimeStyle};
@@ -260,13 +260,11 @@ impl Contacts {
                     )
                     .await?;
                 self.last_hash = hash_of(&data);
-                c.send(json!({"data": data, "code": 200, "msg": "注册成功返回【消息数量】成功"}))
-                    .await
+                send_page(c, data, "注册成功返回【消息数量】成功").await
             }
             Some("query_num") => {
                 let data = self.page(c, user_id, paging).await?;
-                c.send(json!({"data": data, "code": 200, "msg": "实时获取雷达【消息数量】成功"}))
-                    .await
+                send_page(c, data, "实时获取雷达【消息数量】成功").await
             }
             other => c.unknown_type(other).await,
         }
@@ -289,7 +287,14 @@ impl Contacts {
             return Ok(());
         }
         self.last_hash = h;
-        c.send(json!({"data": data, "code": 200, "msg": "实时获取雷达【消息数量】成功"}))
-            .await
+        send_page(c, data, "实时获取雷达【消息数量】成功").await
     }
+}
+
+/// A contact page, split into parts when it would exceed the frame limit.
+async fn send_page(c: &mut Conn, data: Value, msg: &str) -> Step {
+    for frame in page_frames(data, 200, msg) {
+        c.send(frame).await?;
+    }
+    Ok(())
 }

@@ -5,5 +5,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod scope;
+mod hostile;
 #[path = "../wsutil/mod.rs"]
 mod wsutil;
