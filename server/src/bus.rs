@@ -15,7 +15,8 @@
 //! so an instance ignores its own echo and local sockets are never woken twice.
 //! When the listener connection drops, notifications sent meanwhile are lost:
 //! after reconnecting, every local socket is woken (`Event::Resync`) and
-//! re-reads the database.
+//! re-reads the database. Likewise, events this instance could not NOTIFY
+//! (database away) are folded into one `Resync` sent when NOTIFY works again.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +37,9 @@ pub const PG_APPLICATION_NAME: &str = "radar-bus";
 /// outage does not hammer it.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Bounds one NOTIFY (connection checkout included), so that a dead database
+/// turns into a logged, owed resync instead of a notifier stuck on a socket.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t")]
@@ -254,7 +258,7 @@ impl Bus {
             .min_connections(0)
             .max_lifetime(None)
             .idle_timeout(None)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(crate::db::ACQUIRE_TIMEOUT)
             .connect_lazy_with(
                 opts.application_name(&format!("{PG_APPLICATION_NAME}-{}", std::process::id())),
             );
@@ -365,35 +369,76 @@ async fn connect_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(l)
 }
 
-/// Sends events to the other instances, in publish order. A failed NOTIFY is
-/// retried (with backoff) rather than dropped: the other instances' sockets
-/// would otherwise sit on a stale view until the next event of their key.
+async fn notify(pool: &PgPool, origin: u64, ev: Event) -> Result<(), String> {
+    let payload = serde_json::to_string(&Wire { o: origin, e: ev }).map_err(|e| e.to_string())?;
+    let q = sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(PG_CHANNEL)
+        .bind(&payload)
+        .execute(pool);
+    // The acquire is bounded by the pool; this bounds a connection whose peer
+    // vanished without a reset.
+    match tokio::time::timeout(NOTIFY_TIMEOUT, q).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("NOTIFY timed out".into()),
+    }
+}
+
+/// Sends events to the other instances, in publish order. When a NOTIFY
+/// fails (the database is away), the event and every one published after it
+/// until the database is back are replaced by one `Resync` sent on recovery:
+/// the other instances then re-read everything, so nothing is lost, while the
+/// queue stays empty and a flush never waits on a dead database.
 async fn notifier(origin: u64, pool: PgPool, mut rx: mpsc::UnboundedReceiver<Outbound>) {
-    while let Some(out) = rx.recv().await {
-        let ev = match out {
-            Outbound::Event(ev) => ev,
+    // Events folded into the owed Resync; 0 when NOTIFY works.
+    let mut owed: u64 = 0;
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        if owed > 0 {
+            match notify(&pool, origin, Event::Resync).await {
+                Ok(()) => {
+                    tracing::info!(
+                        events = owed,
+                        "bus: NOTIFY works again; told the other instances to resync"
+                    );
+                    owed = 0;
+                    backoff = BACKOFF_MIN;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "bus: NOTIFY still failing");
+                    let pause = tokio::time::sleep(backoff);
+                    tokio::pin!(pause);
+                    loop {
+                        tokio::select! {
+                            _ = &mut pause => break,
+                            out = rx.recv() => match out {
+                                None => return,
+                                Some(Outbound::Event(_)) => owed += 1,
+                                Some(Outbound::Flush(done)) => {
+                                    let _ = done.send(());
+                                }
+                            },
+                        }
+                    }
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+            }
+            continue;
+        }
+        let Some(out) = rx.recv().await else {
+            return;
+        };
+        match out {
             Outbound::Flush(done) => {
                 let _ = done.send(());
-                continue;
             }
-        };
-        let payload = match serde_json::to_string(&Wire { o: origin, e: ev }) {
-            Ok(p) => p,
-            Err(_) => continue,
-        };
-        let mut backoff = BACKOFF_MIN;
-        loop {
-            match sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(PG_CHANNEL)
-                .bind(&payload)
-                .execute(&pool)
-                .await
-            {
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "bus: NOTIFY failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
+            Outbound::Event(ev) => {
+                if let Err(e) = notify(&pool, origin, ev).await {
+                    tracing::warn!(
+                        error = %e,
+                        "bus: NOTIFY failed; retrying, the other instances will resync once it works"
+                    );
+                    owed = 1;
                 }
             }
         }
@@ -401,21 +446,42 @@ async fn notifier(origin: u64, pool: PgPool, mut rx: mpsc::UnboundedReceiver<Out
 }
 
 /// Delivers the other instances' events. Any loss of the connection ends in a
-/// `Resync` once LISTEN is active again.
+/// `Resync` once LISTEN is active again. Logs once per state change: lost,
+/// retrying, re-established.
 async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
     let mut current = Some(first);
     let mut backoff = BACKOFF_MIN;
+    // When the connection was lost and how many reconnects failed since.
+    let mut outage: Option<(tokio::time::Instant, u32)> = None;
     loop {
         let mut l = match current.take() {
             Some(l) => l,
             None => match connect_listener(&pool).await {
                 Ok(l) => {
-                    tracing::info!("bus: LISTEN re-established; resyncing sockets");
+                    let (since, attempts) =
+                        outage.take().unwrap_or((tokio::time::Instant::now(), 0));
+                    tracing::info!(
+                        down_ms = since.elapsed().as_millis() as u64,
+                        failed_attempts = attempts,
+                        "bus: LISTEN re-established; resyncing local sockets"
+                    );
+                    backoff = BACKOFF_MIN;
                     inner.deliver(Event::Resync);
                     l
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "bus: cannot LISTEN; retrying");
+                    if let Some((_, attempts)) = outage.as_mut() {
+                        if *attempts == 0 {
+                            tracing::warn!(
+                                error = %e,
+                                max_backoff_ms = BACKOFF_MAX.as_millis() as u64,
+                                "bus: cannot LISTEN; retrying with back-off"
+                            );
+                        } else {
+                            tracing::debug!(error = %e, attempts = *attempts, "bus: cannot LISTEN yet");
+                        }
+                        *attempts += 1;
+                    }
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(BACKOFF_MAX);
                     continue;
@@ -424,18 +490,18 @@ async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
         };
         loop {
             match l.try_recv().await {
-                Ok(Some(n)) => {
-                    backoff = BACKOFF_MIN;
-                    inner.on_remote(n.payload());
-                }
+                Ok(Some(n)) => inner.on_remote(n.payload()),
                 // The connection dropped and PgListener already reconnected and
                 // re-issued LISTEN: what was sent in between is lost.
                 Ok(None) => {
-                    tracing::info!("bus: listener reconnected; resyncing sockets");
+                    tracing::info!(
+                        "bus: listener connection lost and re-established; resyncing local sockets"
+                    );
                     inner.deliver(Event::Resync);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "bus: listener connection lost");
+                    tracing::warn!(error = %e, "bus: listener connection lost; cross-instance events paused");
+                    outage = Some((tokio::time::Instant::now(), 0));
                     break;
                 }
             }

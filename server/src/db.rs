@@ -12,6 +12,15 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
+/// Longest wait for a pooled connection, connecting included (sqlx retries a
+/// refused connect within it). Contract §6: while the database is away a
+/// request answers within 3 s, so this must leave room for the rest of it.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// `/healthz` gives up on the database after this long: the acquire is bounded
+/// by `ACQUIRE_TIMEOUT`, but a checked-out connection whose peer vanished
+/// without a reset would otherwise hang the query.
+pub const PING_TIMEOUT: Duration = Duration::from_millis(2500);
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -79,7 +88,7 @@ impl Db {
         let backend = Backend::from_url(url)?;
         let opts = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(ACQUIRE_TIMEOUT);
         let opts = match backend {
             // sqlx pings an idle connection before every checkout; on SQLite
             // that is one more round trip to the connection's worker thread
@@ -103,7 +112,9 @@ impl Db {
                         Ok(())
                     })
                 }),
-            Backend::Postgres => opts,
+            // After a database restart every pooled connection is dead; the
+            // ping before checkout discards them instead of failing a request.
+            Backend::Postgres => opts.test_before_acquire(true),
         };
         let pool = opts
             .connect(url)
@@ -147,10 +158,11 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .fetch_one(&self.pool)
-            .await
-            .map(|_| ())
+        let q = sqlx::query("SELECT 1").fetch_one(&self.pool);
+        match tokio::time::timeout(PING_TIMEOUT, q).await {
+            Ok(r) => r.map(|_| ()),
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
     }
 }
 
@@ -192,4 +204,44 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// True when the error means the database is unreachable or refusing work for
+/// now (→ HTTP 503, "try again"), as opposed to a bug or bad data (→ 500).
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => {
+            let Some(code) = d.code() else {
+                return false;
+            };
+            if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_unavailable(&code)
+            } else {
+                postgres_unavailable(&code)
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLSTATE: class 08 connection exception, class 53 insufficient resources
+/// (disk full, out of memory, too many connections), 57P01 admin shutdown,
+/// 57P02 crash shutdown, 57P03 cannot connect now (starting up or shutting
+/// down), 25006 read-only transaction (a standby after a failover).
+pub fn postgres_unavailable(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "25006")
+}
+
+/// SQLite extended result code; the primary code is its low byte: BUSY (5),
+/// LOCKED (6), IOERR (10), CANTOPEN (14).
+pub fn sqlite_unavailable(code: &str) -> bool {
+    code.parse::<i32>()
+        .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 10 | 14))
 }

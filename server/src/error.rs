@@ -126,6 +126,15 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 Envelope::new(404, "not found", empty_object()),
             ),
+            // The database is away (contract §6): 503 with the same envelope,
+            // so clients and load balancers know to retry.
+            Error::Db(e) if crate::db::is_unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Envelope::new(500, "服务器繁忙,请稍后重试", empty_object()),
+                )
+            }
             Error::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 (
@@ -162,3 +171,7 @@ pub type ApiResult = Result<Json<Envelope>, ApiError>;
 pub fn ok(msg: &str, data: serde_json::Value) -> ApiResult {
     Ok(Json(Envelope::ok(msg, data)))
 }
+
+#[cfg(test)]
+#[path = "tests/error.rs"]
+mod tests;

@@ -451,6 +451,10 @@ fn clone_error(e: &Error) -> Error {
         Error::NoData => Error::NoData,
         Error::Coded(c, m) => Error::Coded(*c, m.clone()),
         Error::NotFound => Error::NotFound,
+        // Still an outage (logged as such), not an internal error.
+        Error::Db(e) if crate::db::is_unavailable(e) => {
+            Error::Db(sqlx::Error::Io(std::io::Error::other(e.to_string())))
+        }
         Error::Db(e) => Error::Internal(e.to_string()),
         Error::Internal(m) => Error::Internal(m.clone()),
     }

@@ -6,5 +6,6 @@
 mod common;
 mod scope;
 mod hostile;
+mod outage;
 #[path = "../wsutil/mod.rs"]
 mod wsutil;
