@@ -437,13 +437,10 @@ async fn slow_request_times_out(b: Backend) {
     drop(holder);
     // Once the lock is gone, the abandoned attempt has left nothing behind
     // and the same request goes through.
+    let uid = u.id.to_string();
+    let content = text("通了");
     let v = app
-        .post_form(
-            C_SEND,
-            &k,
-            "",
-            &[("u_id", &u.id.to_string()), ("content", &text("通了"))],
-        )
+        .post_form(C_SEND, &k, "", &[("u_id", &uid), ("content", &content)])
         .await;
     assert_eq!(code(&v), 200, "{v}");
     assert_eq!(app.count("chat_message").await, before + 1);
