@@ -20,6 +20,29 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// `PUBLIC`: the files of `public/` (copied into the site root by
+/// scripts/build-site.sh), the only site-root files the server hands out.
+fn public_files(code: &mut String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../public");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut list = Vec::new();
+    files(&dir, &mut list);
+    code.push_str("pub static PUBLIC: &[&str] = &[\n");
+    for p in list {
+        println!("cargo:rerun-if-changed={}", p.display());
+        let rel = p
+            .strip_prefix(&dir)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.split('/').any(|c| c.starts_with('.')) {
+            continue;
+        }
+        let _ = writeln!(code, "    {rel:?},");
+    }
+    code.push_str("];\n");
+}
+
 fn main() {
     println!("cargo:rerun-if-env-changed=RADAR_EMBED_SITE");
     let mut code = String::from("pub static FILES: &[(&str, &[u8])] = &[\n");
@@ -49,6 +72,7 @@ fn main() {
         }
     }
     code.push_str("];\n");
+    public_files(&mut code);
     let out =
         PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join("embedded_site.rs");
     if let Err(e) = std::fs::write(&out, code) {

@@ -1,5 +1,5 @@
-import { test, expect } from '@playwright/test';
-import { hasApi, hydrated, seed, shot } from './helpers';
+import { expect } from '@playwright/test';
+import { test, hasApi, hydrated, seed, shot } from './helpers';
 
 const s = seed();
 const rep = s.reps[0];

@@ -1,5 +1,5 @@
-import { test, expect, Browser, Page } from '@playwright/test';
-import { customerSays, hydrated, repSays, seed, setHidden, shot, Who } from './helpers';
+import { expect, Browser, Page } from '@playwright/test';
+import { test, customerSays, hydrated, repSays, seed, setHidden, shot, Who } from './helpers';
 
 const s = seed();
 const rep2 = s.reps[1];

@@ -1,5 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
-import { customerSays, hasApi, hydrated, seed, shot, signed } from './helpers';
+import { expect, Page } from '@playwright/test';
+import { test, customerSays, hasApi, hydrated, seed, shot, signed } from './helpers';
 
 const s = seed();
 const rep = s.reps[0];

@@ -1,4 +1,4 @@
-import { expect, Page, APIRequestContext } from '@playwright/test';
+import { test as base, expect, Page, APIRequestContext, BrowserContext } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as crypto from 'crypto';
@@ -13,6 +13,42 @@ export interface Seed {
   /** Customers the harness created for isolated tests. */
   extra: { xss: Who; offline: Who; article: Who; unread: Who; live: Who; history: Who; media: Who; crowd: Who };
 }
+
+/**
+ * `test` with a guard on every browser context of the test (the default one and
+ * those made with `browser.newContext`): any Content-Security-Policy violation
+ * (a `securitypolicyviolation` event or Chromium's "Refused to …" console error)
+ * fails the test.
+ */
+export const test = base.extend<{ cspGuard: void }>({
+  cspGuard: [async ({ browser, context }, use, testInfo) => {
+    const violations: string[] = [];
+    const watch = async (ctx: BrowserContext) => {
+      ctx.on('console', (m) => {
+        if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) violations.push(m.text());
+      });
+      await ctx.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (e) => {
+          console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+        });
+      });
+    };
+    await watch(context);
+    const newContext = browser.newContext.bind(browser);
+    browser.newContext = async (...args: Parameters<typeof newContext>) => {
+      const ctx = await newContext(...args);
+      await watch(ctx);
+      return ctx;
+    };
+    await use();
+    browser.newContext = newContext;
+    if (testInfo.annotations.some((a) => a.type === 'expect-csp-violation')) {
+      expect(violations.length, 'the violation the test provoked was reported').toBeGreaterThan(0);
+    } else {
+      expect(violations, 'Content-Security-Policy violations').toEqual([]);
+    }
+  }, { auto: true }],
+});
 
 export function seed(): Seed {
   const file = process.env.E2E_SEED;

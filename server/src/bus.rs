@@ -307,6 +307,22 @@ impl Bus {
         }
     }
 
+    /// Counts an open socket unless `max` are open already (checked and
+    /// counted in one step, so concurrent upgrades cannot overshoot).
+    pub fn try_socket_opened(&self, max: usize) -> Option<SocketGuard> {
+        let admitted = self.inner.sockets.send_if_modified(|n| {
+            if *n < max {
+                *n += 1;
+                true
+            } else {
+                false
+            }
+        });
+        admitted.then(|| SocketGuard {
+            inner: self.inner.clone(),
+        })
+    }
+
     pub fn open_sockets(&self) -> usize {
         *self.inner.sockets.borrow()
     }

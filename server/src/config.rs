@@ -27,6 +27,8 @@ pub struct Config {
     pub article_authorization_url: String,
     pub article_component_appid: String,
     pub db_max_connections: u32,
+    /// CORS origins, timeouts and the socket cap (see `edge::NetConfig`).
+    pub net: crate::edge::NetConfig,
 }
 
 impl Config {
@@ -72,6 +74,7 @@ impl Config {
             article_component_appid: var("RADAR_ARTICLE_COMPONENT_APPID")
                 .unwrap_or_else(|| "wx6ba07e6ddcdc69b3".into()),
             db_max_connections: max_conn,
+            net: crate::edge::NetConfig::from_env(&var)?,
         })
     }
 }

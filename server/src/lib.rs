@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod rest;
@@ -70,11 +71,13 @@ async fn healthz(State(st): State<AppState>) -> (StatusCode, &'static str) {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let net = state.config.net.clone();
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .nest("/zhugeleida", rest::routes())
         .merge(web::routes(&state))
-        .with_state(state)
+        .with_state(state);
+    edge::layers(app, &net)
 }
 
 /// How long shutdown waits for sockets to finish their close handshake and for
@@ -83,23 +86,21 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5
 
 /// Serves until `shutdown` resolves: stops accepting, drains open requests,
 /// closes every WebSocket with a Close frame (1001) and flushes the bus.
-/// Upgraded sockets are not tracked by axum's graceful shutdown, hence the bus.
+/// Upgraded sockets are not tracked by the HTTP graceful shutdown, hence the bus.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let bus = state.bus.clone();
+    let header_timeout = state.config.net.header_timeout;
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
-    let svc = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
     let signal_bus = bus.clone();
     let shutdown = async move {
         shutdown.await;
         signal_bus.begin_shutdown();
     };
-    let served = axum::serve(listener, svc)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = edge::serve_http(listener, app, header_timeout, shutdown).await;
     bus.begin_shutdown();
     bus.drain(SHUTDOWN_GRACE).await;
     served

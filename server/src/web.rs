@@ -4,15 +4,17 @@
 
 use app::ui::server_fns::HeadSource;
 use axum::body::Body;
-use axum::extract::{Path, Request};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use futures_util::StreamExt;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::services::ServeDir;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
 
 use crate::AppState;
 
@@ -65,6 +67,39 @@ async fn embedded_pkg(Path(path): Path<String>) -> Response {
     }
 }
 
+async fn not_found(
+    st: AppState,
+    req: Request,
+    context: impl Fn() + Clone + Send + 'static,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let probe = Request::from_parts(parts.clone(), Body::empty());
+    if let Some(res) = public_file(&st.config.site_root, probe).await {
+        return res;
+    }
+    let req = Request::from_parts(parts, body);
+    let options = st.leptos_options.clone();
+    let mut res = leptos_axum::handle_response_inner(
+        context,
+        move || app::ui::shell(options),
+        req,
+        |app, chunks, _supports_ooo| {
+            Box::pin(async move {
+                let app = app.to_html_stream_in_order().collect::<String>().await;
+                let chunks = chunks();
+                Box::pin(futures_util::stream::once(async move { app }).chain(chunks))
+                    as std::pin::Pin<Box<dyn futures_util::Stream<Item = String> + Send>>
+            })
+        },
+    )
+    .await;
+    // A redirect set by the app stays; a rendered page is a 404.
+    if res.status() == StatusCode::OK {
+        *res.status_mut() = StatusCode::NOT_FOUND;
+    }
+    res
+}
+
 /// `app` cannot depend on the server, so its `article_head` server function
 /// reaches the service layer through this context.
 fn head_source(st: AppState) -> HeadSource {
@@ -105,26 +140,95 @@ async fn server_fn_bad_input(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// The page's Content-Security-Policy: scripts only from this site and the
+/// inline ones marked with this response's nonce (leptos marks its hydration
+/// and streaming scripts); WASM needs `'wasm-unsafe-eval'`. Images and video
+/// may come from any https origin (WeChat avatars, product pictures); inline
+/// styles are allowed, they cannot run code.
+pub fn page_csp(nonce: &str, host: Option<&str>) -> String {
+    // CSP3 lets 'self' cover ws:/wss: of the same host; older engines (some
+    // WebViews) do not, so the socket URLs are named as well.
+    let sockets = host
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .map(|h| format!(" ws://{h} wss://{h}"))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         connect-src 'self'{sockets}; img-src 'self' https: data: blob:; \
+         media-src 'self' https: data: blob:; style-src 'self' 'unsafe-inline'; \
+         font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'"
+    )
+}
+
+/// Runs in the context of every page render: leptos_axum has provided a fresh
+/// nonce (128 random bits) for this response, which its scripts carry; the
+/// CSP header names the same nonce.
+fn page_headers() {
+    let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let parts = use_context::<http::request::Parts>();
+    let host = parts
+        .as_ref()
+        .and_then(|p| p.headers.get(header::HOST))
+        .and_then(|h| h.to_str().ok());
+    if let Ok(v) = HeaderValue::from_str(&page_csp(&nonce, host)) {
+        res.insert_header(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
+/// A file of the site root that the build copied from `public/`.
+async fn public_file(site_root: &str, req: Request) -> Option<Response> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
+    let name = req.uri().path().strip_prefix('/')?;
+    let name = *embedded::PUBLIC.iter().find(|p| **p == name)?;
+    if site_embedded() {
+        let (_, bytes) = embedded::FILES.iter().find(|(n, _)| *n == name)?;
+        return Some(
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type(name)),
+                )],
+                *bytes,
+            )
+                .into_response(),
+        );
+    }
+    let path = std::path::Path::new(site_root).join(name);
+    let Ok(res) = ServeFile::new(path).oneshot(req).await;
+    (res.status() == StatusCode::OK || res.status() == StatusCode::NOT_MODIFIED)
+        .then(|| res.into_response())
+}
+
 pub fn routes(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(app::ui::App);
     let ctx_state = state.clone();
     let heads = head_source(state.clone());
+    let context = move || {
+        provide_context(ctx_state.clone());
+        provide_context(heads.clone());
+        page_headers();
+    };
     let opts = state.leptos_options.clone();
+    let not_found_context = context.clone();
     let router = Router::new()
-        .leptos_routes_with_context(
-            state,
-            routes,
-            move || {
-                provide_context(ctx_state.clone());
-                provide_context(heads.clone());
-            },
-            move || app::ui::shell(opts.clone()),
-        )
+        .leptos_routes_with_context(state, routes, context, move || app::ui::shell(opts.clone()))
         .layer(axum::middleware::from_fn(server_fn_bad_input))
-        // Any other path renders the app's own "页面不存在" page with HTTP 404.
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::ui::shell,
-        ));
+        // Only the files of `public/` from the site root; any other path
+        // renders the app's own "页面不存在" page with HTTP 404.
+        .fallback(move |State(st): State<AppState>, req: Request| {
+            not_found(st, req, not_found_context.clone())
+        });
     if site_embedded() {
         router.route("/pkg/{*path}", get(embedded_pkg))
     } else {

@@ -28,6 +28,9 @@
 //!   unknown or missing `type` →
 //!   `{"code":402,"msg":"请求异常","data":{<field>:[{"message","code"}]}}`, the socket stays open;
 //! * more frames than the rate limit → `{"code":429,"msg":"请求过于频繁,终止连接"}`, close 1008;
+//! * not authenticated (upgrade URL or a signed frame) within `RADAR_WS_AUTH_TIMEOUT_SECS`
+//!   (10 s) → the 400 frame above, close 1008;
+//! * over `RADAR_MAX_SOCKETS` open sockets → the upgrade answers HTTP 503 with the envelope;
 //! * a frame over 64 KiB → close 1009; a database failure → `{"code":500,…}`, close 1011
 //!   (the client reconnects with `after_id` and loses nothing).
 
@@ -43,6 +46,7 @@ use app::api::{empty_object, Envelope};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
@@ -50,6 +54,7 @@ use serde_json::{json, Value};
 use tokio::time::{timeout, Instant, MissedTickBehavior};
 
 use crate::auth::{verify, Credentials, Party};
+use crate::bus::SocketGuard;
 use crate::error::{ApiError, Error};
 use crate::extract::{parse_id, Fields};
 use crate::AppState;
@@ -156,6 +161,15 @@ async fn upgrade(
             .with_note(json!({"reason": "WebSocket upgrade required"}));
         return Json(env).into_response();
     };
+    // Counted from here, so that upgrades in flight count against the cap too.
+    let Some(slot) = st.bus.try_socket_opened(st.config.net.max_sockets) else {
+        tracing::warn!(max = st.config.net.max_sockets, "socket cap reached");
+        return crate::edge::envelope(
+            StatusCode::SERVICE_UNAVAILABLE,
+            503,
+            "连接数已达上限,请稍后重试",
+        );
+    };
     let pre = match q.as_deref().map(Fields::parse_urlencoded) {
         None => None,
         Some(Err(_)) => Some(Err(Error::Auth("query string unreadable"))),
@@ -173,7 +187,7 @@ async fn upgrade(
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run(st, socket, kind, pre))
+        .on_upgrade(move |socket| run(st, socket, kind, pre, slot))
 }
 
 /// The socket is done (closed, or closing was attempted).
@@ -596,9 +610,16 @@ async fn on_message(
     }
 }
 
-async fn run(st: AppState, socket: WebSocket, kind: Kind, pre: Option<Result<i64, Error>>) {
-    let _open = st.bus.socket_opened();
+async fn run(
+    st: AppState,
+    socket: WebSocket,
+    kind: Kind,
+    pre: Option<Result<i64, Error>>,
+    _slot: SocketGuard,
+) {
     let mut closing = st.bus.closing();
+    let auth_deadline = tokio::time::sleep(st.config.net.ws_auth_timeout);
+    tokio::pin!(auth_deadline);
     let mut c = Conn {
         st,
         socket,
@@ -629,6 +650,9 @@ async fn run(st: AppState, socket: WebSocket, kind: Kind, pre: Option<Result<i64
         let step = tokio::select! {
             biased;
             r = closing.changed() => if r.is_ok() { Ok(()) } else { Err(Stop) },
+            _ = &mut auth_deadline, if c.auth.is_none() => {
+                Err(c.auth_failed("not authenticated in time: sign the upgrade URL or the register frame").await)
+            }
             _ = feed.changed() => feed.on_wake(&mut c).await,
             m = c.socket.recv() => Box::pin(on_message(&mut c, &mut feed, m)).await,
             _ = ping.tick() => c.on_tick().await,

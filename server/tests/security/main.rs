@@ -7,5 +7,6 @@ mod common;
 mod scope;
 mod hostile;
 mod outage;
+mod http;
 #[path = "../wsutil/mod.rs"]
 mod wsutil;

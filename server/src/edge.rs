@@ -1,0 +1,402 @@
+//! The edge of the server (contract §6 "Browsers", "Connections", "Panics"):
+//! the HTTP/1 accept loop with its header-read timeout, and the layers every
+//! request passes: CORS on the API, `nosniff`/`no-referrer`, the request
+//! timeout and the panic catcher.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::pin;
+use std::time::Duration;
+
+use app::api::{empty_object, Envelope};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use futures_util::FutureExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::{Layer, Service, ServiceExt};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub const DEFAULT_MAX_SOCKETS: usize = 50_000;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_WS_AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a browser may cache a preflight answer.
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// Which origins may call the API from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<HeaderValue>),
+}
+
+/// Connection limits and browser rules (`Config::net`).
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// `RADAR_CORS_ORIGINS`: comma list, default `*`.
+    pub cors_origins: CorsOrigins,
+    /// `RADAR_REQUEST_TIMEOUT_SECS` (30): a request still running then answers 503.
+    pub request_timeout: Duration,
+    /// `RADAR_HEADER_TIMEOUT_SECS` (10): a connection whose request headers have
+    /// not arrived by then is dropped (also bounds an idle keep-alive connection).
+    pub header_timeout: Duration,
+    /// `RADAR_WS_AUTH_TIMEOUT_SECS` (10): a socket not authenticated by then is closed (1008).
+    pub ws_auth_timeout: Duration,
+    /// `RADAR_MAX_SOCKETS` (50,000): open sockets; over it the upgrade answers 503.
+    pub max_sockets: usize,
+}
+
+impl NetConfig {
+    pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<NetConfig, String> {
+        let secs = |k: &str, default: Duration| -> Result<Duration, String> {
+            match var(k) {
+                None => Ok(default),
+                Some(s) => match s.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+                    _ => Err(format!("{k} is not a positive number of seconds: {s}")),
+                },
+            }
+        };
+        let max_sockets = match var("RADAR_MAX_SOCKETS") {
+            None => DEFAULT_MAX_SOCKETS,
+            Some(s) => s
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| format!("RADAR_MAX_SOCKETS is not an integer: {s}"))?,
+        };
+        Ok(NetConfig {
+            cors_origins: parse_origins(var("RADAR_CORS_ORIGINS").as_deref())?,
+            request_timeout: secs("RADAR_REQUEST_TIMEOUT_SECS", DEFAULT_REQUEST_TIMEOUT)?,
+            header_timeout: secs("RADAR_HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT)?,
+            ws_auth_timeout: secs("RADAR_WS_AUTH_TIMEOUT_SECS", DEFAULT_WS_AUTH_TIMEOUT)?,
+            max_sockets,
+        })
+    }
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            cors_origins: CorsOrigins::Any,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            ws_auth_timeout: DEFAULT_WS_AUTH_TIMEOUT,
+            max_sockets: DEFAULT_MAX_SOCKETS,
+        }
+    }
+}
+
+/// `*` (or nothing) allows every origin; else a comma list of origins such as
+/// `https://h5.example.com`, compared exactly (scheme, host and port).
+pub fn parse_origins(s: Option<&str>) -> Result<CorsOrigins, String> {
+    let s = s.map(str::trim).unwrap_or("*");
+    if s.is_empty() || s == "*" {
+        return Ok(CorsOrigins::Any);
+    }
+    let mut list = Vec::new();
+    for o in s.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        if o == "*" {
+            return Ok(CorsOrigins::Any);
+        }
+        let o = o.trim_end_matches('/');
+        let valid = match o.split_once("://") {
+            Some(("http" | "https", host)) => {
+                !host.is_empty() && !host.contains(['/', '?', '#', '@'])
+            }
+            _ => false,
+        };
+        let value = HeaderValue::from_str(o).ok().filter(|_| valid);
+        list.push(value.ok_or_else(|| {
+            format!("RADAR_CORS_ORIGINS: not an origin (scheme://host[:port]): {o}")
+        })?);
+    }
+    Ok(CorsOrigins::List(list))
+}
+
+/// The API's CORS rules. Authentication is in the query string, never in
+/// cookies, so credentials are never allowed.
+pub fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
+    let allow = match origins {
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(l) => AllowOrigin::list(l.iter().cloned()),
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(PREFLIGHT_MAX_AGE)
+}
+
+pub fn envelope(status: StatusCode, code: i64, msg: &str) -> Response {
+    (status, Json(Envelope::new(code, msg, empty_object()))).into_response()
+}
+
+/// The layers around the whole router (innermost first): request timeout,
+/// panic catcher, CORS on the API, and the two headers every response carries.
+pub fn layers(router: Router, net: &NetConfig) -> Router {
+    let limit = net.request_timeout;
+    let cors = cors_layer(&net.cors_origins);
+    router
+        .layer(axum::middleware::from_fn(move |req, next| {
+            request_timeout(limit, req, next)
+        }))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            api_cors(cors.clone(), req, next)
+        }))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+}
+
+/// Only the time until the response head counts: a WebSocket's life runs
+/// after its 101 answer, outside this future.
+async fn request_timeout(limit: Duration, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!(%method, %path, ?limit, "request timed out");
+            envelope(StatusCode::SERVICE_UNAVAILABLE, 503, "请求超时,请稍后重试")
+        }
+    }
+}
+
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| err.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into());
+    tracing::error!(panic = %what, "request handler panicked");
+    envelope(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        500,
+        "服务器繁忙,请稍后重试",
+    )
+}
+
+/// CORS for the documented API only (the pages are same-origin). A preflight
+/// is answered here, before routing and authentication, with 204.
+async fn api_cors(cors: CorsLayer, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/zhugeleida/") {
+        return next.run(req).await;
+    }
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        // `Cors` answers a preflight itself and never calls the service it wraps.
+        let answer = tower::service_fn(|_: Request| async {
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        });
+        let Ok(mut res) = cors.layer(answer).oneshot(req).await;
+        *res.status_mut() = StatusCode::NO_CONTENT;
+        return res;
+    }
+    if req.method() == Method::OPTIONS {
+        // Not a preflight: `Cors` would treat it as one; the API answers it.
+        return next.run(req).await;
+    }
+    let inner = tower::service_fn(move |req: Request| {
+        let next = next.clone();
+        async move { Ok::<_, Infallible>(next.run(req).await) }
+    });
+    let Ok(res) = cors.layer(inner).oneshot(req).await;
+    res
+}
+
+/// Serves HTTP/1 on `listener` until `shutdown` resolves, like `axum::serve`
+/// with graceful shutdown (stop accepting, let open requests finish), plus a
+/// header-read timeout, which `axum::serve` does not expose: a client that
+/// trickles its request head is dropped after `header_timeout`.
+pub async fn serve_http<S>(
+    listener: TcpListener,
+    service: S,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    let (signal_tx, signal_rx) = watch::channel(());
+    tokio::spawn(async move {
+        shutdown.await;
+        drop(signal_rx);
+    });
+    // Every connection task holds a receiver; shutdown waits until all are gone.
+    let (close_tx, close_rx) = watch::channel(());
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    loop {
+        let (stream, remote) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    accept_error(e).await;
+                    continue;
+                }
+            },
+            _ = signal_tx.closed() => break,
+        };
+        let svc = service
+            .clone()
+            .map_request(|req: axum::http::Request<Incoming>| req.map(Body::new));
+        let svc = TowerToHyperService::new(svc);
+        let builder = builder.clone();
+        let signal_tx = signal_tx.clone();
+        let close_rx = close_rx.clone();
+        tokio::spawn(async move {
+            let mut conn = pin!(builder
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades());
+            let mut signal = pin!(signal_tx.closed().fuse());
+            loop {
+                tokio::select! {
+                    r = conn.as_mut() => {
+                        if let Err(e) = r {
+                            tracing::debug!(%remote, error = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    _ = &mut signal => conn.as_mut().graceful_shutdown(),
+                }
+            }
+            drop(close_rx);
+        });
+    }
+    drop(close_rx);
+    drop(listener);
+    close_tx.closed().await;
+    Ok(())
+}
+
+/// As hyper 0.14 and axum do: a failed accept of one connection is ignored;
+/// anything else (such as running out of file descriptors) is logged and
+/// retried after a pause instead of spinning.
+async fn accept_error(e: std::io::Error) {
+    use std::io::ErrorKind::*;
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept error");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+
+    /// One response (head and Content-Length body) from a keep-alive connection.
+    async fn response(s: &mut tokio::net::TcpStream) -> String {
+        let mut buf = Vec::new();
+        loop {
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    return text;
+                }
+            }
+            let mut chunk = [0u8; 4096];
+            let n = s.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed after {text:?}");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// A panicking handler answers the 500 envelope and the same connection
+    /// serves the next request.
+    #[tokio::test]
+    async fn panic_answers_500_envelope_and_keeps_the_connection() {
+        let app = layers(
+            Router::new()
+                .route("/boom", get(boom))
+                .route("/ok", get(|| async { "fine" })),
+            &NetConfig::default(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_http(listener, app, DEFAULT_HEADER_TIMEOUT, async {
+            let _ = rx.await;
+        }));
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /boom HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let first = response(&mut s).await;
+        assert!(first.starts_with("HTTP/1.1 500"), "{first}");
+        let body = &first[first.find("\r\n\r\n").unwrap() + 4..];
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["code"], 500);
+        assert_eq!(v["msg"], "服务器繁忙,请稍后重试");
+        assert_eq!(v["data"], serde_json::json!({}));
+        s.write_all(b"GET /ok HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let second = response(&mut s).await;
+        assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+        assert!(second.ends_with("fine"), "{second}");
+        // Shutdown closes the idle keep-alive connection and returns.
+        tx.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+
+    #[test]
+    fn origins_parse() {
+        assert_eq!(parse_origins(None), Ok(CorsOrigins::Any));
+        assert_eq!(parse_origins(Some(" * ")), Ok(CorsOrigins::Any));
+        assert_eq!(
+            parse_origins(Some("https://a.example.com, http://b.example:8080/")),
+            Ok(CorsOrigins::List(vec![
+                HeaderValue::from_static("https://a.example.com"),
+                HeaderValue::from_static("http://b.example:8080"),
+            ]))
+        );
+        assert!(parse_origins(Some("a.example.com")).is_err());
+        assert!(parse_origins(Some("https://a.example.com/path")).is_err());
+        assert!(parse_origins(Some("https://a\nb")).is_err());
+    }
+}
