@@ -51,13 +51,14 @@ impl AppState {
             bus.start_postgres(&config.database_url).await?;
         }
         let leptos_options = web::leptos_options(&config.site_root, config.addr);
+        let tokens = auth::TokenCache::following(&bus);
         Ok(AppState {
             db,
             bus,
             clock: Clock::default(),
             config: Arc::new(config),
             leptos_options,
-            tokens: auth::TokenCache::default(),
+            tokens,
         })
     }
 }
@@ -90,6 +91,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let bus = state.bus.clone();
+    let rotations = tokio::spawn(auth::follow_rotations(state.clone()));
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
     let svc = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
     let signal_bus = bus.clone();
@@ -102,6 +104,7 @@ pub async fn serve(
         .await;
     bus.begin_shutdown();
     bus.drain(SHUTDOWN_GRACE).await;
+    rotations.abort();
     served
 }
 

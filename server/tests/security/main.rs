@@ -4,5 +4,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod creds;
 #[path = "../wsutil/mod.rs"]
 mod wsutil;
