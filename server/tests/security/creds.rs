@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use radar::auth::{Party, MAX_FUTURE_SECS};
 use serde_json::{json, Value};
 
+use crate::both;
 use crate::common::*;
 use crate::wsutil::*;
 
