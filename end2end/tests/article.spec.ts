@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { test, hasApi, hydrated, seed, shot } from './helpers';
+import { test, hasApi, hydrated, link, seed, shot } from './helpers';
 
 const s = seed();
 const rep = s.reps[0];
@@ -7,7 +7,7 @@ const article = s.articles[0];
 
 function articleUrl(c: { id: number; token: string }) {
   // The documented link: the page learns the company and the activity from the server.
-  return `/h5/article/${article.id}?user_id=${c.id}&token=${c.token}&uid=${rep.id}`;
+  return link(`/h5/article/${article.id}?uid=${rep.id}`, c);
 }
 
 test('sign-up form validates like the server', async ({ page }) => {
@@ -61,7 +61,7 @@ test('customer reviews and signs up; the rep timeline shows both', async ({ page
 
   const ctx = await browser.newContext();
   const rp = await ctx.newPage();
-  await rp.goto(`/rep?user_id=${rep.id}&token=${rep.token}`);
+  await rp.goto(link('/rep', rep));
   await hydrated(rp);
   await rp.goto(`/rep/customer/${c.id}`);
   await hydrated(rp);

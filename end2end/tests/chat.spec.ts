@@ -1,5 +1,5 @@
 import { expect, Browser, Page } from '@playwright/test';
-import { test, customerSays, hydrated, repSays, seed, setHidden, shot, Who } from './helpers';
+import { test, customerSays, hydrated, link, repSays, seed, setHidden, shot, Who } from './helpers';
 
 const s = seed();
 const rep2 = s.reps[1];
@@ -14,7 +14,7 @@ async function open(browser: Browser, url: string): Promise<Page> {
 
 async function repChat(browser: Browser, rep: Who, customerId: number) {
   // Sign in through the contact-list link, as WeCom does, then open the chat.
-  const page = await open(browser, `/rep?user_id=${rep.id}&token=${rep.token}`);
+  const page = await open(browser, link('/rep', rep));
   await expect(page).toHaveURL(/\/rep$/);
   await page.goto(`/rep/chat/${customerId}`);
   await hydrated(page);
@@ -22,7 +22,7 @@ async function repChat(browser: Browser, rep: Who, customerId: number) {
 }
 
 async function customerChat(browser: Browser, c: Who, repId: number) {
-  const page = await open(browser, `/h5/chat?user_id=${c.id}&token=${c.token}&u_id=${repId}`);
+  const page = await open(browser, link(`/h5/chat?u_id=${repId}`, c));
   // Credentials leave the address bar; the rep id stays.
   await expect(page).toHaveURL(new RegExp(`/h5/chat\\?u_id=${repId}$`));
   return page;
@@ -122,8 +122,25 @@ test('offline customer gets the messages sent meanwhile exactly once', async ({ 
 
 test('chat without a rep id shows an error state', async ({ browser }) => {
   const c = s.customers[0];
-  const page = await open(browser, `/h5/chat?user_id=${c.id}&token=${c.token}`);
+  const page = await open(browser, link('/h5/chat', c));
   await expect(page.getByRole('alert')).toContainText('u_id');
+  await page.context().close();
+});
+
+test('legacy links with the token in the query still sign in, and the token leaves the address bar at once', async ({ browser }) => {
+  // The form links had before credentials moved to the fragment.
+  const c = s.customers[1];
+  const cust = await open(browser, `/h5/chat?user_id=${c.id}&token=${c.token}&u_id=${rep2.id}`);
+  await expect(cust).toHaveURL(new RegExp(`/h5/chat\\?u_id=${rep2.id}$`));
+  expect(await cust.evaluate(() => location.href)).not.toContain(c.token);
+  await expect(cust.getByTestId('conn')).toHaveText('实时连接');
+  await cust.context().close();
+
+  const rep = s.reps[0];
+  const page = await open(browser, `/rep?user_id=${rep.id}&token=${rep.token}`);
+  await expect(page).toHaveURL(/\/rep$/);
+  expect(await page.evaluate(() => location.href)).not.toContain(rep.token);
+  await expect(page.getByTestId('contacts').locator('.contact').first()).toBeVisible();
   await page.context().close();
 });
 

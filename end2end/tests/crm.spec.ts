@@ -1,5 +1,5 @@
 import { expect, Page } from '@playwright/test';
-import { test, customerSays, hasApi, hydrated, seed, shot, signed } from './helpers';
+import { test, customerSays, hasApi, hydrated, link, seed, shot, signed } from './helpers';
 
 const s = seed();
 const rep = s.reps[0];
@@ -10,7 +10,7 @@ async function names(page: Page): Promise<string[]> {
 
 test('rep sorts the list, opens a customer, edits fields and tags, and sees them after reload', async ({ page, request }) => {
   test.skip(!(await hasApi(request, rep, 'qiyeweixin/tongxunlu')), 'CRM API not on this server yet');
-  await page.goto(`/rep?user_id=${rep.id}&token=${rep.token}`);
+  await page.goto(link('/rep', rep));
   await hydrated(page);
   await expect(page).toHaveURL(/\/rep$/);
   const list = page.getByTestId('contacts');
@@ -117,7 +117,7 @@ test('contact list updates live: article view and a new message move the row to 
   const r1 = s.reps[0];
   const c = s.extra.live;
   const article = s.articles[0];
-  await page.goto(`/rep?user_id=${r1.id}&token=${r1.token}`);
+  await page.goto(link('/rep', r1));
   await hydrated(page);
   const rows = page.getByTestId('contacts').locator('.contact');
   await expect(rows.first()).toBeVisible();
@@ -166,7 +166,7 @@ test('contact list updates live: article view and a new message move the row to 
 
 test('contact list loads more rows by scrolling', async ({ page }) => {
   const r = s.extra.crowd; // 26 customers, pages of 20
-  await page.goto(`/rep?user_id=${r.id}&token=${r.token}`);
+  await page.goto(link('/rep', r));
   await hydrated(page);
   const rows = page.getByTestId('contacts').locator('.contact');
   await expect(rows).toHaveCount(20);

@@ -67,6 +67,14 @@ export async function shot(page: Page, name: string) {
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
 }
 
+/**
+ * A page link as Radar hands them out: credentials in the fragment, which the
+ * browser never sends to the server (contract §6 "Links"). `path` may carry a query.
+ */
+export function link(path: string, who: { id: number; token: string }): string {
+  return `${path}#user_id=${who.id}&token=${who.token}`;
+}
+
 export function signed(who: Who): string {
   const ts = Date.now().toString();
   const rand = crypto.createHash('md5').update(ts + who.token).digest('hex');

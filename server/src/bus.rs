@@ -27,6 +27,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
+use crate::auth::Party;
+
 /// The PostgreSQL NOTIFY channel shared by all instances on one database.
 pub const PG_CHANNEL: &str = "radar_events";
 /// `application_name` of the bus connections is this prefix and the process id,
@@ -65,6 +67,9 @@ pub enum Event {
     },
     /// A customer action was logged, or the relation's CRM fields changed.
     ContactChanged { user_id: i64, customer_id: i64 },
+    /// A customer's or sales user's token was replaced: cached copies of the old
+    /// one must go, and sockets it authenticated must be closed.
+    TokenRotated { party: Party, id: i64 },
     /// Subscribers may have missed events (lag, lost listener): re-read everything.
     Resync,
 }
@@ -76,6 +81,8 @@ pub enum Key {
     Pair { user_id: i64, customer_id: i64 },
     /// Everything of one sales user: the badge and contact-list sockets.
     User(i64),
+    /// The sockets authenticated as one customer or sales user.
+    Credential(Party, i64),
 }
 
 impl Event {
@@ -102,6 +109,7 @@ impl Event {
             // The rep's badge and contact list go down.
             Event::SalesRead { user_id, .. } => [Some(Key::User(user_id)), None],
             Event::ContactChanged { user_id, .. } => [Some(Key::User(user_id)), None],
+            Event::TokenRotated { party, id } => [Some(Key::Credential(party, id)), None],
             Event::Resync => return None,
         })
     }
@@ -123,6 +131,18 @@ struct Inner {
     origin: u64,
     closing: watch::Sender<bool>,
     sockets: watch::Sender<usize>,
+    /// Runs on every delivered event before any subscriber is woken.
+    observer: OnceLock<Observer>,
+}
+
+/// A synchronous hook on delivery (the token cache drops a rotated token with
+/// it, so a socket woken by the same event already reads the new one).
+struct Observer(Box<dyn Fn(&Event) + Send + Sync>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
 }
 
 #[derive(Debug)]
@@ -163,6 +183,9 @@ impl Inner {
     }
 
     fn deliver(&self, ev: Event) {
+        if let Some(o) = self.observer.get() {
+            (o.0)(&ev);
+        }
         {
             let subs = self.subs();
             match ev.keys() {
@@ -207,6 +230,7 @@ impl Bus {
                 origin: origin_id(),
                 closing: watch::Sender::new(false),
                 sockets: watch::Sender::new(0),
+                observer: OnceLock::new(),
             }),
         }
     }
@@ -218,6 +242,18 @@ impl Bus {
         if let Some(tx) = self.inner.remote.get() {
             let _ = tx.send(Outbound::Event(ev));
         }
+    }
+
+    /// Delivers an event to this instance only (one that the other instances
+    /// learn of by themselves, e.g. from the database).
+    pub fn publish_local(&self, ev: Event) {
+        self.inner.deliver(ev);
+    }
+
+    /// Sets the hook that sees every event before subscribers are woken
+    /// (once per bus; a second call is ignored).
+    pub fn set_observer(&self, f: impl Fn(&Event) + Send + Sync + 'static) {
+        let _ = self.inner.observer.set(Observer(Box::new(f)));
     }
 
     /// Every event, unkeyed. A lagging receiver must treat `Lagged` as `Resync`.

@@ -5,6 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+use crate::auth::Party;
 use crate::config::{Config, DEFAULT_DATABASE_URL};
 use crate::error::Error;
 use crate::service::{admin, article};
@@ -152,6 +153,11 @@ pub enum CompanyOp {
 #[derive(Subcommand, Debug)]
 pub enum UserOp {
     Create(UserCreate),
+    /// Issues a new token; the old one stops working everywhere within seconds.
+    RotateToken {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -171,6 +177,11 @@ pub struct UserCreate {
 #[derive(Subcommand, Debug)]
 pub enum CustomerOp {
     Create(CustomerCreate),
+    /// Issues a new token; the old one stops working everywhere within seconds.
+    RotateToken {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -316,6 +327,12 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
             .await?;
             json!({"id": id, "token": token})
         }
+        Admin::User {
+            op: UserOp::RotateToken { id },
+        } => json!({"id": id, "token": admin::rotate_token(st, Party::Sales, id).await?}),
+        Admin::Customer {
+            op: CustomerOp::RotateToken { id },
+        } => json!({"id": id, "token": admin::rotate_token(st, Party::Customer, id).await?}),
         Admin::Relation {
             op:
                 RelationOp::Create {

@@ -14,8 +14,9 @@ pub struct Config {
     pub addr: SocketAddr,
     /// Company time zone used to render times and count calendar days.
     pub tz: Tz,
-    /// Signed requests must carry a timestamp within this many seconds of the
-    /// server clock; 0 turns the check off for legacy clients.
+    /// Signed requests must carry a timestamp at most this many seconds behind
+    /// the server clock; 0 turns this check off for legacy clients. The bound
+    /// ahead of the clock (`auth::MAX_FUTURE_SECS`) applies either way.
     pub auth_max_skew_secs: i64,
     /// Where the built site (`pkg/radar.js`, `pkg/radar_bg.wasm`, `pkg/radar.css`) lives
     /// when it is not embedded in the binary.

@@ -52,13 +52,14 @@ impl AppState {
             bus.start_postgres(&config.database_url).await?;
         }
         let leptos_options = web::leptos_options(&config.site_root, config.addr);
+        let tokens = auth::TokenCache::following(&bus);
         Ok(AppState {
             db,
             bus,
             clock: Clock::default(),
             config: Arc::new(config),
             leptos_options,
-            tokens: auth::TokenCache::default(),
+            tokens,
         })
     }
 }
@@ -94,6 +95,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let bus = state.bus.clone();
     let header_timeout = state.config.net.header_timeout;
+    let rotations = tokio::spawn(auth::follow_rotations(state.clone()));
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
     let signal_bus = bus.clone();
     let shutdown = async move {
@@ -103,6 +105,7 @@ pub async fn serve(
     let served = edge::serve_http(listener, app, header_timeout, shutdown).await;
     bus.begin_shutdown();
     bus.drain(SHUTDOWN_GRACE).await;
+    rotations.abort();
     served
 }
 

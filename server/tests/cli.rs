@@ -209,10 +209,11 @@ async fn demo_is_idempotent_and_prints_urls(b: Backend) {
     );
     let text = String::from_utf8_lossy(&first.stdout);
     for needle in [
-        "/rep?user_id=",
-        "/h5/chat?user_id=",
+        "/rep#user_id=",
+        "/h5/chat?u_id=",
         "/h5/article/",
-        "token=",
+        "#user_id=",
+        "&token=",
         "curl",
     ] {
         assert!(text.contains(needle), "{needle} missing in {text}");

@@ -1,8 +1,8 @@
 //! Browser glue: credentials, signed REST calls, sockets, timers and beacons.
 //!
 //! Pages render a shell on the server and load their data only after hydration
-//! (the credentials live in the browser's local storage), so everything here runs
-//! in the browser. The server build gets inert stand-ins with the same signatures.
+//! (the credentials come in the link's fragment and live in the browser's local
+//! storage), so everything here runs in the browser. The server build gets inert stand-ins with the same signatures.
 
 use serde_json::Value;
 
@@ -222,40 +222,59 @@ mod imp {
         params.get(name).filter(|v| !v.is_empty())
     }
 
-    /// Credentials from `?user_id=…&token=…` (saved, then removed from the address
-    /// bar so they are not shared with a screenshot or a forwarded link), or the
-    /// saved ones.
+    /// The two credential parameters, if `p` has a usable pair.
+    fn creds_in(p: &web_sys::UrlSearchParams) -> Option<Creds> {
+        let user_id = p.get("user_id")?.trim().parse::<i64>().ok()?;
+        let token = p.get("token").filter(|t| !t.is_empty())?;
+        Some(Creds { user_id, token })
+    }
+
+    /// Removes `user_id` and `token` from `p`; whether there were any.
+    fn strip(p: &web_sys::UrlSearchParams) -> bool {
+        let had = p.has("user_id") || p.has("token");
+        p.delete("user_id");
+        p.delete("token");
+        had
+    }
+
+    /// Credentials from the link, saved and then removed from the address bar at
+    /// once, so that no screenshot, forwarded link, history entry or Referer
+    /// carries them; otherwise the saved ones. Links carry them in the fragment
+    /// (`#user_id=…&token=…`, which browsers never send to a server); the older
+    /// query form (`?user_id=…&token=…`) is still read.
     pub fn take_creds(role: Role) -> Option<Creds> {
         let w = window()?;
         let key = role.storage_key();
-        let from_url = match (query_param("user_id"), query_param("token")) {
-            (Some(u), Some(t)) => u
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .map(|user_id| Creds { user_id, token: t }),
-            _ => None,
-        };
+        let loc = w.location();
+        let search = loc.search().unwrap_or_default();
+        let hash = loc.hash().unwrap_or_default();
+        let query = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+        let frag = web_sys::UrlSearchParams::new_with_str(hash.trim_start_matches('#')).ok()?;
+        let from_url = creds_in(&frag).or_else(|| creds_in(&query));
+        let in_query = strip(&query);
+        let in_frag = strip(&frag);
+        if in_query || in_frag {
+            let mut url = loc.pathname().unwrap_or_else(|_| "/".into());
+            let rest: String = query.to_string().into();
+            if !rest.is_empty() {
+                url.push('?');
+                url.push_str(&rest);
+            }
+            // Only what the fragment held besides the credentials stays.
+            let frag_rest: String = frag.to_string().into();
+            if in_frag && !frag_rest.is_empty() {
+                url.push('#');
+                url.push_str(&frag_rest);
+            } else if !in_frag && !hash.is_empty() {
+                url.push_str(&hash);
+            }
+            if let Ok(h) = w.history() {
+                let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+            }
+        }
         if let Some(c) = &from_url {
             if let Some(s) = storage() {
                 let _ = s.set_item(key, &format!("{}:{}", c.user_id, c.token));
-            }
-            let loc = w.location();
-            if let (Ok(path), Ok(search)) = (loc.pathname(), loc.search()) {
-                if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) {
-                    params.delete("user_id");
-                    params.delete("token");
-                    let rest: String = params.to_string().into();
-                    let url = if rest.is_empty() {
-                        path
-                    } else {
-                        format!("{path}?{rest}")
-                    };
-                    if let Ok(h) = w.history() {
-                        let _ =
-                            h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
-                    }
-                }
             }
             return from_url;
         }

@@ -78,9 +78,9 @@ fn HomePage() -> impl IntoView {
             <h1>"诸葛雷达"</h1>
             <p class="muted">"销售雷达：谁在读你的文章，谁最可能成交，实时聊天。"</p>
             <ul class="home-links">
-                <li>"销售：" <code>"/rep?user_id=…&token=…"</code></li>
-                <li>"客户聊天：" <code>"/h5/chat?user_id=…&token=…&u_id=…"</code></li>
-                <li>"文章：" <code>"/h5/article/{id}?user_id=…&token=…&uid=…"</code></li>
+                <li>"销售：" <code>"/rep#user_id=…&token=…"</code></li>
+                <li>"客户聊天：" <code>"/h5/chat?u_id=…#user_id=…&token=…"</code></li>
+                <li>"文章：" <code>"/h5/article/{id}?uid=…#user_id=…&token=…"</code></li>
             </ul>
             <p class="muted">"运行 " <code>"radar demo"</code> " 获取演示账号链接。"</p>
         </section>
@@ -188,5 +188,5 @@ pub fn TopBar(
 }
 
 /// Message shown when a page is opened without (or with stale) credentials.
-pub const NO_CREDS_REP: &str = "缺少登录信息：请从企业微信中的链接打开（/rep?user_id=…&token=…）";
+pub const NO_CREDS_REP: &str = "缺少登录信息：请从企业微信中的链接打开（/rep#user_id=…&token=…）";
 pub const NO_CREDS_H5: &str = "缺少登录信息：请从公众号消息中的链接打开此页面";

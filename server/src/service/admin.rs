@@ -1,5 +1,8 @@
 //! Operator commands: creating companies, users, customers and relations.
 
+use crate::auth::Party;
+use crate::bus::Event;
+use crate::db::Backend;
 use crate::error::Error;
 use crate::service::new_token;
 use crate::AppState;
@@ -179,4 +182,46 @@ pub async fn create_relation(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Replaces a sales user's or customer's token; returns the new one. The old
+/// token stops working on this instance at once and on every other one within
+/// [`crate::auth::ROTATION_POLL`] (they read the `token_rotation` log; with
+/// PostgreSQL a notification makes it immediate). Sockets authenticated with
+/// the old token are closed.
+pub async fn rotate_token(st: &AppState, party: Party, id: i64) -> Result<String, Error> {
+    let (update, missing) = match party {
+        Party::Sales => (
+            "UPDATE sales_user SET token = $1 WHERE id = $2",
+            "用户不存在",
+        ),
+        Party::Customer => ("UPDATE customer SET token = $1 WHERE id = $2", "客户不存在"),
+    };
+    let token = new_token();
+    let mut tx = st.db.begin_write().await?;
+    if st.db.backend == Backend::Postgres {
+        // Log ids are taken at insert but seen at commit; serialising the
+        // writers makes them appear in id order, which the poll relies on.
+        sqlx::query("LOCK TABLE token_rotation IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await?;
+    }
+    let changed = sqlx::query(update)
+        .bind(&token)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(Error::field("id", missing, ""));
+    }
+    sqlx::query("INSERT INTO token_rotation (party, ref_id, create_date) VALUES ($1, $2, $3)")
+        .bind(party.as_str())
+        .bind(id)
+        .bind(st.clock.now_ms())
+        .execute(&mut **tx)
+        .await?;
+    tx.commit().await?;
+    st.bus.publish(Event::TokenRotated { party, id });
+    Ok(token)
 }

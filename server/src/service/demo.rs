@@ -506,11 +506,13 @@ impl Demo {
             },
             self.company_id
         );
+        // Page links carry the credentials in the fragment, which browsers never
+        // send to a server, so no proxy or access log sees them (contract §6).
         let _ = writeln!(s, "Sales reps (企业微信) — open the contact list:");
         for r in &self.reps {
             let _ = writeln!(
                 s,
-                "  {:<6} user_id={} token={}\n         {base}/rep?user_id={}&token={}",
+                "  {:<6} id {}, token {}\n         {base}/rep#user_id={}&token={}",
                 r.name, r.id, r.token, r.id, r.token
             );
         }
@@ -525,7 +527,7 @@ impl Demo {
             };
             let _ = writeln!(
                 s,
-                "  {} user_id={} token={}\n         {base}/h5/chat?user_id={}&token={}&u_id={rep}\n         {base}/h5/article/{article}?user_id={}&token={}&uid={rep}",
+                "  {} id {}, token {}\n         {base}/h5/chat?u_id={rep}#user_id={}&token={}\n         {base}/h5/article/{article}?uid={rep}#user_id={}&token={}",
                 c.name, c.id, c.token, c.id, c.token, c.id, c.token
             );
         }

@@ -39,7 +39,7 @@ mod sales;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use app::api::{empty_object, Envelope};
@@ -53,8 +53,8 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::time::{timeout, Instant, MissedTickBehavior};
 
-use crate::auth::{verify, Credentials, Party};
-use crate::bus::SocketGuard;
+use crate::auth::{verify_token, Credentials, Party};
+use crate::bus::{Key, SocketGuard, Subscription};
 use crate::error::{ApiError, Error};
 use crate::extract::{parse_id, Fields};
 use crate::AppState;
@@ -176,7 +176,7 @@ async fn upgrade(
         Some(Ok(f)) => {
             let c = Credentials::from_fields(&f);
             if c.is_present() {
-                Some(verify(&st, kind.party(), &c).await)
+                Some(verify_token(&st, kind.party(), &c).await)
             } else {
                 None
             }
@@ -250,6 +250,8 @@ pub(crate) struct Conn {
     party: Party,
     /// The authenticated customer or sales user id.
     pub auth: Option<i64>,
+    /// The token `auth` was proven with, and a wake-up when it is rotated.
+    cred: Option<(Arc<str>, Subscription)>,
     bucket: Bucket,
     awaiting_pong: bool,
 }
@@ -414,9 +416,9 @@ impl Conn {
     async fn authenticate(&mut self, f: &Fields) -> Step {
         let creds = Credentials::from_fields(f);
         if creds.is_present() {
-            return match verify(&self.st, self.party, &creds).await {
-                Ok(id) if self.auth.is_none_or(|a| a == id) => {
-                    self.auth = Some(id);
+            return match verify_token(&self.st, self.party, &creds).await {
+                Ok((id, token)) if self.auth.is_none_or(|a| a == id) => {
+                    self.authenticated(id, token);
                     Ok(())
                 }
                 Ok(_) => Err(self
@@ -436,6 +438,32 @@ impl Conn {
                     .await),
                 _ => Ok(()),
             },
+        }
+    }
+
+    fn authenticated(&mut self, id: i64, token: Arc<str>) {
+        self.auth = Some(id);
+        match &mut self.cred {
+            Some((t, _)) => *t = token,
+            None => {
+                let sub = self.st.bus.watch(Key::Credential(self.party, id));
+                self.cred = Some((token, sub));
+            }
+        }
+    }
+
+    /// A rotated token ends the session (contract §6 "Rotation"): the socket
+    /// gets the authentication error frame and is closed (1008). The cache was
+    /// already cleared by the event that woke us, so this reads the new token.
+    async fn recheck_token(&mut self) -> Step {
+        let (Some(id), Some((token, _))) = (self.auth, &self.cred) else {
+            return Ok(());
+        };
+        let token = token.clone();
+        match crate::auth::token_of(&self.st, self.party, id).await {
+            Ok(Some(now)) if now == token => Ok(()),
+            Ok(_) => Err(self.auth_failed("token rotated").await),
+            Err(e) => Err(self.fatal(e).await),
         }
     }
 
@@ -471,6 +499,14 @@ fn clone_error(e: &Error) -> Error {
         }
         Error::Db(e) => Error::Internal(e.to_string()),
         Error::Internal(m) => Error::Internal(m.clone()),
+    }
+}
+
+/// Resolves when the credential may have been rotated (never before authentication).
+async fn cred_changed(cred: &Option<(Arc<str>, Subscription)>) {
+    match cred {
+        Some((_, sub)) => sub.changed().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -614,7 +650,7 @@ async fn run(
     st: AppState,
     socket: WebSocket,
     kind: Kind,
-    pre: Option<Result<i64, Error>>,
+    pre: Option<Result<(i64, Arc<str>), Error>>,
     _slot: SocketGuard,
 ) {
     let mut closing = st.bus.closing();
@@ -625,11 +661,12 @@ async fn run(
         socket,
         party: kind.party(),
         auth: None,
+        cred: None,
         bucket: Bucket::new(),
         awaiting_pong: false,
     };
     match pre {
-        Some(Ok(id)) => c.auth = Some(id),
+        Some(Ok((id, token))) => c.authenticated(id, token),
         Some(Err(e)) => {
             let _ = c.fatal(e).await;
             return;
@@ -653,6 +690,7 @@ async fn run(
             _ = &mut auth_deadline, if c.auth.is_none() => {
                 Err(c.auth_failed("not authenticated in time: sign the upgrade URL or the register frame").await)
             }
+            _ = cred_changed(&c.cred) => c.recheck_token().await,
             _ = feed.changed() => feed.on_wake(&mut c).await,
             m = c.socket.recv() => Box::pin(on_message(&mut c, &mut feed, m)).await,
             _ = ping.tick() => c.on_tick().await,

@@ -8,5 +8,6 @@ mod scope;
 mod hostile;
 mod outage;
 mod http;
+mod creds;
 #[path = "../wsutil/mod.rs"]
 mod wsutil;
