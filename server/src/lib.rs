@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod limit;
 pub mod rest;
 pub mod service;
 pub mod timefmt;
@@ -39,6 +40,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
     pub tokens: auth::TokenCache,
+    pub writes: limit::WriteLimiter,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             bus.start_postgres(&config.database_url).await?;
         }
         let leptos_options = web::leptos_options(&config.site_root, config.addr);
+        let writes = limit::WriteLimiter::new(config.write_burst, config.write_rate);
         Ok(AppState {
             db,
             bus,
@@ -58,6 +61,7 @@ impl AppState {
             config: Arc::new(config),
             leptos_options,
             tokens: auth::TokenCache::default(),
+            writes,
         })
     }
 }

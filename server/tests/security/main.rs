@@ -4,5 +4,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod limits;
 #[path = "../wsutil/mod.rs"]
 mod wsutil;
