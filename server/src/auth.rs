@@ -280,10 +280,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Every REST authentication goes through here, so every POST (the API's
+/// writes) is charged to the write budget, once, and only after the
+/// credentials were accepted: a stranger cannot spend someone else's budget.
 async fn from_query(parts: &Parts, st: &AppState, party: Party) -> Result<i64, ApiError> {
     let q = Fields::parse_urlencoded(parts.uri.query().unwrap_or(""))
         .map_err(|_| Error::Auth("query string unreadable"))?;
-    Ok(verify(st, party, &Credentials::from_fields(&q)).await?)
+    let id = verify(st, party, &Credentials::from_fields(&q)).await?;
+    if parts.method == axum::http::Method::POST {
+        st.writes.charge(party, id)?;
+    }
+    Ok(id)
 }
 
 /// An authenticated customer (`zgld_customer`).

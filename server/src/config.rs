@@ -30,6 +30,10 @@ pub struct Config {
     pub db_max_connections: u32,
     /// CORS origins, timeouts and the socket cap (see `edge::NetConfig`).
     pub net: crate::edge::NetConfig,
+    /// Write budget per customer or sales user (contract §6): `write_burst`
+    /// writes at once, refilled at `write_rate` per second; a rate of 0 turns it off.
+    pub write_burst: u32,
+    pub write_rate: f64,
 }
 
 impl Config {
@@ -59,6 +63,23 @@ impl Config {
                 .max(1),
             None => 16,
         };
+        let write_burst = match var("RADAR_WRITE_BURST") {
+            Some(s) => s
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("RADAR_WRITE_BURST is not an integer: {s}"))?
+                .max(1),
+            None => 30,
+        };
+        let write_rate = match var("RADAR_WRITE_RATE") {
+            Some(s) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| r.is_finite() && *r >= 0.0)
+                .ok_or_else(|| format!("RADAR_WRITE_RATE is not a number ≥ 0: {s}"))?,
+            None => 10.0,
+        };
         Ok(Config {
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             public_url: var("RADAR_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
@@ -76,6 +97,8 @@ impl Config {
                 .unwrap_or_else(|| "wx6ba07e6ddcdc69b3".into()),
             db_max_connections: max_conn,
             net: crate::edge::NetConfig::from_env(&var)?,
+            write_burst,
+            write_rate,
         })
     }
 }

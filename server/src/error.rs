@@ -27,6 +27,9 @@ pub enum Error {
     /// Unknown path → HTTP 404.
     #[error("not found")]
     NotFound,
+    /// Over the write budget (contract §6) → HTTP 429 with `Retry-After`.
+    #[error("write rate exceeded, retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("internal: {0}")]
@@ -135,6 +138,10 @@ impl ApiError {
                     Envelope::new(500, "服务器繁忙,请稍后重试", empty_object()),
                 )
             }
+            Error::RateLimited { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                Envelope::new(429, "请求过于频繁", json!({"retry_after": retry_after})),
+            ),
             Error::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 (
@@ -156,7 +163,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, env) = self.envelope();
-        (status, Json(env)).into_response()
+        let mut res = (status, Json(env)).into_response();
+        if let Error::RateLimited { retry_after } = self.error {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+        }
+        res
     }
 }
 

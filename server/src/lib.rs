@@ -10,6 +10,7 @@ pub mod db;
 pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod limit;
 pub mod rest;
 pub mod service;
 pub mod timefmt;
@@ -40,6 +41,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
     pub tokens: auth::TokenCache,
+    pub writes: limit::WriteLimiter,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
         }
         let leptos_options = web::leptos_options(&config.site_root, config.addr);
         let tokens = auth::TokenCache::following(&bus);
+        let writes = limit::WriteLimiter::new(config.write_burst, config.write_rate);
         Ok(AppState {
             db,
             bus,
@@ -60,6 +63,7 @@ impl AppState {
             config: Arc::new(config),
             leptos_options,
             tokens,
+            writes,
         })
     }
 }

@@ -551,7 +551,8 @@ async fn check(w: &mut World, seed: u64) {
 async fn one_instance(b: Backend) {
     let seed = seed();
     eprintln!("invariant seed {seed} (replay with RADAR_SEED={seed})");
-    let app = spawn_app(b).await;
+    // Random writes as fast as they are answered: no write budget.
+    let app = spawn_with(b, |c| c.write_rate = 0.0).await;
     let mut w = World::new(&app.st, vec![app.base.clone()], seed).await;
     let mut rng = Rng(seed);
     w.run(&mut rng, steps()).await;
@@ -564,8 +565,8 @@ both!(one_instance);
 async fn two_instances() {
     let seed = seed();
     eprintln!("invariant seed {seed} (replay with RADAR_SEED={seed})");
-    let app = spawn_app(Backend::Postgres).await;
-    let other = spawn_server(&app.db.url, &[]).await;
+    let app = spawn_with(Backend::Postgres, |c| c.write_rate = 0.0).await;
+    let other = spawn_server(&app.db.url, &[("RADAR_WRITE_RATE", "0")]).await;
     let mut w = World::new(&app.st, vec![app.base.clone(), other.base.clone()], seed).await;
     let mut rng = Rng(seed ^ 0x9E37_79B9_7F4A_7C15);
     w.run(&mut rng, steps()).await;

@@ -341,7 +341,10 @@ async fn customer_count_socket(b: Backend) {
 }
 
 async fn resume_after_gap(b: Backend) {
-    let (app, rest, u, k) = setup(b).await;
+    // 120 messages in a row: beyond one user's write budget.
+    let app = spawn_with(b, |c| c.write_rate = 0.0).await;
+    let rest = Rest::new(&app.base);
+    let (u, k) = app.pair().await;
     let a = rest.rep_says(&u, &k, "a").await;
     let bb = rest.customer_says(&k, &u, "b").await;
     let mut ws = customer_chat(

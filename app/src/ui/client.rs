@@ -64,6 +64,7 @@ pub fn describe(env: &Envelope) -> String {
         400 => "登录已失效，请从企业微信或公众号重新打开此页面".into(),
         307 => "你与该客户没有关联".into(),
         404 => "服务暂不可用（接口不存在）".into(),
+        429 => "操作过于频繁，请稍后再试".into(),
         _ => {
             let t = env.msg_text();
             if t.is_empty() {
@@ -73,6 +74,21 @@ pub fn describe(env: &Envelope) -> String {
             }
         }
     }
+}
+
+/// Retries of one write refused for the write rate before the refusal is shown.
+pub const WRITE_RETRY_ATTEMPTS: u32 = 8;
+
+/// How long to wait before retrying a write the server refused for the write
+/// rate (code 429, contract §6; nothing was stored, so a retry is safe): its
+/// `retry_after` seconds, at least 1 and at most 60. `None` when the answer is
+/// not a 429 or `attempt` (0-based) retries were already made.
+pub fn write_retry_delay_ms(env: &Envelope, attempt: u32) -> Option<i32> {
+    if env.code != 429 || attempt >= WRITE_RETRY_ATTEMPTS {
+        return None;
+    }
+    let secs = int_of(&env.data, "retry_after").unwrap_or(1).clamp(1, 60);
+    Some(secs as i32 * 1000)
 }
 
 /// A field-error object from `msg` or `data`, whichever carries one.
@@ -196,6 +212,10 @@ pub async fn follow_count(
         backoff = (backoff * 2).min(30_000);
     }
 }
+
+#[cfg(test)]
+#[path = "tests/client.rs"]
+mod tests;
 
 #[cfg(feature = "hydrate")]
 mod imp {
@@ -324,18 +344,31 @@ mod imp {
         .await
     }
 
+    /// A signed write. Over the write rate it waits `retry_after` and tries
+    /// again (signed anew), so a burst of typing stays pending instead of
+    /// failing; only after `WRITE_RETRY_ATTEMPTS` is the 429 returned.
     pub async fn post(
         creds: &Creds,
         path: &str,
         params: &[(&str, String)],
         form: &[(&str, String)],
     ) -> Result<Envelope, String> {
-        let req = gloo_net::http::Request::post(&url(creds, path, params))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form_encode(form));
-        match req {
-            Ok(r) => read(r.send().await).await,
-            Err(_) => Err("请求构造失败".into()),
+        let mut attempt = 0;
+        loop {
+            let req = gloo_net::http::Request::post(&url(creds, path, params))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(form_encode(form));
+            let env = match req {
+                Ok(r) => read(r.send().await).await?,
+                Err(_) => return Err("请求构造失败".into()),
+            };
+            match write_retry_delay_ms(&env, attempt) {
+                Some(ms) => {
+                    sleep(ms).await;
+                    attempt += 1;
+                }
+                None => return Ok(env),
+            }
         }
     }
 

@@ -10,6 +10,11 @@ use crate::extract::{Check, Fields};
 use crate::service::chat::{self, MessageRow, Pair, Side, TimeStyle};
 use crate::timefmt;
 
+/// A `gongzhonghao_chat` frame that sends a message.
+pub(crate) fn is_send(ty: Option<&str>, f: &Fields) -> bool {
+    matches!(ty, None | Some("send_msg") | Some("send")) && f.value("content").is_some()
+}
+
 /// `gongzhonghao_chat`. After `register` the socket is in `input` mode (the
 /// chat page is open): rep messages it delivers are marked read by the
 /// customer. `query_num` and `closed` switch it to `output` (the original's
@@ -31,9 +36,7 @@ impl Chat {
         match ty {
             Some("register") => self.register(c, f).await,
             Some("query_num") => self.query_num(c, f).await,
-            None | Some("send_msg") | Some("send") if f.value("content").is_some() => {
-                self.send_msg(c, f).await
-            }
+            t if is_send(t, f) => self.send_msg(c, f).await,
             other => c.unknown_type(other).await,
         }
     }
@@ -150,6 +153,9 @@ impl Chat {
     /// A frame with `content` sends exactly as `send_msg` (API doc 1.1) does.
     async fn send_msg(&mut self, c: &mut Conn, f: &Fields) -> Step {
         let customer_id = c.who()?;
+        if !c.write_allowed(customer_id).await? {
+            return Ok(());
+        }
         let mut ch = Check::new(f);
         let u_field = ch.opt_int("u_id", "用户ID不能为空");
         ch.opt_int("send_type", "发送类型不能为空");

@@ -27,7 +27,10 @@
 //! * non-numeric ids, invalid content, a NUL character (U+0000) in any field,
 //!   unknown or missing `type` →
 //!   `{"code":402,"msg":"请求异常","data":{<field>:[{"message","code"}]}}`, the socket stays open;
-//! * more frames than the rate limit → `{"code":429,"msg":"请求过于频繁,终止连接"}`, close 1008;
+//! * a send over the principal's write budget (shared with REST, contract §6) →
+//!   `{"code":429,"msg":"请求过于频繁","data":{"retry_after":s}}`, the socket stays open;
+//! * other frames beyond the per-socket flood guard (a burst of 60, 20/s: far
+//!   above any real client) → `{"code":429,"msg":"请求过于频繁,终止连接"}`, close 1008;
 //! * not authenticated (upgrade URL or a signed frame) within `RADAR_WS_AUTH_TIMEOUT_SECS`
 //!   (10 s) → the 400 frame above, close 1008;
 //! * over `RADAR_MAX_SOCKETS` open sockets → the upgrade answers HTTP 503 with the envelope;
@@ -87,9 +90,10 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(30);
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for the client's Close reply after ours.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// Frame-rate limit, a token bucket: a UI sends a few frames per user action
-/// plus a heartbeat, so a burst of 60 refilled at 20 per second is never hit
-/// by a real client, while a flood is cut off within a fraction of a second.
+/// Flood guard for frames other than sends (those have the write budget), a
+/// token bucket per socket: a UI sends a few frames per user action plus a
+/// heartbeat, so a burst of 60 refilled at 20 per second is never hit by a
+/// real client, while a flood is cut off within a fraction of a second.
 pub const FLOOD_BURST: f64 = 60.0;
 pub const FLOOD_PER_SEC: f64 = 20.0;
 
@@ -339,6 +343,16 @@ impl Conn {
         .await
     }
 
+    /// Takes one write from the principal's budget, shared with REST. Over
+    /// it, the 429 frame goes out, the socket stays open, and `false` says
+    /// the write must not happen.
+    pub async fn write_allowed(&mut self, id: i64) -> Result<bool, Stop> {
+        match self.st.writes.charge(self.party, id) {
+            Ok(()) => Ok(true),
+            Err(e) => self.reply_error(e).await.map(|()| false),
+        }
+    }
+
     /// A field-error frame; the socket stays open.
     pub async fn bad_field(&mut self, field: &str, message: &str) -> Step {
         self.send(field_errors(field, message, "invalid")).await
@@ -497,6 +511,9 @@ fn clone_error(e: &Error) -> Error {
         Error::Db(e) if crate::db::is_unavailable(e) => {
             Error::Db(sqlx::Error::Io(std::io::Error::other(e.to_string())))
         }
+        Error::RateLimited { retry_after } => Error::RateLimited {
+            retry_after: *retry_after,
+        },
         Error::Db(e) => Error::Internal(e.to_string()),
         Error::Internal(m) => Error::Internal(m.clone()),
     }
@@ -556,6 +573,11 @@ impl Feed {
         }
     }
 
+    /// A frame that sends a message (charged to the write budget).
+    fn is_send(&self, ty: Option<&str>, f: &Fields) -> bool {
+        matches!(self, Feed::CustomerChat(_)) && customer::is_send(ty, f)
+    }
+
     fn on_frame<'a>(
         &'a mut self,
         c: &'a mut Conn,
@@ -604,18 +626,9 @@ async fn on_message(
             let _ = timeout(CLOSE_GRACE, futures_util::SinkExt::close(&mut c.socket)).await;
             return Err(Stop);
         }
-        other => {
-            if !c.bucket.take() {
-                let v =
-                    json!({"code": 429, "msg": "请求过于频繁,终止连接", "data": {}, "note": {}});
-                return Err(c.fail(v, close_code::POLICY).await);
-            }
-            match other {
-                Message::Text(t) => t.as_str().as_bytes().to_vec(),
-                Message::Binary(b) => b.to_vec(),
-                _ => return Ok(()),
-            }
-        }
+        Message::Text(t) => t.as_str().as_bytes().to_vec(),
+        Message::Binary(b) => b.to_vec(),
+        _ => return Ok(()),
     };
     let f = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Fields(m),
@@ -630,12 +643,18 @@ async fn on_message(
         }
     };
     drop(bytes);
+    let ty = f.trimmed("type");
+    // Sends are paced by the write budget, which answers 429 and keeps the
+    // socket open; only the other frames count against the flood guard.
+    if !feed.is_send(ty.as_deref(), &f) && !c.bucket.take() {
+        let v = json!({"code": 429, "msg": "请求过于频繁,终止连接", "data": {}, "note": {}});
+        return Err(c.fail(v, close_code::POLICY).await);
+    }
     c.authenticate(&f).await?;
     let f = match f.refuse_nul() {
         Ok(f) => f,
         Err(e) => return c.reply_error(e).await,
     };
-    let ty = f.trimmed("type");
     match ty.as_deref() {
         Some("lived") => {
             c.send(json!({"code": 270, "msg": "为了新中国的胜利向我开炮"}))

@@ -17,10 +17,10 @@ fn customer_op(oper: &str, id: i64) -> String {
     format!("/zhugeleida/qiyeweixin/customer/{oper}/{id}")
 }
 
-/// The server for these tests. Later streams add limits (a write budget) that
-/// a flood of hostile requests would hit; they are switched off here.
+/// The server for these tests, without the write budget that a flood of
+/// hostile requests would hit.
 async fn server(b: Backend) -> TestApp {
-    spawn_with(b, |_c| {}).await
+    spawn_with(b, |c| c.write_rate = 0.0).await
 }
 
 /// An HTTP answer whatever its status: (status, body as JSON or `null`).
@@ -1155,9 +1155,9 @@ impl Sweep<'_> {
     }
 }
 
-/// The sweep's server; other limits (the write budget) are switched off here.
+/// The sweep's server, without the write budget.
 async fn sweep_server(b: Backend) -> TestApp {
-    spawn_with(b, |_c| {}).await
+    spawn_with(b, |c| c.write_rate = 0.0).await
 }
 
 async fn hostile_input_sweep(b: Backend) {

@@ -9,5 +9,6 @@ mod hostile;
 mod outage;
 mod http;
 mod creds;
+mod limits;
 #[path = "../wsutil/mod.rs"]
 mod wsutil;
