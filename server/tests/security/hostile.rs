@@ -626,7 +626,8 @@ async fn nul_characters_are_refused(b: Backend) {
     let nul = "跟进\u{0}内容".to_string();
 
     // (path, who, valid form, the text fields to poison one by one)
-    let cases: Vec<(String, &Who, Vec<(&str, String)>, Vec<&str>)> = vec![
+    type Case<'a> = (String, &'a Who, Vec<(&'a str, String)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             format!("{FOLLOW_ADD}/{}", k.id),
             &u,
@@ -1499,7 +1500,8 @@ async fn hostile_input_sweep(b: Backend) {
     let rest_requests = sw.requests;
 
     let t = |v: &str| json!(v);
-    let frames: Vec<(&str, bool, Vec<(&'static str, Value)>)> = vec![
+    type FrameCase<'a> = (&'a str, bool, Vec<(&'static str, Value)>);
+    let frames: Vec<FrameCase> = vec![
         (
             C_CHAT,
             false,

@@ -4,11 +4,11 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod scope;
-mod hostile;
-mod outage;
-mod http;
 mod creds;
+mod hostile;
+mod http;
 mod limits;
+mod outage;
+mod scope;
 #[path = "../wsutil/mod.rs"]
 mod wsutil;
