@@ -202,7 +202,8 @@ test('"load earlier" pages back through a long conversation on both sides', asyn
 
 test('product card, image, video and ask-phone messages render in both chats', async ({ browser, request }) => {
   const c = s.extra.media;
-  const png = "data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='160' height='100'><rect width='160' height='100' fill='%231677ff'/><circle cx='50' cy='50' r='30' fill='%23fff'/></svg>";
+  // Message URLs are http(s) or paths on this site (contract §6); this one is in public/.
+  const png = '/demo-product.svg';
   await customerSays(request, c, rep2.id, {
     info_type: 2, product_name: '雷达专业版 <i>年付</i>', product_price: '1999.00', product_cover_url: png,
   });
