@@ -148,6 +148,7 @@ pub fn layers(router: Router, net: &NetConfig) -> Router {
     let limit = net.request_timeout;
     let cors = cors_layer(&net.cors_origins);
     router
+        .layer(axum::middleware::from_fn(read_api_body))
         .layer(axum::middleware::from_fn(move |req, next| {
             request_timeout(limit, req, next)
         }))
@@ -163,6 +164,36 @@ pub fn layers(router: Router, net: &NetConfig) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+}
+
+/// Reads an API request's whole body before it is routed. A request can be
+/// refused before its handler reads the body (bad signature, write budget);
+/// hyper then closes the keep-alive connection if the rest of the body has not
+/// arrived yet, without saying so, and the client's next request on that
+/// connection fails. Bodies are at most `MAX_BODY_BYTES`, so reading them
+/// first costs little. A larger body reaches the handler as a failed body
+/// (the extractor answers its 402 as before) and the connection is closed
+/// with `Connection: close` instead of reading the rest.
+async fn read_api_body(req: Request, next: Next) -> Response {
+    if req.method() == Method::GET || !req.uri().path().starts_with("/zhugeleida/") {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, crate::extract::MAX_BODY_BYTES).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => {
+            let failed = Body::from_stream(futures_util::stream::once(async {
+                Err::<axum::body::Bytes, _>(std::io::Error::other("request body over the limit"))
+            }));
+            let mut res = next.run(Request::from_parts(parts, failed)).await;
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            res
+        }
+    }
 }
 
 /// Only the time until the response head counts: a WebSocket's life runs

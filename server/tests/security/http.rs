@@ -510,7 +510,104 @@ async fn site_root_allow_list(b: Backend) {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// Reads one HTTP/1.1 response (head and `Content-Length` body) from `s`.
+async fn read_response(s: &mut TcpStream) -> Option<(String, String)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk))
+                    .await
+                    .ok()?
+                    .ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned();
+            return Some((head, body));
+        }
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A browser or an HTTP client pool reuses its connection. A POST refused
+/// before its body was read (bad signature, write budget) must not leave the
+/// server closing that connection under the client's next request. The body
+/// comes in a second segment, as it does from a phone on a slow network.
+async fn refused_post_keeps_the_connection(b: Backend) {
+    let app = spawn_with(b, |c| {
+        c.write_burst = 1;
+        c.write_rate = 1.0 / 600.0;
+    })
+    .await;
+    let (u, k) = app.pair().await;
+    let path = "/zhugeleida/gongzhonghao/chat/send_msg/0";
+    let body = format!(
+        "u_id={}&content={}",
+        u.id, "%7B%22info_type%22%3A1%2C%22msg%22%3A%22hi%22%7D"
+    );
+    let bad_sig = format!(
+        "{path}?user_id={}&timestamp={}&rand_str={}",
+        k.id,
+        app.now_ms(),
+        "0".repeat(32)
+    );
+    let mut s = TcpStream::connect(app.addr).await.expect("connect");
+    // A refused signature, an accepted send, a send over the budget, then a read.
+    let mut codes = Vec::new();
+    for target in [bad_sig, String::new(), String::new()] {
+        let target = if target.is_empty() {
+            app.url(path, &k, "").replacen(&app.base, "", 1)
+        } else {
+            target
+        };
+        let head = format!(
+            "POST {target} HTTP/1.1\r\nHost: radar\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.expect("head");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        s.write_all(body.as_bytes())
+            .await
+            .expect("body on the same connection");
+        let (head, body) = read_response(&mut s)
+            .await
+            .expect("an answer on the same connection");
+        assert!(!head.contains("connection: close"), "{head}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("envelope");
+        codes.push(code(&v));
+    }
+    assert_eq!(codes, vec![400, 200, 429]);
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: radar\r\n\r\n")
+        .await
+        .expect("a fourth request on the same connection");
+    let (head, _) = read_response(&mut s).await.expect("healthz answered");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(
+        app.count("chat_message").await,
+        1,
+        "only the accepted send is stored"
+    );
+}
+
 both!(
+    refused_post_keeps_the_connection,
     preflight_from_foreign_origin,
     configured_origins,
     html_pages_carry_headers_and_nonce,
