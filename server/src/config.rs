@@ -47,30 +47,9 @@ impl Config {
         let tz: Tz = tz_s
             .parse()
             .map_err(|_| format!("RADAR_TZ is not a time zone: {tz_s}"))?;
-        let skew = match var("RADAR_AUTH_MAX_SKEW_SECS") {
-            Some(s) => s
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| format!("RADAR_AUTH_MAX_SKEW_SECS is not an integer: {s}"))?
-                .max(0),
-            None => 900,
-        };
-        let max_conn = match var("RADAR_DB_MAX_CONNECTIONS") {
-            Some(s) => s
-                .trim()
-                .parse::<u32>()
-                .map_err(|_| format!("RADAR_DB_MAX_CONNECTIONS is not an integer: {s}"))?
-                .max(1),
-            None => 16,
-        };
-        let write_burst = match var("RADAR_WRITE_BURST") {
-            Some(s) => s
-                .trim()
-                .parse::<u32>()
-                .map_err(|_| format!("RADAR_WRITE_BURST is not an integer: {s}"))?
-                .max(1),
-            None => 30,
-        };
+        let skew = integer(&var, "RADAR_AUTH_MAX_SKEW_SECS", 900i64)?.max(0);
+        let max_conn = integer(&var, "RADAR_DB_MAX_CONNECTIONS", 16u32)?.max(1);
+        let write_burst = integer(&var, "RADAR_WRITE_BURST", 30u32)?.max(1);
         let write_rate = match var("RADAR_WRITE_RATE") {
             Some(s) => s
                 .trim()
@@ -100,5 +79,20 @@ impl Config {
             write_burst,
             write_rate,
         })
+    }
+}
+
+/// The integer in variable `key`, or `default` when it is unset or blank.
+pub fn integer<T: std::str::FromStr>(
+    var: &dyn Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+) -> Result<T, String> {
+    match var(key) {
+        Some(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{key} is not an integer: {s}")),
+        None => Ok(default),
     }
 }

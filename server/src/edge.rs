@@ -67,13 +67,7 @@ impl NetConfig {
                 },
             }
         };
-        let max_sockets = match var("RADAR_MAX_SOCKETS") {
-            None => DEFAULT_MAX_SOCKETS,
-            Some(s) => s
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| format!("RADAR_MAX_SOCKETS is not an integer: {s}"))?,
-        };
+        let max_sockets = crate::config::integer(var, "RADAR_MAX_SOCKETS", DEFAULT_MAX_SOCKETS)?;
         Ok(NetConfig {
             cors_origins: parse_origins(var("RADAR_CORS_ORIGINS").as_deref())?,
             request_timeout: secs("RADAR_REQUEST_TIMEOUT_SECS", DEFAULT_REQUEST_TIMEOUT)?,
