@@ -10,7 +10,6 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -226,60 +225,6 @@ async fn register(base: &str, path: &str, who: &Who, frame: Value) -> Ws {
     ws
 }
 
-/// A `radar serve` process whose log lines (stdout) are kept for inspection.
-struct Logged {
-    server: Server,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Logged {
-    fn saw(&self, needle: &str) -> bool {
-        self.lines
-            .lock()
-            .map(|l| l.iter().any(|x| x.contains(needle)))
-            .unwrap_or(false)
-    }
-}
-
-async fn spawn_logged(database_url: &str) -> Logged {
-    use tokio::io::AsyncBufReadExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_radar"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("DATABASE_URL", database_url)
-        .env("RADAR_LOG", "info,sqlx=warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn radar");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let base = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.strip_prefix("radar listening on ") {
-                return rest.split_whitespace().next().map(str::to_owned);
-            }
-        }
-        None
-    })
-    .await
-    .expect("radar serve did not start in time")
-    .expect("radar serve exited before listening");
-    let kept = Arc::new(Mutex::new(Vec::new()));
-    let sink = kept.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Ok(mut v) = sink.lock() {
-                v.push(line);
-            }
-        }
-    });
-    Logged {
-        server: Server { child, base },
-        lines: kept,
-    }
-}
-
 /// Polls `/healthz` until it answers 200.
 async fn until_healthy(http: &reqwest::Client, base: &str) {
     let t = Instant::now();
@@ -308,8 +253,8 @@ async fn postgres_outage_answers_503_fast_and_everything_recovers() {
     // Instance A in process, instance B a real `radar serve`, one database.
     let a = spawn_with(Backend::Postgres, |cfg| cfg.database_url = url.clone()).await;
     let (u, k) = a.pair().await;
-    let logged = spawn_logged(&url).await;
-    let b = &logged.server;
+    let logged = spawn_server(&url, &[("RADAR_LOG", "info,sqlx=warn")]).await;
+    let b = &logged;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -256,9 +256,18 @@ impl Rest {
 pub struct Server {
     pub child: tokio::process::Child,
     pub base: String,
+    /// Every line the process printed on stdout after its "listening" line.
+    pub lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
+    /// True when the process has printed a line containing `needle`.
+    pub fn saw(&self, needle: &str) -> bool {
+        self.lines
+            .lock()
+            .map(|l| l.iter().any(|x| x.contains(needle)))
+            .unwrap_or(false)
+    }
     pub fn pid(&self) -> u32 {
         self.child.id().expect("running")
     }
@@ -294,8 +303,20 @@ pub async fn spawn_server(database_url: &str, envs: &[(&str, &str)]) -> Server {
     .expect("radar serve did not start in time")
     .expect("radar serve exited before listening");
     // Keep draining stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server { child, base }
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = kept.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Ok(mut v) = sink.lock() {
+                v.push(line);
+            }
+        }
+    });
+    Server {
+        child,
+        base,
+        lines: kept,
+    }
 }
 
 /// An in-process state on an existing database, for seeding data.
