@@ -6,12 +6,14 @@ use serde_json::{Map, Value};
 
 /// Django-style field errors: `{"field":[{"message":"…","code":"required|invalid|"}]}`,
 /// kept in declaration order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FieldErrors(pub Vec<(String, Vec<FieldError>)>);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub message: String,
+    #[serde(default)]
     pub code: String,
 }
 
@@ -47,34 +49,64 @@ impl FieldErrors {
             .and_then(|(_, l)| l.first())
             .map(|e| e.message.as_str())
     }
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        for (field, errs) in &self.0 {
-            let list = errs
-                .iter()
-                .map(|e| serde_json::json!({"message": e.message, "code": e.code}))
-                .collect();
-            m.insert(field.clone(), Value::Array(list));
-        }
-        Value::Object(m)
-    }
-    /// Parses the wire object back (what the UI receives).
-    pub fn from_json(v: &Value) -> Self {
-        let mut out = Self::new();
-        if let Some(obj) = v.as_object() {
-            for (field, list) in obj {
-                for e in list.as_array().into_iter().flatten() {
-                    out.add(
-                        field,
-                        e.get("message").and_then(Value::as_str).unwrap_or(""),
-                        e.get("code").and_then(Value::as_str).unwrap_or(""),
-                    );
-                }
-            }
-        }
-        out
+    /// The first message of the first field.
+    pub fn first_message(&self) -> Option<&str> {
+        self.0
+            .first()
+            .and_then(|(_, l)| l.first())
+            .map(|e| e.message.as_str())
     }
 }
+
+impl Serialize for FieldErrors {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (field, errs) in &self.0 {
+            m.serialize_entry(field, errs)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldErrors {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FieldErrors;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field-error object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<FieldErrors, A::Error> {
+                let mut out = Vec::new();
+                while let Some((field, errs)) = a.next_entry::<String, Vec<FieldError>>()? {
+                    out.push((field, errs));
+                }
+                Ok(FieldErrors(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for FieldErrors {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder};
+        ObjectBuilder::new()
+            .description(Some("Field name → its errors, in the order they were found"))
+            .additional_properties(Some(AdditionalProperties::RefOr(
+                ArrayBuilder::new()
+                    .items(<FieldError as utoipa::PartialSchema>::schema())
+                    .build()
+                    .into(),
+            )))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for FieldErrors {}
 
 pub const MAX_TEXT_CHARS: usize = 5000;
 pub const MAX_CLIENT_MSG_ID: usize = 64;

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::time::Duration;
 
-use app::api::{empty_object, Envelope};
+use app::api::{Empty, Envelope};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -133,7 +133,7 @@ pub fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
 }
 
 pub fn envelope(status: StatusCode, code: i64, msg: &str) -> Response {
-    (status, Json(Envelope::new(code, msg, empty_object()))).into_response()
+    (status, Json(Envelope::new(code, msg, Empty {}))).into_response()
 }
 
 /// The layers around the whole router (innermost first): request timeout,

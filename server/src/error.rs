@@ -1,11 +1,11 @@
 //! One error type for the service layer, and its mapping to the wire envelope.
 
-use app::api::{empty_object, Envelope};
+use app::api::{Empty, Envelope, ErrorData, Note, Refusal};
 use app::domain::FieldErrors;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -21,9 +21,23 @@ pub enum Error {
     /// 302 `没有数据`.
     #[error("no data")]
     NoData,
-    /// A specific code and message (`301 用户标签不存在`, `0 ""`, `402 请求异常`…).
-    #[error("{1}")]
-    Coded(i64, String),
+    /// 402 `请求异常`: a request no field error describes (bad path argument,
+    /// unknown GET operation, wrong method).
+    #[error("bad request")]
+    BadRequest,
+    /// 402 `请求体过大`.
+    #[error("request body too large")]
+    BodyTooLarge,
+    /// 302 `请求异常`: an unknown operation of `qiyeweixin/contact/{oper}`.
+    #[error("unknown contact operation")]
+    UnknownContactOperation,
+    /// `0 ""`: a POST to an operation the endpoint does not have, answered as
+    /// the original's fall-through did.
+    #[error("unknown operation")]
+    UnknownOperation,
+    /// 301 `用户标签不存在`.
+    #[error("tag does not exist")]
+    NoSuchTag,
     /// Unknown path → HTTP 404.
     #[error("not found")]
     NotFound,
@@ -41,7 +55,7 @@ impl Error {
         Error::Fields(FieldErrors::single(field, message, code))
     }
     pub fn bad_request() -> Error {
-        Error::Coded(402, "请求异常".into())
+        Error::BadRequest
     }
 }
 
@@ -103,58 +117,46 @@ impl<T> WithStyle<T> for Result<T, Error> {
 }
 
 impl ApiError {
-    pub fn envelope(&self) -> (StatusCode, Envelope) {
+    pub fn envelope(&self) -> (StatusCode, Refusal) {
         let ok = StatusCode::OK;
+        let plain = |code: i64, msg: &str| Envelope::new(code, msg, ErrorData::default()).with_note(Note::default());
         match &self.error {
-            Error::Auth(reason) => (
-                ok,
-                Envelope::new(400, "token异常", empty_object())
-                    .with_note(json!({"reason": reason})),
-            ),
+            Error::Auth(reason) => (ok, plain(400, "token异常").with_note(Note::reason(reason))),
             Error::Fields(errs) => {
-                let obj = errs.to_json();
                 if self.style.in_msg {
-                    (ok, Envelope::new(self.style.code, obj, empty_object()))
+                    let env = Envelope::new(self.style.code, errs.clone(), ErrorData::default());
+                    (ok, env.with_note(Note::default()))
                 } else {
-                    (ok, Envelope::new(self.style.code, "请求异常", obj))
+                    let env = Envelope::new(self.style.code, "请求异常", ErrorData::Fields(errs.clone()));
+                    (ok, env.with_note(Note::default()))
                 }
             }
-            Error::NoRelation => (
-                ok,
-                Envelope::new(307, "用户-客户关系不存在", empty_object()),
-            ),
-            Error::NoData => (ok, Envelope::new(302, "没有数据", empty_object())),
-            Error::Coded(code, msg) => (ok, Envelope::new(*code, msg.as_str(), empty_object())),
-            Error::NotFound => (
-                StatusCode::NOT_FOUND,
-                Envelope::new(404, "not found", empty_object()),
-            ),
+            Error::NoRelation => (ok, plain(307, "用户-客户关系不存在")),
+            Error::NoData => (ok, plain(302, "没有数据")),
+            Error::BadRequest => (ok, plain(402, "请求异常")),
+            Error::BodyTooLarge => (ok, plain(402, "请求体过大")),
+            Error::UnknownContactOperation => (ok, plain(302, "请求异常")),
+            Error::UnknownOperation => (ok, plain(0, "")),
+            Error::NoSuchTag => (ok, plain(301, "用户标签不存在")),
+            Error::NotFound => (StatusCode::NOT_FOUND, plain(404, "not found")),
             // The database is away (contract §6): 503 with the same envelope,
             // so clients and load balancers know to retry.
             Error::Db(e) if crate::db::is_unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Envelope::new(500, "服务器繁忙,请稍后重试", empty_object()),
-                )
+                (StatusCode::SERVICE_UNAVAILABLE, plain(500, "服务器繁忙,请稍后重试"))
             }
-            Error::RateLimited { retry_after } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                Envelope::new(429, "请求过于频繁", json!({"retry_after": retry_after})),
-            ),
+            Error::RateLimited { retry_after } => {
+                let data = ErrorData::RetryAfter { retry_after: *retry_after };
+                let env = Envelope::new(429, "请求过于频繁", data).with_note(Note::default());
+                (StatusCode::TOO_MANY_REQUESTS, env)
+            }
             Error::Db(e) => {
                 tracing::error!(error = %e, "database error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Envelope::new(500, "服务器繁忙,请稍后重试", empty_object()),
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, plain(500, "服务器繁忙,请稍后重试"))
             }
             Error::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Envelope::new(500, "服务器繁忙,请稍后重试", empty_object()),
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, plain(500, "服务器繁忙,请稍后重试"))
             }
         }
     }
@@ -178,9 +180,10 @@ impl IntoResponse for Error {
     }
 }
 
-pub type ApiResult = Result<Json<Envelope>, ApiError>;
+/// A handler's answer: the envelope of its `data` type, or the refusal.
+pub type ApiResult<T = serde_json::Value, N = Empty> = Result<Json<Envelope<T, N>>, ApiError>;
 
-pub fn ok(msg: &str, data: serde_json::Value) -> ApiResult {
+pub fn ok<T: Serialize>(msg: &str, data: T) -> ApiResult<T> {
     Ok(Json(Envelope::ok(msg, data)))
 }
 

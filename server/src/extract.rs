@@ -32,7 +32,7 @@ impl Fields {
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Fields, Error> {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(m)) => Ok(Fields(m)),
-            _ => Err(Error::Coded(402, "请求异常".into())),
+            _ => Err(Error::BadRequest),
         }
     }
 
@@ -145,7 +145,7 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         );
         let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
             .await
-            .map_err(|_| ApiError::from(Error::Coded(402, "请求体过大".into())))?;
+            .map_err(|_| ApiError::from(Error::BodyTooLarge))?;
         if bytes.is_empty() {
             return Ok(Body(Fields::default()));
         }

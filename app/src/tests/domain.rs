@@ -104,12 +104,13 @@ fn field_errors_round_trip_in_order() {
     let mut e = FieldErrors::new();
     e.add("b", "x", "required");
     e.add("a", "y", "");
-    let j = e.to_json();
+    let j = serde_json::to_string(&e).unwrap();
     assert_eq!(
-        j.to_string(),
+        j,
         r#"{"b":[{"message":"x","code":"required"}],"a":[{"message":"y","code":""}]}"#
     );
-    assert_eq!(FieldErrors::from_json(&j), e);
+    assert_eq!(serde_json::from_str::<FieldErrors>(&j).unwrap(), e);
+    assert_eq!(e.first_message(), Some("x"));
 }
 
 #[test]

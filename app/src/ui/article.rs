@@ -82,7 +82,7 @@ impl Page {
                 .set(Load::Failed("链接缺少分享人ID（uid）".into()));
             return;
         };
-        let res = client::post(
+        let res = client::loose_post(
             &c,
             &format!("gongzhonghao/article/view_article/{}", self.id),
             &[],
@@ -117,7 +117,7 @@ impl Page {
             Ok(env) => {
                 // The page still works without the view report (e.g. an older server).
                 if env.code == 400 {
-                    let _ = self.state.try_set(Load::Failed(client::describe(&env)));
+                    let _ = self.state.try_set(Load::Failed(client::loose_describe(&env)));
                     return;
                 }
                 let _ = self.state.try_set(Load::Ready);
@@ -134,7 +134,7 @@ impl Page {
     async fn load_reviews(self) {
         let Some(c) = self.creds() else { return };
         let me = c.user_id;
-        match client::get(
+        match client::loose_get(
             &c,
             &format!("gongzhonghao/article/article_review_list/{}", self.id),
             &[],
@@ -173,7 +173,7 @@ impl Page {
             Ok(env) => {
                 let _ = self
                     .reviews_state
-                    .try_set(Load::Failed(client::describe(&env)));
+                    .try_set(Load::Failed(client::loose_describe(&env)));
             }
             Err(e) => {
                 let _ = self.reviews_state.try_set(Load::Failed(e));
@@ -189,7 +189,7 @@ impl Page {
             let _ = self.recs_state.try_set(Load::Empty);
             return;
         };
-        let res = client::get(
+        let res = client::loose_get(
             &c,
             &format!("gongzhonghao/article/recommend_article_list/{}", self.id),
             &[
@@ -219,7 +219,7 @@ impl Page {
             Ok(env) => {
                 let _ = self
                     .recs_state
-                    .try_set(Load::Failed(client::describe(&env)));
+                    .try_set(Load::Failed(client::loose_describe(&env)));
             }
             Err(e) => {
                 let _ = self.recs_state.try_set(Load::Failed(e));
@@ -251,7 +251,7 @@ impl Page {
             form.push(("uid", uid.to_string()));
         }
         leptos::task::spawn_local(async move {
-            let res = client::post(
+            let res = client::loose_post(
                 &c,
                 &format!("gongzhonghao/article/review_article/{}", self.id),
                 &[],
@@ -268,13 +268,13 @@ impl Page {
                     self.load_reviews().await;
                 }
                 Ok(env) => {
-                    let fe = client::field_errors(&env);
+                    let fe = client::loose_field_errors(&env);
                     let _ = self
                         .review_error
                         .try_set(fe.message("content").map(str::to_owned));
                     let _ = self
                         .review_note
-                        .try_set(Some((false, client::describe(&env))));
+                        .try_set(Some((false, client::loose_describe(&env))));
                 }
                 Err(e) => {
                     let _ = self.review_note.try_set(Some((false, e)));
@@ -319,7 +319,7 @@ impl Page {
                 ("phone", phone),
                 ("leave_message", message),
             ];
-            match client::post(
+            match client::loose_post(
                 &c,
                 &format!("gongzhonghao/plugin_report/sign_up_activity/{activity}"),
                 &[],
@@ -329,7 +329,7 @@ impl Page {
             {
                 Ok(env) if env.code == 200 => {
                     let _ = self.su_done.try_set(true);
-                    let m = env.msg_text();
+                    let m = env.msg.text();
                     let _ = self.su_note.try_set(Some((
                         true,
                         if m.is_empty() {
@@ -340,14 +340,14 @@ impl Page {
                     )));
                 }
                 Ok(env) => {
-                    let fe = client::field_errors(&env);
+                    let fe = client::loose_field_errors(&env);
                     let errs: Vec<(&'static str, String)> =
                         ["customer_name", "phone", "leave_message"]
                             .into_iter()
                             .filter_map(|k| fe.message(k).map(|m| (k, m.to_owned())))
                             .collect();
                     let _ = self.su_errors.try_set(errs);
-                    let _ = self.su_note.try_set(Some((false, client::describe(&env))));
+                    let _ = self.su_note.try_set(Some((false, client::loose_describe(&env))));
                 }
                 Err(e) => {
                     let _ = self.su_note.try_set(Some((false, e)));

@@ -248,11 +248,11 @@ impl Chat {
     async fn history(
         &self,
         params: Vec<(&'static str, String)>,
-    ) -> Result<crate::api::Envelope, String> {
+    ) -> Result<client::Loose, String> {
         let creds = self.creds().ok_or("no creds")?;
         let mut p = vec![self.side.peer()];
         p.extend(params);
-        client::get(&creds, self.side.history_path(), &p).await
+        client::loose_get(&creds, self.side.history_path(), &p).await
     }
 
     async fn load_first(self) {
@@ -282,7 +282,7 @@ impl Chat {
             Ok(env) => {
                 let _ = self
                     .state
-                    .try_set(super::Load::Failed(client::describe(&env)));
+                    .try_set(super::Load::Failed(client::loose_describe(&env)));
             }
             Err(e) => {
                 let _ = self.state.try_set(super::Load::Failed(e));
@@ -352,7 +352,7 @@ impl Chat {
                 ])
                 .await?;
             if env.code != 200 {
-                return Err(client::describe(&env));
+                return Err(client::loose_describe(&env));
             }
             let items = list_of(&env);
             self.take_items(&items);
@@ -372,7 +372,7 @@ impl Chat {
         if self.unread_live.get_untracked() {
             return;
         }
-        if let Ok(env) = client::get(
+        if let Ok(env) = client::loose_get(
             &c,
             "gongzhonghao/chat/query_num/0",
             &[("u_id", rep_id.to_string())],
@@ -438,7 +438,7 @@ impl Chat {
             return;
         }
         let _ = ws.send(&self.register_frame(creds)).await;
-        if let Ok(env) = client::get(
+        if let Ok(env) = client::loose_get(
             creds,
             "gongzhonghao/chat/getmsg/0",
             &[("u_id", rep_id.to_string())],
@@ -608,7 +608,7 @@ impl Chat {
             };
             form.push(("content", body));
             form.push(("client_msg_id", client_id.clone()));
-            let res = client::post(&creds, path, &[], &form).await;
+            let res = client::loose_post(&creds, path, &[], &form).await;
             let _ = self.msgs.try_update(|l| {
                 let Some(pos) = l
                     .iter()

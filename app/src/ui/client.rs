@@ -4,9 +4,14 @@
 //! (the credentials come in the link's fragment and live in the browser's local
 //! storage), so everything here runs in the browser. The server build gets inert stand-ins with the same signatures.
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::api::Envelope;
+use crate::api::{Envelope, Failure, Refusal};
+
+/// An answer read without its type: what the pages not yet moved to typed
+/// calls use (`loose_get`, `loose_post`).
+pub type Loose = Envelope<Value>;
 
 /// Who is using the page; each role keeps its own stored credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,21 +64,26 @@ pub fn form_encode(pairs: &[(&str, String)]) -> String {
 }
 
 /// The message a failed call shows to the user.
-pub fn describe(env: &Envelope) -> String {
-    match env.code {
+pub fn describe(f: &Failure) -> String {
+    match f {
+        Failure::Transport(t) => t.clone(),
+        Failure::Refused(r) => describe_code(r.code, &r.msg.text()),
+    }
+}
+
+fn describe_code(code: i64, msg: &str) -> String {
+    match code {
         400 => "登录已失效，请从企业微信或公众号重新打开此页面".into(),
         307 => "你与该客户没有关联".into(),
         404 => "服务暂不可用（接口不存在）".into(),
         429 => "操作过于频繁，请稍后再试".into(),
-        _ => {
-            let t = env.msg_text();
-            if t.is_empty() {
-                format!("请求失败（{}）", env.code)
-            } else {
-                t
-            }
-        }
+        _ if msg.is_empty() => format!("请求失败（{code}）"),
+        _ => msg.to_owned(),
     }
+}
+
+pub fn loose_describe(env: &Loose) -> String {
+    describe_code(env.code, &env.msg.text())
 }
 
 /// Retries of one write refused for the write rate before the refusal is shown.
@@ -83,21 +93,26 @@ pub const WRITE_RETRY_ATTEMPTS: u32 = 8;
 /// rate (code 429, contract §6; nothing was stored, so a retry is safe): its
 /// `retry_after` seconds, at least 1 and at most 60. `None` when the answer is
 /// not a 429 or `attempt` (0-based) retries were already made.
-pub fn write_retry_delay_ms(env: &Envelope, attempt: u32) -> Option<i32> {
-    if env.code != 429 || attempt >= WRITE_RETRY_ATTEMPTS {
+pub fn write_retry_delay_ms(r: &Refusal, attempt: u32) -> Option<i32> {
+    if r.code != 429 || attempt >= WRITE_RETRY_ATTEMPTS {
         return None;
     }
-    let secs = int_of(&env.data, "retry_after").unwrap_or(1).clamp(1, 60);
+    let secs = r.retry_after().unwrap_or(1).clamp(1, 60);
     Some(secs as i32 * 1000)
 }
 
-/// A field-error object from `msg` or `data`, whichever carries one.
-pub fn field_errors(env: &Envelope) -> crate::domain::FieldErrors {
-    let from_msg = crate::domain::FieldErrors::from_json(&env.msg);
-    if from_msg.is_empty() {
-        crate::domain::FieldErrors::from_json(&env.data)
-    } else {
-        from_msg
+/// Field errors of a refusal (empty for other failures).
+pub fn field_errors(f: &Failure) -> crate::domain::FieldErrors {
+    match f {
+        Failure::Refused(r) => r.field_errors(),
+        Failure::Transport(_) => crate::domain::FieldErrors::new(),
+    }
+}
+
+pub fn loose_field_errors(env: &Loose) -> crate::domain::FieldErrors {
+    match serde_json::from_value::<Refusal>(serde_json::to_value(env).unwrap_or_default()) {
+        Ok(r) => r.field_errors(),
+        Err(_) => crate::domain::FieldErrors::new(),
     }
 }
 
@@ -118,7 +133,7 @@ pub fn int_of(v: &Value, key: &str) -> Option<i64> {
     }
 }
 
-pub fn list_of(env: &Envelope) -> Vec<Value> {
+pub fn list_of(env: &Loose) -> Vec<Value> {
     env.data
         .get("ret_data")
         .and_then(Value::as_array)
@@ -321,21 +336,55 @@ mod imp {
         u
     }
 
-    async fn read(
+    const OFFLINE: &str = "网络连接失败，请检查网络后重试";
+
+    async fn read_loose(
         resp: Result<gloo_net::http::Response, gloo_net::Error>,
-    ) -> Result<Envelope, String> {
-        let resp = resp.map_err(|_| "网络连接失败，请检查网络后重试".to_string())?;
+    ) -> Result<Loose, String> {
+        let resp = resp.map_err(|_| OFFLINE.to_string())?;
         let status = resp.status();
-        resp.json::<Envelope>()
+        resp.json::<Loose>()
             .await
             .map_err(|_| format!("服务器返回异常（HTTP {status}）"))
     }
 
-    pub async fn get(
+    async fn read<T: DeserializeOwned + Default>(
+        resp: Result<gloo_net::http::Response, gloo_net::Error>,
+    ) -> Result<Envelope<T>, Failure> {
+        let resp = resp.map_err(|_| Failure::Transport(OFFLINE.into()))?;
+        let status = resp.status();
+        let body = resp
+            .text()
+            .await
+            .map_err(|_| Failure::Transport(OFFLINE.into()))?;
+        crate::api::read_answer::<T>(&body).map_err(|f| match f {
+            Failure::Transport(why) => {
+                leptos::logging::warn!("unexpected answer: {why}");
+                Failure::Transport(format!("服务器返回异常（HTTP {status}）"))
+            }
+            refused => refused,
+        })
+    }
+
+    pub async fn loose_get(
         creds: &Creds,
         path: &str,
         params: &[(&str, String)],
-    ) -> Result<Envelope, String> {
+    ) -> Result<Loose, String> {
+        read_loose(
+            gloo_net::http::Request::get(&url(creds, path, params))
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// A signed read of `path` under `/zhugeleida/`, typed by its `data`.
+    pub async fn get<T: DeserializeOwned + Default>(
+        creds: &Creds,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<Envelope<T>, Failure> {
         read(
             gloo_net::http::Request::get(&url(creds, path, params))
                 .send()
@@ -347,28 +396,49 @@ mod imp {
     /// A signed write. Over the write rate it waits `retry_after` and tries
     /// again (signed anew), so a burst of typing stays pending instead of
     /// failing; only after `WRITE_RETRY_ATTEMPTS` is the 429 returned.
-    pub async fn post(
+    pub async fn post<T: DeserializeOwned + Default>(
         creds: &Creds,
         path: &str,
         params: &[(&str, String)],
         form: &[(&str, String)],
-    ) -> Result<Envelope, String> {
+    ) -> Result<Envelope<T>, Failure> {
         let mut attempt = 0;
         loop {
             let req = gloo_net::http::Request::post(&url(creds, path, params))
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .body(form_encode(form));
-            let env = match req {
-                Ok(r) => read(r.send().await).await?,
-                Err(_) => return Err("请求构造失败".into()),
+            let answer = match req {
+                Ok(r) => read::<T>(r.send().await).await,
+                Err(_) => return Err(Failure::Transport("请求构造失败".into())),
             };
-            match write_retry_delay_ms(&env, attempt) {
-                Some(ms) => {
-                    sleep(ms).await;
-                    attempt += 1;
-                }
-                None => return Ok(env),
+            match &answer {
+                Err(Failure::Refused(r)) => match write_retry_delay_ms(r, attempt) {
+                    Some(ms) => {
+                        sleep(ms).await;
+                        attempt += 1;
+                    }
+                    None => return answer,
+                },
+                _ => return answer,
             }
+        }
+    }
+
+    pub async fn loose_post(
+        creds: &Creds,
+        path: &str,
+        params: &[(&str, String)],
+        form: &[(&str, String)],
+    ) -> Result<Loose, String> {
+        match post::<Value>(creds, path, params, form).await {
+            Ok(env) => Ok(env),
+            Err(Failure::Refused(r)) => Ok(Envelope {
+                code: r.code,
+                msg: r.msg,
+                data: serde_json::to_value(r.data).unwrap_or_default(),
+                note: crate::api::Empty {},
+            }),
+            Err(Failure::Transport(t)) => Err(t),
         }
     }
 
@@ -501,16 +571,32 @@ mod imp {
     pub fn take_creds(_role: Role) -> Option<Creds> {
         None
     }
-    pub async fn get(_c: &Creds, _p: &str, _q: &[(&str, String)]) -> Result<Envelope, String> {
-        Err("仅在浏览器中可用".into())
+    const BROWSER_ONLY: &str = "仅在浏览器中可用";
+    pub async fn get<T: DeserializeOwned + Default>(
+        _c: &Creds,
+        _p: &str,
+        _q: &[(&str, String)],
+    ) -> Result<Envelope<T>, Failure> {
+        Err(Failure::Transport(BROWSER_ONLY.into()))
     }
-    pub async fn post(
+    pub async fn post<T: DeserializeOwned + Default>(
         _c: &Creds,
         _p: &str,
         _q: &[(&str, String)],
         _f: &[(&str, String)],
-    ) -> Result<Envelope, String> {
-        Err("仅在浏览器中可用".into())
+    ) -> Result<Envelope<T>, Failure> {
+        Err(Failure::Transport(BROWSER_ONLY.into()))
+    }
+    pub async fn loose_get(_c: &Creds, _p: &str, _q: &[(&str, String)]) -> Result<Loose, String> {
+        Err(BROWSER_ONLY.into())
+    }
+    pub async fn loose_post(
+        _c: &Creds,
+        _p: &str,
+        _q: &[(&str, String)],
+        _f: &[(&str, String)],
+    ) -> Result<Loose, String> {
+        Err(BROWSER_ONLY.into())
     }
     pub async fn sleep(_ms: i32) {}
     pub fn online() -> bool {

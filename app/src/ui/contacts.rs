@@ -120,7 +120,7 @@ impl Contacts {
         let Some(creds) = self.creds.try_get_value().flatten() else {
             return;
         };
-        let fresh = match client::get(
+        let fresh = match client::loose_get(
             &creds,
             "qiyeweixin/tongxunlu",
             &[
@@ -169,7 +169,7 @@ impl Contacts {
         }
         let generation = self.generation.get_value();
         let order = self.order.get_untracked();
-        let res = client::get(
+        let res = client::loose_get(
             &creds,
             "qiyeweixin/tongxunlu",
             &[
@@ -215,7 +215,7 @@ impl Contacts {
                 }
             }
             Ok(env) => {
-                let _ = target.try_set(Load::Failed(client::describe(&env)));
+                let _ = target.try_set(Load::Failed(client::loose_describe(&env)));
             }
             Err(e) => {
                 let _ = target.try_set(Load::Failed(e));
@@ -279,7 +279,7 @@ impl Contacts {
     }
 
     async fn poll_feed(&self, creds: &Creds) -> bool {
-        match client::get(
+        match client::loose_get(
             creds,
             "qiyeweixin/contact",
             &[("current_page", "1".into()), ("length", "100".into())],

@@ -152,7 +152,7 @@ impl Editor {
     async fn load_detail(self) {
         let Some(c) = self.creds() else { return };
         let _ = self.state.try_set(Load::Loading);
-        match client::get(
+        match client::loose_get(
             &c,
             "qiyeweixin/customer",
             &[("customer_id", self.id.to_string())],
@@ -198,7 +198,7 @@ impl Editor {
                 let _ = self.state.try_set(Load::Ready);
             }
             Ok(env) => {
-                let _ = self.state.try_set(Load::Failed(client::describe(&env)));
+                let _ = self.state.try_set(Load::Failed(client::loose_describe(&env)));
             }
             Err(e) => {
                 let _ = self.state.try_set(Load::Failed(e));
@@ -208,7 +208,7 @@ impl Editor {
 
     async fn load_tags(self) {
         let Some(c) = self.creds() else { return };
-        let res = client::get(
+        let res = client::loose_get(
             &c,
             "qiyeweixin/tag_list",
             &[
@@ -255,7 +255,7 @@ impl Editor {
             Ok(env) => {
                 let _ = self
                     .tags_state
-                    .try_set(Load::Failed(client::describe(&env)));
+                    .try_set(Load::Failed(client::loose_describe(&env)));
             }
             Err(e) => {
                 let _ = self.tags_state.try_set(Load::Failed(e));
@@ -265,7 +265,7 @@ impl Editor {
 
     async fn load_notes(self) {
         let Some(c) = self.creds() else { return };
-        let res = client::get(
+        let res = client::loose_get(
             &c,
             "qiyeweixin/follow_info",
             &[
@@ -289,7 +289,7 @@ impl Editor {
             Ok(env) => {
                 let _ = self
                     .notes_state
-                    .try_set(Load::Failed(client::describe(&env)));
+                    .try_set(Load::Failed(client::loose_describe(&env)));
             }
             Err(e) => {
                 let _ = self.notes_state.try_set(Load::Failed(e));
@@ -299,7 +299,7 @@ impl Editor {
 
     async fn load_timeline(self) {
         let Some(c) = self.creds() else { return };
-        let res = client::get(
+        let res = client::loose_get(
             &c,
             "qiyeweixin/action/time",
             &[
@@ -324,7 +324,7 @@ impl Editor {
             Ok(env) => {
                 let _ = self
                     .timeline_state
-                    .try_set(Load::Failed(client::describe(&env)));
+                    .try_set(Load::Failed(client::loose_describe(&env)));
             }
             Err(e) => {
                 let _ = self.timeline_state.try_set(Load::Failed(e));
@@ -342,16 +342,16 @@ impl Editor {
     ) -> bool {
         let Some(c) = self.creds() else { return false };
         let _ = saved.try_set(Saved::Saving);
-        match client::post(&c, &path, &[], &form).await {
+        match client::loose_post(&c, &path, &[], &form).await {
             Ok(env) if env.code == 200 => {
-                let m = env.msg_text();
+                let m = env.msg.text();
                 let _ = saved.try_set(Saved::Ok(if m.is_empty() { "已保存".into() } else { m }));
                 true
             }
             Ok(env) => {
-                let fe = client::field_errors(&env);
+                let fe = client::loose_field_errors(&env);
                 on_fields(&fe);
-                let _ = saved.try_set(Saved::Err(client::describe(&env)));
+                let _ = saved.try_set(Saved::Err(client::loose_describe(&env)));
                 false
             }
             Err(e) => {

@@ -37,7 +37,7 @@ fn path_id(o_id: &str) -> Result<i64, Error> {
 }
 
 fn no_op() -> Error {
-    Error::Coded(0, String::new())
+    Error::UnknownOperation
 }
 
 async fn article_op(

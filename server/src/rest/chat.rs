@@ -116,7 +116,7 @@ async fn customer_chat_op(
             let n = chat::customer_query_num(&st, customer_id, u_id).await?;
             ok("查询成功", json!({"chatinfo_count": n}))
         }
-        (true, _) => Err(Error::Coded(0, String::new()).into()),
+        (true, _) => Err(Error::UnknownOperation.into()),
         (false, _) => Err(Error::bad_request().into()),
     }
 }
@@ -190,7 +190,7 @@ async fn sales_chat_op(
             let n = items.len();
             ok(msg, json!({"ret_data": items, "data_count": n}))
         }
-        (true, _) => Err(Error::Coded(0, String::new()).into()),
+        (true, _) => Err(Error::UnknownOperation.into()),
         (false, _) => Err(Error::bad_request().into()),
     }
 }
@@ -237,7 +237,7 @@ async fn sales_contacts(
     State(st): State<AppState>,
     SalesAuth(user_id): SalesAuth,
     Query(q): Query,
-) -> ApiResult {
+) -> ApiResult<Value, Value> {
     let mut c = Check::new(&q);
     let paging = Paging::parse(&mut c, 20);
     c.finish().styled(IN_DATA_402)?;
@@ -255,7 +255,7 @@ async fn sales_contact_op(
     Args(oper): Args<String>,
 ) -> ApiResult {
     if oper != "query_num" {
-        return Err(Error::Coded(302, "请求异常".into()).into());
+        return Err(Error::UnknownContactOperation.into());
     }
     let n = chat::sales_badge(&st, user_id).await?;
     let company_id = chat::company_of_user(&st, user_id).await?;

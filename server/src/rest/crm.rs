@@ -36,7 +36,7 @@ fn path_id(o_id: &str) -> Result<i64, ApiError> {
 
 /// An operation the route does not know: the original's empty `code 0` envelope.
 fn unknown_op() -> ApiResult {
-    Err(Error::Coded(0, String::new()).into())
+    Err(Error::UnknownOperation.into())
 }
 
 fn page_data(p: crm::Page) -> serde_json::Value {

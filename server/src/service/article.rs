@@ -15,7 +15,8 @@ use crate::bus::Event;
 use crate::config::Config;
 use crate::db::{get_i64, get_opt_i64, get_str, is_unique_violation};
 use crate::error::Error;
-use crate::service::{activity, customer_name};
+use crate::service::crm::access_log;
+use crate::service::display::customer_name;
 use crate::timefmt;
 use crate::AppState;
 
@@ -236,7 +237,7 @@ pub async fn view(
             }
             let remark = format!("正在查看文章《{}》,看来对您的文章感兴趣", a.title);
             Some(
-                activity::record(
+                access_log::record(
                     &mut tx,
                     Action::ViewArticle,
                     u,
@@ -425,7 +426,7 @@ pub async fn review(
             ensure_relation(&mut tx, u, customer_id, now).await?;
         }
         let remark = format!("评论了您的文章《{}》", a.title);
-        activity::record(
+        access_log::record(
             &mut tx,
             Action::ReviewArticle,
             u,
@@ -718,7 +719,7 @@ pub async fn sign_up(
             .map(|a| a.title.as_str())
             .unwrap_or(&act.title);
         let remark = format!("报名参加了文章《{title}》的活动,具体详情在后台查看");
-        activity::record(
+        access_log::record(
             &mut tx,
             Action::SignUpActivity,
             u,

@@ -16,7 +16,8 @@ use crate::bus::Event;
 use crate::db::{get_i64, get_opt_i64, get_str, is_unique_violation, placeholders};
 use crate::error::Error;
 use crate::extract::Paging;
-use crate::service::{customer_name, SAME_COMPANY};
+use crate::service::display::{customer_name, render_time, subscribe_text, TimeStyle};
+use crate::service::SAME_COMPANY;
 use crate::timefmt;
 use crate::AppState;
 
@@ -148,21 +149,6 @@ fn message_row(row: &AnyRow) -> Result<MessageRow, sqlx::Error> {
         content,
         create_date: get_i64(row, "create_date")?,
     })
-}
-
-#[derive(Debug, Clone, Copy)]
-pub enum TimeStyle {
-    /// Django's `2018-09-21T15:18:01.548` (REST).
-    Iso,
-    /// `2018-09-21 15:18:01` (socket pushes).
-    Plain,
-}
-
-fn render_time(st: &AppState, ms: i64, style: TimeStyle) -> String {
-    match style {
-        TimeStyle::Iso => timefmt::iso(st.config.tz, ms),
-        TimeStyle::Plain => timefmt::plain(st.config.tz, ms),
-    }
 }
 
 /// Content keys follow the base keys, but never replace them: a client must not
@@ -990,14 +976,6 @@ pub async fn latest_activity(st: &AppState, user_id: i64) -> Result<Option<(i64,
             get_i64(&r, "last_activity_time")?,
         )),
     })
-}
-
-pub fn subscribe_text(v: Option<i64>) -> Value {
-    match v {
-        Some(0) => json!("取消订阅该公众号"),
-        Some(1) => json!("已经订阅该公众号"),
-        _ => Value::Null,
-    }
 }
 
 /// This rep's tag names on each of `customers`, newest tag first.

@@ -1,12 +1,12 @@
 //! The service layer: every rule and every SQL statement of the product. REST
 //! handlers, sockets, server functions and the CLI are thin adapters over it.
 
-pub mod activity;
 pub mod admin;
 pub mod article;
 pub mod chat;
 pub mod crm;
 pub mod demo;
+pub mod display;
 
 use rand::RngCore;
 
@@ -23,13 +23,4 @@ pub fn new_token() -> String {
     let mut b = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut b);
     app::sign::hex(&b)
-}
-
-/// The customer's display name, with the original's fallback for a missing one.
-pub fn customer_name(id: i64, name: &str) -> String {
-    if name.trim().is_empty() {
-        format!("客户ID{id}")
-    } else {
-        name.to_owned()
-    }
 }

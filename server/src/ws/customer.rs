@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use super::{chunk_items, id_field, unread_batch, Conn, Id, Step, BATCH};
 use crate::bus::{Key, Subscription};
 use crate::extract::{Check, Fields};
-use crate::service::chat::{self, MessageRow, Pair, Side, TimeStyle};
+use crate::service::chat::{self, MessageRow, Pair, Side};
+use crate::service::display::TimeStyle;
 use crate::timefmt;
 
 /// A `gongzhonghao_chat` frame that sends a message.

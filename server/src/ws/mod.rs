@@ -45,7 +45,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use app::api::{empty_object, Envelope};
+use app::api::{Empty, Envelope, Note};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
@@ -161,8 +161,8 @@ async fn upgrade(
     RawQuery(q): RawQuery,
 ) -> Response {
     let Ok(ws) = ws else {
-        let env = Envelope::new(402, "请求异常", empty_object())
-            .with_note(json!({"reason": "WebSocket upgrade required"}));
+        let env = Envelope::new(402, "请求异常", Empty {})
+            .with_note(Note::reason("WebSocket upgrade required"));
         return Json(env).into_response();
     };
     // Counted from here, so that upgrades in flight count against the cap too.
@@ -401,7 +401,14 @@ impl Conn {
     pub async fn fatal(&mut self, e: Error) -> Stop {
         match e {
             Error::Auth(reason) => self.auth_failed(reason).await,
-            Error::NoRelation | Error::Fields(_) | Error::Coded(..) | Error::NoData => {
+            Error::NoRelation
+            | Error::Fields(_)
+            | Error::NoData
+            | Error::BadRequest
+            | Error::BodyTooLarge
+            | Error::UnknownContactOperation
+            | Error::UnknownOperation
+            | Error::NoSuchTag => {
                 self.fail(Self::error_frame(&e), close_code::POLICY).await
             }
             other => {
@@ -505,7 +512,11 @@ fn clone_error(e: &Error) -> Error {
         Error::Fields(f) => Error::Fields(f.clone()),
         Error::NoRelation => Error::NoRelation,
         Error::NoData => Error::NoData,
-        Error::Coded(c, m) => Error::Coded(*c, m.clone()),
+        Error::BadRequest => Error::BadRequest,
+        Error::BodyTooLarge => Error::BodyTooLarge,
+        Error::UnknownContactOperation => Error::UnknownContactOperation,
+        Error::UnknownOperation => Error::UnknownOperation,
+        Error::NoSuchTag => Error::NoSuchTag,
         Error::NotFound => Error::NotFound,
         // Still an outage (logged as such), not an internal error.
         Error::Db(e) if crate::db::is_unavailable(e) => {

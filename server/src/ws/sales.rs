@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use super::{chunk_items, id_field, page_frames, unread_batch, Conn, Id, Step, BATCH};
 use crate::bus::{Key, Subscription};
 use crate::extract::{Check, Fields, Paging};
-use crate::service::chat::{self, MessageRow, Pair, Side, TimeStyle};
+use crate::service::chat::{self, MessageRow, Pair, Side};
+use crate::service::display::TimeStyle;
 
 /// `leida_chat`: every new message of one conversation (the customer's, and
 /// the rep's own from another tab or REST, flagged `echo: true` so the UI can

@@ -6,6 +6,9 @@
 //! with (`Error::NoRelation` → 307); an unknown customer is a field error of the
 //! endpoint's style, so a client can tell a typo from a forbidden customer.
 
+pub mod access_log;
+
+
 use app::api::{customer_source_text, source_text, Action};
 use app::domain::{Date, Email, MobilePhone, Probability};
 use serde_json::{json, Map, Value};
@@ -17,8 +20,7 @@ use crate::db::{
 };
 use crate::error::Error;
 use crate::extract::{parse_id, parse_int, Check, Fields, Paging, WHOLE_NUMBER};
-use crate::service::chat::subscribe_text;
-use crate::service::customer_name;
+use crate::service::display::{activity_text, customer_name, follow_texts, subscribe_text};
 use crate::timefmt;
 use crate::AppState;
 
@@ -128,38 +130,6 @@ fn changed(st: &AppState, user_id: i64, customer_id: i64) {
         user_id,
         customer_id,
     });
-}
-
-// ---------------------------------------------------------------------------
-// Relative days (contract §3: calendar days in the company zone, no off-by-one).
-
-/// `(last_follow_time, follow_status)` of the contact list.
-pub fn follow_texts(st: &AppState, then_ms: Option<i64>, now_ms: i64) -> (String, String) {
-    let tz = st.config.tz;
-    match then_ms {
-        None => (String::new(), "未跟进过".into()),
-        Some(t) => match timefmt::calendar_days(tz, t, now_ms) {
-            0 => ("今天".into(), "今天跟进".into()),
-            1 => ("昨天".into(), "昨天已跟进".into()),
-            n => (
-                format!("{n}天前"),
-                timefmt::date(tz, t).format("%Y-%m-%d").to_string(),
-            ),
-        },
-    }
-}
-
-/// `last_activity_time` of the contact list: `今天`, `昨天` or the local date.
-pub fn activity_text(st: &AppState, then_ms: Option<i64>, now_ms: i64) -> String {
-    let tz = st.config.tz;
-    match then_ms {
-        None => String::new(),
-        Some(t) => match timefmt::calendar_days(tz, t, now_ms) {
-            0 => "今天".into(),
-            1 => "昨天".into(),
-            _ => timefmt::date(tz, t).format("%Y-%m-%d").to_string(),
-        },
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -781,7 +751,7 @@ pub async fn update_tags(
             q = q.bind(*id);
         }
         if q.fetch_all(&mut **tx).await?.len() != tag_ids.len() {
-            return Err(Error::Coded(301, "用户标签不存在".into()));
+            return Err(Error::NoSuchTag);
         }
     }
     sqlx::query("DELETE FROM tag_customer WHERE customer_id = $1 AND tag_id IN (SELECT id FROM tag WHERE user_id = $2)")

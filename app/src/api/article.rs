@@ -1,0 +1,2 @@
+//! Articles seen by customers: views, stay time, reviews, recommendations and
+//! activity sign-ups.

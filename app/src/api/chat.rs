@@ -1,0 +1,1 @@
+//! Chat: messages, history, the inbox and the socket frames of both sides.
