@@ -117,7 +117,9 @@ impl Page {
             Ok(env) => {
                 // The page still works without the view report (e.g. an older server).
                 if env.code == 400 {
-                    let _ = self.state.try_set(Load::Failed(client::loose_describe(&env)));
+                    let _ = self
+                        .state
+                        .try_set(Load::Failed(client::loose_describe(&env)));
                     return;
                 }
                 let _ = self.state.try_set(Load::Ready);
@@ -347,7 +349,9 @@ impl Page {
                             .filter_map(|k| fe.message(k).map(|m| (k, m.to_owned())))
                             .collect();
                     let _ = self.su_errors.try_set(errs);
-                    let _ = self.su_note.try_set(Some((false, client::loose_describe(&env))));
+                    let _ = self
+                        .su_note
+                        .try_set(Some((false, client::loose_describe(&env))));
                 }
                 Err(e) => {
                     let _ = self.su_note.try_set(Some((false, e)));
