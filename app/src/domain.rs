@@ -197,6 +197,32 @@ impl MessageContent {
         }
     }
 
+    /// The `content` field of a send (absent, or the value of a form field or
+    /// JSON body): required, then [`Self::parse_value`]. An error is its
+    /// message and code (`required` or `invalid`).
+    pub fn from_field(v: Option<&Value>) -> Result<Self, (String, &'static str)> {
+        match v {
+            None => Err(("消息不能为空".into(), "required")),
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                Err(("消息不能为空".into(), "required"))
+            }
+            Some(v) => Self::parse_value(v).map_err(|m| (m, "invalid")),
+        }
+    }
+
+    /// The article the content names in its own `article_id` key, which clients
+    /// show as part of the message: `Ok(None)` when absent or null, `Err(())`
+    /// when it is not an id.
+    #[allow(clippy::result_unit_err)]
+    pub fn article_id(&self) -> Result<Option<i64>, ()> {
+        match self.object.get("article_id") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or(()),
+            Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| ()),
+            Some(_) => Err(()),
+        }
+    }
+
     pub fn parse_str(s: &str) -> Result<Self, String> {
         if s.trim().is_empty() {
             return Err("消息不能为空".into());

@@ -179,3 +179,29 @@ fn list_previews_are_cut() {
         "短"
     );
 }
+
+#[test]
+fn content_field_and_its_article() {
+    let missing = MessageContent::from_field(None).unwrap_err();
+    assert_eq!(missing.1, "required");
+    let blank = serde_json::json!("  ");
+    assert_eq!(
+        MessageContent::from_field(Some(&blank)).unwrap_err().1,
+        "required"
+    );
+    let bad = serde_json::json!("{x");
+    assert_eq!(
+        MessageContent::from_field(Some(&bad)).unwrap_err().1,
+        "invalid"
+    );
+    let with = |a: serde_json::Value| {
+        let v = serde_json::json!({"info_type": 1, "msg": "x", "article_id": a});
+        MessageContent::from_field(Some(&v)).unwrap().article_id()
+    };
+    assert_eq!(with(serde_json::json!(7)), Ok(Some(7)));
+    assert_eq!(with(serde_json::json!(" 8 ")), Ok(Some(8)));
+    assert_eq!(with(serde_json::Value::Null), Ok(None));
+    assert_eq!(with(serde_json::json!(1.5)), Err(()));
+    assert_eq!(with(serde_json::json!("x")), Err(()));
+    assert_eq!(MessageContent::text("x").article_id(), Ok(None));
+}
