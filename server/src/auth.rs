@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use app::api::Side;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::bus::{Bus, Event};
@@ -26,32 +26,27 @@ pub const MAX_FUTURE_SECS: i64 = 60;
 /// even when another process (the CLI on SQLite) rotated without telling anyone.
 pub const ROTATION_POLL: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Party {
-    Customer,
-    Sales,
+/// The query reading a party's token.
+fn token_sql(party: Side) -> &'static str {
+    match party {
+        Side::Customer => "SELECT token FROM customer WHERE id = $1",
+        Side::Sales => "SELECT token FROM sales_user WHERE id = $1",
+    }
 }
 
-impl Party {
-    fn table(self) -> &'static str {
-        match self {
-            Party::Customer => "SELECT token FROM customer WHERE id = $1",
-            Party::Sales => "SELECT token FROM sales_user WHERE id = $1",
-        }
+/// A party's name in the `token_rotation` log.
+pub fn party_name(party: Side) -> &'static str {
+    match party {
+        Side::Customer => "customer",
+        Side::Sales => "sales",
     }
-    /// The name in the `token_rotation` log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Party::Customer => "customer",
-            Party::Sales => "sales",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Party> {
-        match s {
-            "customer" => Some(Party::Customer),
-            "sales" => Some(Party::Sales),
-            _ => None,
-        }
+}
+
+fn parse_party(s: &str) -> Option<Side> {
+    match s {
+        "customer" => Some(Side::Customer),
+        "sales" => Some(Side::Sales),
+        _ => None,
     }
 }
 
@@ -72,7 +67,7 @@ struct CacheInner {
     epoch: AtomicU64,
 }
 
-type TokenMap = HashMap<(Party, i64), Arc<str>>;
+type TokenMap = HashMap<(Side, i64), Arc<str>>;
 
 /// Bound on remembered tokens; when reached the cache starts over, so memory
 /// stays bounded and the active users refill it.
@@ -90,13 +85,13 @@ impl TokenCache {
         });
         cache
     }
-    fn get(&self, party: Party, id: i64) -> Option<Arc<str>> {
+    fn get(&self, party: Side, id: i64) -> Option<Arc<str>> {
         self.0.map.read().ok()?.get(&(party, id)).cloned()
     }
     fn epoch(&self) -> u64 {
         self.0.epoch.load(Ordering::Acquire)
     }
-    fn insert(&self, party: Party, id: i64, token: Arc<str>, read_at: u64) {
+    fn insert(&self, party: Side, id: i64, token: Arc<str>, read_at: u64) {
         if let Ok(mut m) = self.0.map.write() {
             if self.epoch() != read_at {
                 return;
@@ -107,7 +102,7 @@ impl TokenCache {
             m.insert((party, id), token);
         }
     }
-    pub fn evict(&self, party: Party, id: i64) {
+    pub fn evict(&self, party: Side, id: i64) {
         let mut m = self.0.map.write().unwrap_or_else(|e| e.into_inner());
         self.0.epoch.fetch_add(1, Ordering::AcqRel);
         m.remove(&(party, id));
@@ -120,12 +115,12 @@ impl TokenCache {
 }
 
 /// The party's current token (cached), `None` for an unknown id.
-pub async fn token_of(st: &AppState, party: Party, id: i64) -> Result<Option<Arc<str>>, Error> {
+pub async fn token_of(st: &AppState, party: Side, id: i64) -> Result<Option<Arc<str>>, Error> {
     if let Some(t) = st.tokens.get(party, id) {
         return Ok(Some(t));
     }
     let read_at = st.tokens.epoch();
-    let token: Option<String> = sqlx::query_scalar(party.table())
+    let token: Option<String> = sqlx::query_scalar(token_sql(party))
         .bind(id)
         .fetch_optional(&st.db.pool)
         .await?;
@@ -178,7 +173,7 @@ pub async fn follow_rotations(st: AppState) {
                         continue;
                     };
                     seen = Some(row_id);
-                    if let Some(party) = Party::parse(&party) {
+                    if let Some(party) = parse_party(&party) {
                         st.bus
                             .publish_local(Event::TokenRotated { party, id: ref_id });
                     }
@@ -211,7 +206,7 @@ impl Credentials {
 }
 
 /// Checks credentials against the party's table; returns the authenticated id.
-pub async fn verify(st: &AppState, party: Party, c: &Credentials) -> Result<i64, Error> {
+pub async fn verify(st: &AppState, party: Side, c: &Credentials) -> Result<i64, Error> {
     verify_token(st, party, c).await.map(|(id, _)| id)
 }
 
@@ -219,7 +214,7 @@ pub async fn verify(st: &AppState, party: Party, c: &Credentials) -> Result<i64,
 /// (a socket keeps it, to notice when it is rotated).
 pub async fn verify_token(
     st: &AppState,
-    party: Party,
+    party: Side,
     c: &Credentials,
 ) -> Result<(i64, Arc<str>), Error> {
     let id = c
@@ -283,7 +278,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Every REST authentication goes through here, so every POST (the API's
 /// writes) is charged to the write budget, once, and only after the
 /// credentials were accepted: a stranger cannot spend someone else's budget.
-async fn from_query(parts: &Parts, st: &AppState, party: Party) -> Result<i64, ApiError> {
+async fn from_query(parts: &Parts, st: &AppState, party: Side) -> Result<i64, ApiError> {
     let q = Fields::parse_urlencoded(parts.uri.query().unwrap_or(""))
         .map_err(|_| Error::Auth("query string unreadable"))?;
     let id = verify(st, party, &Credentials::from_fields(&q)).await?;
@@ -304,7 +299,7 @@ pub struct SalesAuth(pub i64);
 impl FromRequestParts<AppState> for CustomerAuth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        from_query(parts, st, Party::Customer)
+        from_query(parts, st, Side::Customer)
             .await
             .map(CustomerAuth)
     }
@@ -313,16 +308,16 @@ impl FromRequestParts<AppState> for CustomerAuth {
 impl FromRequestParts<AppState> for SalesAuth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        from_query(parts, st, Party::Sales).await.map(SalesAuth)
+        from_query(parts, st, Side::Sales).await.map(SalesAuth)
     }
 }
 
 /// The party a documented path authenticates as.
-pub fn party_of_path(path: &str) -> Party {
+pub fn party_of_path(path: &str) -> Side {
     if path.contains("/qiyeweixin/") {
-        Party::Sales
+        Side::Sales
     } else {
-        Party::Customer
+        Side::Customer
     }
 }
 

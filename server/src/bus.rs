@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
-use crate::auth::Party;
+use app::api::{SendType, Side};
 
 /// The PostgreSQL NOTIFY channel shared by all instances on one database.
 pub const PG_CHANNEL: &str = "radar_events";
@@ -51,7 +51,7 @@ pub enum Event {
         id: i64,
         user_id: i64,
         customer_id: i64,
-        send_type: i64,
+        send_type: SendType,
     },
     /// The customer read the pair's messages up to `up_to_id`.
     CustomerRead {
@@ -69,7 +69,7 @@ pub enum Event {
     ContactChanged { user_id: i64, customer_id: i64 },
     /// A customer's or sales user's token was replaced: cached copies of the old
     /// one must go, and sockets it authenticated must be closed.
-    TokenRotated { party: Party, id: i64 },
+    TokenRotated { party: Side, id: i64 },
     /// Subscribers may have missed events (lag, lost listener): re-read everything.
     Resync,
 }
@@ -82,7 +82,7 @@ pub enum Key {
     /// Everything of one sales user: the badge and contact-list sockets.
     User(i64),
     /// The sockets authenticated as one customer or sales user.
-    Credential(Party, i64),
+    Credential(Side, i64),
 }
 
 impl Event {
@@ -122,7 +122,9 @@ pub struct Bus {
 
 #[derive(Debug)]
 struct Inner {
-    subs: Mutex<HashMap<Key, Vec<Arc<Notify>>>>,
+    subs: Mutex<HashMap<Key, Slot>>,
+    /// Source of generations: every delivery to a key takes the next number.
+    seq: AtomicU64,
     /// Unkeyed stream of every event, for in-process consumers that want the events themselves.
     all: broadcast::Sender<Event>,
     /// Set when PostgreSQL fan-out runs.
@@ -133,6 +135,14 @@ struct Inner {
     sockets: watch::Sender<usize>,
     /// Runs on every delivered event before any subscriber is woken.
     observer: OnceLock<Observer>,
+}
+
+/// The subscribers of one key, and the generation of the last event
+/// delivered to it (or of the slot's creation).
+#[derive(Debug)]
+struct Slot {
+    generation: u64,
+    signals: Vec<Arc<Notify>>,
 }
 
 /// A synchronous hook on delivery (the token cache drops a rotated token with
@@ -176,7 +186,7 @@ fn origin_id() -> u64 {
 }
 
 impl Inner {
-    fn subs(&self) -> MutexGuard<'_, HashMap<Key, Vec<Arc<Notify>>>> {
+    fn subs(&self) -> MutexGuard<'_, HashMap<Key, Slot>> {
         // A panic while holding this lock cannot leave the map inconsistent
         // (every operation is a single insert or retain), so poison is ignored.
         self.subs.lock().unwrap_or_else(|e| e.into_inner())
@@ -187,20 +197,25 @@ impl Inner {
             (o.0)(&ev);
         }
         {
-            let subs = self.subs();
+            let mut subs = self.subs();
+            // The generation moves before anyone is woken, so a woken
+            // subscriber always reads the new one.
+            let generation = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+            let wake = |slot: &mut Slot| {
+                slot.generation = generation;
+                for n in &slot.signals {
+                    n.notify_one();
+                }
+            };
             match ev.keys() {
                 Some(keys) => {
                     for key in keys.iter().flatten() {
-                        for n in subs.get(key).into_iter().flatten() {
-                            n.notify_one();
+                        if let Some(slot) = subs.get_mut(key) {
+                            wake(slot);
                         }
                     }
                 }
-                None => {
-                    for n in subs.values().flatten() {
-                        n.notify_one();
-                    }
-                }
+                None => subs.values_mut().for_each(wake),
             }
         }
         let _ = self.all.send(ev);
@@ -225,6 +240,7 @@ impl Bus {
         Bus {
             inner: Arc::new(Inner {
                 subs: Mutex::new(HashMap::new()),
+                seq: AtomicU64::new(0),
                 all,
                 remote: OnceLock::new(),
                 origin: origin_id(),
@@ -264,10 +280,15 @@ impl Bus {
     /// Wakes the returned subscription on every event for `key` (and on Resync).
     pub fn watch(&self, key: Key) -> Subscription {
         let signal = Arc::new(Notify::new());
-        self.inner
+        let inner = &self.inner;
+        inner
             .subs()
             .entry(key)
-            .or_default()
+            .or_insert_with(|| Slot {
+                generation: inner.seq.fetch_add(1, Ordering::Relaxed) + 1,
+                signals: Vec::new(),
+            })
+            .signals
             .push(signal.clone());
         Subscription {
             inner: self.inner.clone(),
@@ -278,7 +299,15 @@ impl Bus {
 
     /// Number of live keyed subscriptions (for tests and metrics).
     pub fn subscriber_count(&self) -> usize {
-        self.inner.subs().values().map(Vec::len).sum()
+        self.inner.subs().values().map(|s| s.signals.len()).sum()
+    }
+
+    /// The generation of `key`: it changes with every event delivered to the
+    /// key, and numbers are never reused, so a value computed after reading
+    /// generation `g` is at least as new as every event up to `g`. `None`
+    /// while nobody watches the key (no event is tracked for it then).
+    pub fn generation(&self, key: Key) -> Option<u64> {
+        self.inner.subs().get(&key).map(|s| s.generation)
     }
 
     /// Starts fan-out over PostgreSQL LISTEN/NOTIFY. Returns once LISTEN is
@@ -396,8 +425,8 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         let mut subs = self.inner.subs();
         if let Some(v) = subs.get_mut(&self.key) {
-            v.retain(|n| !Arc::ptr_eq(n, &self.signal));
-            if v.is_empty() {
+            v.signals.retain(|n| !Arc::ptr_eq(n, &self.signal));
+            if v.signals.is_empty() {
                 subs.remove(&self.key);
             }
         }
@@ -591,7 +620,7 @@ mod tests {
                 id,
                 user_id: 1,
                 customer_id: 2,
-                send_type: 1,
+                send_type: SendType::SalesToCustomer,
             });
         }
         assert!(quick(&a).await);
@@ -604,6 +633,38 @@ mod tests {
         drop(a);
         drop(b);
         assert_eq!(bus.subscriber_count(), 1);
+    }
+
+    #[test]
+    fn generations_move_with_their_key_only() {
+        let bus = Bus::new();
+        let user = Key::User(1);
+        let pair = Key::Pair {
+            user_id: 1,
+            customer_id: 2,
+        };
+        assert_eq!(bus.generation(user), None);
+        let u = bus.watch(user);
+        let p = bus.watch(pair);
+        let (g0, p0) = (bus.generation(user), bus.generation(pair));
+        assert!(g0.is_some() && p0.is_some());
+        bus.publish(Event::SalesRead {
+            user_id: 1,
+            customer_id: 2,
+            up_to_id: 5,
+        });
+        let g1 = bus.generation(user);
+        assert!(g1 > g0);
+        assert_eq!(bus.generation(pair), p0, "a key the event does not concern");
+        bus.publish(Event::Resync);
+        assert!(bus.generation(user) > g1);
+        assert!(bus.generation(pair) > p0);
+        drop(u);
+        assert_eq!(bus.generation(user), None);
+        // A key watched again starts from a number never used before.
+        let _u = bus.watch(user);
+        assert!(bus.generation(user) > bus.generation(pair));
+        drop(p);
     }
 
     #[test]

@@ -5,11 +5,11 @@
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use crate::auth::Party;
 use crate::config::{Config, DEFAULT_DATABASE_URL};
 use crate::error::Error;
 use crate::service::{admin, article};
 use crate::AppState;
+use app::api::Side;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -329,10 +329,10 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
         }
         Admin::User {
             op: UserOp::RotateToken { id },
-        } => json!({"id": id, "token": admin::rotate_token(st, Party::Sales, id).await?}),
+        } => json!({"id": id, "token": admin::rotate_token(st, Side::Sales, id).await?}),
         Admin::Customer {
             op: CustomerOp::RotateToken { id },
-        } => json!({"id": id, "token": admin::rotate_token(st, Party::Customer, id).await?}),
+        } => json!({"id": id, "token": admin::rotate_token(st, Side::Customer, id).await?}),
         Admin::Relation {
             op:
                 RelationOp::Create {

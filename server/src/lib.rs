@@ -42,6 +42,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub tokens: auth::TokenCache,
     pub writes: limit::WriteLimiter,
+    /// The badge and inbox page shared by each rep's sockets.
+    pub rep_views: service::chat::RepViews,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             leptos_options,
             tokens,
             writes,
+            rep_views: service::chat::RepViews::default(),
         })
     }
 }

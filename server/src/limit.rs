@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::auth::Party;
 use crate::error::Error;
+use app::api::Side;
 
 #[derive(Clone, Default)]
 pub struct WriteLimiter(Option<Arc<Inner>>);
@@ -27,7 +27,7 @@ struct Inner {
 }
 
 struct State {
-    buckets: HashMap<(Party, i64), Bucket>,
+    buckets: HashMap<(Side, i64), Bucket>,
     last_sweep: Instant,
 }
 
@@ -66,12 +66,12 @@ impl WriteLimiter {
 
     /// Takes one write from the principal's budget, or says how many whole
     /// seconds (≥ 1) until one is available.
-    pub fn charge(&self, party: Party, id: i64) -> Result<(), Error> {
+    pub fn charge(&self, party: Side, id: i64) -> Result<(), Error> {
         self.charge_at(party, id, Instant::now())
             .map_err(|retry_after| Error::RateLimited { retry_after })
     }
 
-    pub(crate) fn charge_at(&self, party: Party, id: i64, now: Instant) -> Result<(), u64> {
+    pub(crate) fn charge_at(&self, party: Side, id: i64, now: Instant) -> Result<(), u64> {
         let Some(inner) = &self.0 else {
             return Ok(());
         };
@@ -131,15 +131,15 @@ mod tests {
         let l = WriteLimiter::new(3, 2.0);
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert_eq!(l.charge_at(Party::Customer, 1, t0), Ok(()));
+            assert_eq!(l.charge_at(Side::Customer, 1, t0), Ok(()));
         }
-        assert_eq!(l.charge_at(Party::Customer, 1, t0), Err(1));
+        assert_eq!(l.charge_at(Side::Customer, 1, t0), Err(1));
         // Another principal (and the same id of the other party) is unaffected.
-        assert_eq!(l.charge_at(Party::Sales, 1, t0), Ok(()));
-        assert_eq!(l.charge_at(Party::Customer, 2, t0), Ok(()));
+        assert_eq!(l.charge_at(Side::Sales, 1, t0), Ok(()));
+        assert_eq!(l.charge_at(Side::Customer, 2, t0), Ok(()));
         let t1 = t0 + Duration::from_millis(500);
-        assert_eq!(l.charge_at(Party::Customer, 1, t1), Ok(()));
-        assert_eq!(l.charge_at(Party::Customer, 1, t1), Err(1));
+        assert_eq!(l.charge_at(Side::Customer, 1, t1), Ok(()));
+        assert_eq!(l.charge_at(Side::Customer, 1, t1), Err(1));
     }
 
     #[test]
@@ -149,10 +149,10 @@ mod tests {
         assert_eq!(retry_after_secs(0.5, 0.4), 2);
         let l = WriteLimiter::new(1, 0.1);
         let t0 = Instant::now();
-        assert_eq!(l.charge_at(Party::Sales, 7, t0), Ok(()));
-        assert_eq!(l.charge_at(Party::Sales, 7, t0), Err(10));
+        assert_eq!(l.charge_at(Side::Sales, 7, t0), Ok(()));
+        assert_eq!(l.charge_at(Side::Sales, 7, t0), Err(10));
         assert_eq!(
-            l.charge_at(Party::Sales, 7, t0 + Duration::from_secs(4)),
+            l.charge_at(Side::Sales, 7, t0 + Duration::from_secs(4)),
             Err(6)
         );
     }
@@ -162,7 +162,7 @@ mod tests {
         let l = WriteLimiter::new(1, 0.0);
         let t0 = Instant::now();
         for _ in 0..1000 {
-            assert_eq!(l.charge_at(Party::Customer, 1, t0), Ok(()));
+            assert_eq!(l.charge_at(Side::Customer, 1, t0), Ok(()));
         }
         assert_eq!(l.tracked(), 0);
     }
@@ -172,13 +172,13 @@ mod tests {
         let l = WriteLimiter::new(10, 10.0);
         let t0 = Instant::now();
         for id in 0..1000 {
-            assert_eq!(l.charge_at(Party::Customer, id, t0), Ok(()));
+            assert_eq!(l.charge_at(Side::Customer, id, t0), Ok(()));
         }
         assert_eq!(l.tracked(), 1000);
         // After a refill period every bucket is full again: one sweep leaves
         // only the principal that is writing now.
         let t1 = t0 + Duration::from_secs(2);
-        assert_eq!(l.charge_at(Party::Sales, 1, t1), Ok(()));
+        assert_eq!(l.charge_at(Side::Sales, 1, t1), Ok(()));
         assert_eq!(l.tracked(), 1);
     }
 }

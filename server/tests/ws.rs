@@ -658,7 +658,94 @@ async fn plain_get_on_a_socket_path(b: Backend) {
     assert!(v.get("data").is_some() && v.get("note").is_some());
 }
 
+/// Badges and inbox pages the server computed for sockets so far.
+fn computed(app: &TestApp) -> (u64, u64) {
+    (
+        app.st.rep_views.badges_computed(),
+        app.st.rep_views.pages_built(),
+    )
+}
+
+/// A rep's badge and inbox sockets (and a second tab's) share one computation
+/// of the badge and of page 1 per change: one customer message computes each
+/// once. With the rep's chat open, the rep's read of the message is a second
+/// change, and at most one more of each.
+async fn one_message_computes_the_badge_and_page_once(b: Backend) {
+    let (app, rest, u, k) = setup(b).await;
+    let mut socks = Vec::new();
+    for _tab in 0..2 {
+        for path in [S_BADGE, S_LIST] {
+            let mut ws = connect(&ws_url(&app.base, path, &u)).await;
+            ws.send(json!({"type": "register"})).await;
+            assert_eq!(ws.next().await["code"], 200);
+            socks.push(ws);
+        }
+    }
+    let before = computed(&app);
+    rest.customer_says(&k, &u, "一").await;
+    for ws in socks.iter_mut() {
+        let pushed = ws.lived().await;
+        assert_eq!(pushed.len(), 1, "{pushed:?}");
+        assert_eq!(pushed[0]["data"]["unread_msg_num"], 1);
+    }
+    let after = computed(&app);
+    assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
+
+    let mut chat = rep_chat(&app, &u, json!({"type": "register", "customer_id": k.id})).await;
+    assert_eq!(ids(&chat.next().await).len(), 1);
+    chat.lived().await;
+    for ws in socks.iter_mut() {
+        ws.lived().await;
+    }
+    let before = computed(&app);
+    rest.customer_says(&k, &u, "二").await;
+    assert_eq!(ids(&chat.next().await).len(), 1);
+    chat.lived().await;
+    for ws in socks.iter_mut() {
+        let pushed = ws.lived().await;
+        let last = pushed.last().expect("a push");
+        assert_eq!(last["data"]["unread_msg_num"], 0, "{pushed:?}");
+    }
+    let after = computed(&app);
+    let (badges, pages) = (after.0 - before.0, after.1 - before.1);
+    assert!(
+        (1..=2).contains(&badges) && (1..=2).contains(&pages),
+        "{badges} {pages}"
+    );
+    assert_eq!(badge(&rest, &u).await, 0);
+}
+
+/// A register that pushes a long unread backlog marks it read once, at the
+/// end of the round: one read event, whatever the number of batches.
+async fn a_round_marks_read_once(b: Backend) {
+    let app = spawn_with(b, |c| c.write_rate = 0.0).await;
+    let rest = Rest::new(&app.base);
+    let (u, k) = app.pair().await;
+    let mut sent = Vec::new();
+    for i in 0..(radar::ws::BATCH * 2 + 7) {
+        sent.push(rest.customer_says(&k, &u, &i.to_string()).await);
+    }
+    let mut events = app.st.bus.subscribe();
+    let mut ws = rep_chat(&app, &u, json!({"type": "register", "customer_id": k.id})).await;
+    let mut got = Vec::new();
+    while got.len() < sent.len() {
+        got.extend(ids(&ws.next().await));
+    }
+    assert_eq!(got, sent);
+    assert!(ws.lived().await.is_empty());
+    assert_eq!(badge(&rest, &u).await, 0);
+    let mut reads = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        if let radar::bus::Event::SalesRead { up_to_id, .. } = ev {
+            reads.push(up_to_id);
+        }
+    }
+    assert_eq!(reads, vec![*sent.last().expect("sent")]);
+}
+
 both!(
+    one_message_computes_the_badge_and_page_once,
+    a_round_marks_read_once,
     chat_register_pushes_pending_then_live,
     chat_auth_in_frames_or_url,
     chat_send_over_socket,

@@ -2,17 +2,24 @@
 
 use axum::extract::State;
 use axum::http::Method;
+use axum::response::{IntoResponse, Response};
 use axum::routing::Router;
-use serde_json::{json, Value};
+use axum::Json;
 
-use app::domain::{MessageContent, MAX_CLIENT_MSG_ID};
+use app::api::chat::{
+    BadgeCount, ChatInfoCount, CustomerHistory, CustomerMessage, InboxLegend, InboxPage,
+    SalesHistory, SalesMessage, SentMessage, Unread,
+};
+use app::api::{Envelope, Side};
 
 use super::{any_method, get_only, Args};
 use crate::auth::{CustomerAuth, SalesAuth};
-use crate::error::{ok, ApiResult, Error, WithStyle, IN_DATA_302, IN_DATA_402, IN_MSG_301};
-use crate::extract::{parse_id, Body, Check, Paging, Query, WHOLE_NUMBER};
-use crate::service::chat::{self, Outgoing, Sent};
-use crate::timefmt;
+use crate::error::{
+    ok, ApiError, ApiResult, Error, Style, WithStyle, IN_DATA_302, IN_DATA_402, IN_MSG_301,
+};
+use crate::extract::{parse_id, Body, Check, Fields, Paging, Query, WHOLE_NUMBER};
+use crate::service::chat::{self, inbox, unread, Outgoing};
+use crate::service::display::TimeStyle;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -24,51 +31,58 @@ pub fn routes() -> Router<AppState> {
         .route("/gongzhonghao/chat", get_only(customer_history))
         .route("/qiyeweixin/chat/{oper}/{o_id}", any_method(sales_chat_op))
         .route("/qiyeweixin/chat", get_only(sales_history))
-        .route("/qiyeweixin/contact", get_only(sales_contacts))
-        .route("/qiyeweixin/contact/{oper}", get_only(sales_contact_op))
-}
-
-/// `content`, `client_msg_id` and `article_id` of a send.
-pub(crate) fn outgoing(c: &mut Check<'_>) -> Option<Outgoing> {
-    let content = match c.fields.value("content") {
-        None => {
-            c.error("content", "消息不能为空", "required");
-            None
-        }
-        Some(Value::String(s)) if s.trim().is_empty() => {
-            c.error("content", "消息不能为空", "required");
-            None
-        }
-        Some(v) => match MessageContent::parse_value(v) {
-            Ok(m) => Some(m),
-            Err(msg) => {
-                c.error("content", &msg, "invalid");
-                None
-            }
-        },
-    };
-    let article_id = c.opt_int("article_id", WHOLE_NUMBER);
-    let client_msg_id = c.opt_str("client_msg_id", MAX_CLIENT_MSG_ID);
-    Some(Outgoing {
-        content: content?,
-        client_msg_id,
-        article_id,
-    })
-}
-
-fn sent_data(st: &AppState, s: Sent, client_msg_id: Option<&str>) -> Value {
-    json!({
-        "id": s.id,
-        "dateTime": timefmt::iso(st.config.tz, s.create_date),
-        "client_msg_id": client_msg_id,
-        "duplicate": s.duplicate,
-    })
+        .route("/qiyeweixin/contact", get_only(inbox_page))
+        .route("/qiyeweixin/contact/{oper}", get_only(inbox_op))
 }
 
 fn parse_o_id(o_id: &str) -> Result<(), Error> {
     parse_id(o_id).map(|_| ()).ok_or_else(Error::bad_request)
 }
 
+fn getmsg_msg(empty: bool) -> &'static str {
+    if empty {
+        "没有得到实时聊天信息"
+    } else {
+        "实时获取-最新聊天信息成功"
+    }
+}
+
+/// A send of `from` to the other party named by `peer` (`u_id`, `customer_id`).
+async fn send(
+    st: &AppState,
+    from: Side,
+    me: i64,
+    body: &Fields,
+) -> Result<(Outgoing, chat::Sent), ApiError> {
+    let mut c = Check::new(body);
+    let (peer, body_user) = match from {
+        Side::Customer => (
+            c.req_int("u_id", "This field is required.", "用户ID不能为空"),
+            None,
+        ),
+        Side::Sales => {
+            let body_user = c.opt_int("user_id", "user_id不能为空");
+            let peer = c.req_int("customer_id", "客户ID不能为空", "客户ID不能为空");
+            (peer, body_user)
+        }
+    };
+    c.opt_int("send_type", "发送类型不能为空");
+    let out = Outgoing::parse(&mut c);
+    if body_user.is_some_and(|u| u != me) {
+        c.error("user_id", "user_id与签名用户不一致", "invalid");
+    }
+    c.finish()?;
+    let (Some(peer), Some(out)) = (peer, out) else {
+        return Err(Error::bad_request().into());
+    };
+    let sent = match from {
+        Side::Customer => chat::customer_send(st, me, peer, &out).await?,
+        Side::Sales => chat::sales_send(st, me, peer, &out).await?,
+    };
+    Ok((out, sent))
+}
+
+/// `gongzhonghao/chat/{oper}/{o_id}`: `send_msg`, `getmsg`, `query_num`.
 async fn customer_chat_op(
     State(st): State<AppState>,
     CustomerAuth(customer_id): CustomerAuth,
@@ -76,60 +90,46 @@ async fn customer_chat_op(
     Args((oper, o_id)): Args<(String, String)>,
     Query(q): Query,
     Body(body): Body,
-) -> ApiResult {
+) -> Result<Response, ApiError> {
     parse_o_id(&o_id)?;
-    match (method == Method::POST, oper.as_str()) {
+    let u_id = |style: Style| -> Result<i64, ApiError> {
+        let mut c = Check::new(&q);
+        let u_id = c.req_int("u_id", "This field is required.", "用户ID不能为空");
+        c.finish().styled(style)?;
+        u_id.ok_or_else(|| Error::bad_request().into())
+    };
+    Ok(match (method == Method::POST, oper.as_str()) {
         (true, "send_msg") => {
-            let mut c = Check::new(&body);
-            let u_id = c.req_int("u_id", "This field is required.", "用户ID不能为空");
-            c.opt_int("send_type", "发送类型不能为空");
-            let out = outgoing(&mut c);
-            c.finish()?;
-            let (Some(u_id), Some(out)) = (u_id, out) else {
-                return Err(Error::bad_request().into());
-            };
-            let sent = chat::customer_send(&st, customer_id, u_id, &out).await?;
-            ok(
-                "send msg successful",
-                sent_data(&st, sent, out.client_msg_id.as_deref()),
-            )
+            let (out, sent) = send(&st, Side::Customer, customer_id, &body).await?;
+            let data: SentMessage = sent.answer(&st, &out, TimeStyle::Iso);
+            ok("send msg successful", data).into_response()
         }
         (false, "getmsg") => {
-            let mut c = Check::new(&q);
-            let u_id = c.req_int("u_id", "This field is required.", "用户ID不能为空");
-            c.finish()?;
-            let u_id = u_id.ok_or_else(Error::bad_request)?;
-            let items = chat::customer_getmsg(&st, customer_id, u_id).await?;
-            let msg = if items.is_empty() {
-                "没有得到实时聊天信息"
-            } else {
-                "实时获取-最新聊天信息成功"
-            };
-            let n = items.len();
-            ok(msg, json!({"ret_data": items, "data_count": n}))
+            let u_id = u_id(IN_DATA_402)?;
+            let data: Unread<CustomerMessage> =
+                chat::customer_getmsg(&st, customer_id, u_id).await?;
+            ok(getmsg_msg(data.ret_data.is_empty()), data).into_response()
         }
         (false, "query_num") => {
-            let mut c = Check::new(&q);
-            let u_id = c.req_int("u_id", "This field is required.", "用户ID不能为空");
-            c.finish().styled(IN_DATA_302)?;
-            let u_id = u_id.ok_or_else(Error::bad_request)?;
-            let n = chat::customer_query_num(&st, customer_id, u_id).await?;
-            ok("查询成功", json!({"chatinfo_count": n}))
+            let u_id = u_id(IN_DATA_302)?;
+            let n = unread::count(&st, Side::Customer, u_id, customer_id).await?;
+            ok("查询成功", ChatInfoCount { chatinfo_count: n }).into_response()
         }
-        (true, _) => Err(Error::UnknownOperation.into()),
-        (false, _) => Err(Error::bad_request().into()),
-    }
+        (true, _) => return Err(Error::UnknownOperation.into()),
+        (false, _) => return Err(Error::bad_request().into()),
+    })
 }
 
 fn after_id(c: &mut Check<'_>) -> Option<i64> {
     c.opt_int("after_id", WHOLE_NUMBER)
 }
 
+/// `gongzhonghao/chat`: a page of history and the rep's card.
 async fn customer_history(
     State(st): State<AppState>,
     CustomerAuth(customer_id): CustomerAuth,
     Query(q): Query,
-) -> ApiResult {
+) -> ApiResult<CustomerHistory> {
     let mut c = Check::new(&q);
     let u_id = c.req_int("u_id", "This field is required.", "用户ID不能为空");
     let paging = Paging::parse(&mut c, 20);
@@ -138,15 +138,11 @@ async fn customer_history(
     let (Some(u_id), Some(paging)) = (u_id, paging) else {
         return Err(Error::bad_request().into());
     };
-    let (h, extra) = chat::customer_history(&st, customer_id, u_id, paging, after).await?;
-    let mut data = json!({"ret_data": h.items});
-    if let (Some(d), Some(e)) = (data.as_object_mut(), extra.as_object()) {
-        d.extend(e.clone());
-        d.insert("data_count".into(), json!(h.data_count));
-    }
+    let data = chat::customer_history(&st, customer_id, u_id, paging, after).await?;
     ok("分页获取-全部聊天消息成功", data)
 }
 
+/// `qiyeweixin/chat/{oper}/{o_id}`: `send_msg`, `getmsg`.
 async fn sales_chat_op(
     State(st): State<AppState>,
     SalesAuth(user_id): SalesAuth,
@@ -154,52 +150,32 @@ async fn sales_chat_op(
     Args((oper, o_id)): Args<(String, String)>,
     Query(q): Query,
     Body(body): Body,
-) -> ApiResult {
+) -> Result<Response, ApiError> {
     parse_o_id(&o_id)?;
-    match (method == Method::POST, oper.as_str()) {
+    Ok(match (method == Method::POST, oper.as_str()) {
         (true, "send_msg") => {
-            let mut c = Check::new(&body);
-            let body_user = c.opt_int("user_id", "user_id不能为空");
-            let customer_id = c.req_int("customer_id", "客户ID不能为空", "客户ID不能为空");
-            c.opt_int("send_type", "发送类型不能为空");
-            let out = outgoing(&mut c);
-            if body_user.is_some_and(|u| u != user_id) {
-                c.error("user_id", "user_id与签名用户不一致", "invalid");
-            }
-            c.finish()?;
-            let (Some(customer_id), Some(out)) = (customer_id, out) else {
-                return Err(Error::bad_request().into());
-            };
-            let sent = chat::sales_send(&st, user_id, customer_id, &out).await?;
-            ok(
-                "发送成功",
-                sent_data(&st, sent, out.client_msg_id.as_deref()),
-            )
+            let (out, sent) = send(&st, Side::Sales, user_id, &body).await?;
+            ok("发送成功", sent.answer(&st, &out, TimeStyle::Iso)).into_response()
         }
         (false, "getmsg") => {
             let mut c = Check::new(&q);
             let customer_id = c.req_int("customer_id", "客户ID不能为空", "客户ID不能为空");
             c.finish()?;
             let customer_id = customer_id.ok_or_else(Error::bad_request)?;
-            let items = chat::sales_getmsg(&st, user_id, customer_id).await?;
-            let msg = if items.is_empty() {
-                "没有得到实时聊天信息"
-            } else {
-                "实时获取-最新聊天信息成功"
-            };
-            let n = items.len();
-            ok(msg, json!({"ret_data": items, "data_count": n}))
+            let data: Unread<SalesMessage> = chat::sales_getmsg(&st, user_id, customer_id).await?;
+            ok(getmsg_msg(data.ret_data.is_empty()), data).into_response()
         }
-        (true, _) => Err(Error::UnknownOperation.into()),
-        (false, _) => Err(Error::bad_request().into()),
-    }
+        (true, _) => return Err(Error::UnknownOperation.into()),
+        (false, _) => return Err(Error::bad_request().into()),
+    })
 }
 
+/// `qiyeweixin/chat`: a page of history.
 async fn sales_history(
     State(st): State<AppState>,
     SalesAuth(user_id): SalesAuth,
     Query(q): Query,
-) -> ApiResult {
+) -> ApiResult<SalesHistory> {
     let mut c = Check::new(&q);
     let customer_id = c.req_int("customer_id", "客户ID不能为空", "客户ID不能为空");
     let paging = Paging::parse(&mut c, 20);
@@ -208,59 +184,49 @@ async fn sales_history(
     let (Some(customer_id), Some(paging)) = (customer_id, paging) else {
         return Err(Error::bad_request().into());
     };
-    let h = chat::sales_history(&st, user_id, customer_id, paging, after)
+    let data = chat::sales_history(&st, user_id, customer_id, paging, after)
         .await
         .styled(IN_MSG_301)?;
-    let msg = if h.items.is_empty() {
+    let msg = if data.ret_data.is_empty() {
         "没有新消息"
     } else {
         "分页获取-全部聊天消息成功"
     };
-    let company_id = chat::company_of_user(&st, user_id).await?;
-    ok(
-        msg,
-        json!({"ret_data": h.items, "data_count": h.data_count, "company_id": company_id}),
-    )
+    ok(msg, data)
 }
 
-fn contact_note() -> Value {
-    json!({
-        "customer_id": "客户ID", "name": "客户姓名",
-        "customer_source": "客户访问类型ID(微信公众号 微信小程序)", "customer_source_text": "客户访问类型",
-        "src": "客户头像", "is_subscribe": "该客户是否订阅该公众号ID", "is_subscribe_text": "该客户是否订阅该公众号 文本",
-        "dateTime": "消息发送时间", "msg": "发送的消息", "count": "该客户发送消息的数量",
-        "tags_list": "标签列表", "unread_msg_num": "未读消息总数"
-    })
-}
-
-async fn sales_contacts(
+/// `qiyeweixin/contact`: a page of the inbox, with the legend in `note`.
+async fn inbox_page(
     State(st): State<AppState>,
     SalesAuth(user_id): SalesAuth,
     Query(q): Query,
-) -> ApiResult<Value, Value> {
+) -> ApiResult<InboxPage, InboxLegend> {
     let mut c = Check::new(&q);
     let paging = Paging::parse(&mut c, 20);
     c.finish().styled(IN_DATA_402)?;
     let paging = paging.ok_or_else(Error::bad_request)?;
-    let list = chat::sales_contacts(&st, user_id, paging).await?;
-    let data = json!({"ret_data": list.items, "data_count": list.data_count, "unread_msg_num": list.unread_msg_num});
-    Ok(axum::Json(
-        app::api::Envelope::new(200, "", data).with_note(contact_note()),
+    let data = inbox::page(&st, user_id, paging).await?;
+    Ok(Json(
+        Envelope::new(200, "", data).with_note(InboxLegend::text()),
     ))
 }
 
-async fn sales_contact_op(
+/// `qiyeweixin/contact/query_num`: the rep's badge.
+async fn inbox_op(
     State(st): State<AppState>,
     SalesAuth(user_id): SalesAuth,
     Args(oper): Args<String>,
-) -> ApiResult {
+) -> ApiResult<BadgeCount> {
     if oper != "query_num" {
         return Err(Error::UnknownContactOperation.into());
     }
-    let n = chat::sales_badge(&st, user_id).await?;
+    let chatinfo_count = unread::badge(&st, user_id).await?;
     let company_id = chat::company_of_user(&st, user_id).await?;
     ok(
         "查询成功",
-        json!({"chatinfo_count": n, "company_id": company_id}),
+        BadgeCount {
+            chatinfo_count,
+            company_id,
+        },
     )
 }

@@ -1,11 +1,11 @@
 //! Operator commands: creating companies, users, customers and relations.
 
-use crate::auth::Party;
 use crate::bus::Event;
 use crate::db::Backend;
 use crate::error::Error;
 use crate::service::new_token;
 use crate::AppState;
+use app::api::Side;
 
 pub const MAX_NAME_CHARS: usize = 100;
 
@@ -189,13 +189,13 @@ pub async fn create_relation(
 /// [`crate::auth::ROTATION_POLL`] (they read the `token_rotation` log; with
 /// PostgreSQL a notification makes it immediate). Sockets authenticated with
 /// the old token are closed.
-pub async fn rotate_token(st: &AppState, party: Party, id: i64) -> Result<String, Error> {
+pub async fn rotate_token(st: &AppState, party: Side, id: i64) -> Result<String, Error> {
     let (update, missing) = match party {
-        Party::Sales => (
+        Side::Sales => (
             "UPDATE sales_user SET token = $1 WHERE id = $2",
             "用户不存在",
         ),
-        Party::Customer => ("UPDATE customer SET token = $1 WHERE id = $2", "客户不存在"),
+        Side::Customer => ("UPDATE customer SET token = $1 WHERE id = $2", "客户不存在"),
     };
     let token = new_token();
     let mut tx = st.db.begin_write().await?;
@@ -216,7 +216,7 @@ pub async fn rotate_token(st: &AppState, party: Party, id: i64) -> Result<String
         return Err(Error::field("id", missing, ""));
     }
     sqlx::query("INSERT INTO token_rotation (party, ref_id, create_date) VALUES ($1, $2, $3)")
-        .bind(party.as_str())
+        .bind(crate::auth::party_name(party))
         .bind(id)
         .bind(st.clock.now_ms())
         .execute(&mut **tx)

@@ -19,6 +19,12 @@ pub fn render_time(st: &AppState, ms: i64, style: TimeStyle) -> String {
     }
 }
 
+/// The time of an inbox entry's last message: `HH:MM` today, `昨天`, `MM-DD`
+/// this year, else the year.
+pub fn chat_time(st: &AppState, then_ms: i64, now_ms: i64) -> String {
+    timefmt::chat_relative(st.config.tz, then_ms, now_ms)
+}
+
 /// `(last_follow_time, follow_status)` of the contact list.
 pub fn follow_texts(st: &AppState, then_ms: Option<i64>, now_ms: i64) -> (String, String) {
     let tz = st.config.tz;

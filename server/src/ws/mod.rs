@@ -9,6 +9,20 @@
 //! processed one at a time; an acknowledgement is sent only after the service
 //! layer committed.
 //!
+//! This module is the transport: what a socket is sent, and which reads its
+//! deliveries mark, is `service::chat`'s (`Reader` for both chat sockets,
+//! `UnreadFeed`, and `RepFeed` whose badge and inbox page a rep's sockets
+//! share). Every frame is one of the types of `app::api::chat`, error frames
+//! are `Refusal`s:
+//! * `gongzhonghao_chat` (`chat.rs`, customer side): `register` → `Signal` 199, then
+//!   `CustomerPush` frames; a send → `SendAck`; `query_num` → `CountFrame`;
+//! * `leida_chat` (`chat.rs`, rep side): `register` → `Signal` 199, then
+//!   `SalesPush` frames and `Receipt`s (202);
+//! * `gongzhonghao_query_info_num` (`count.rs`): `CustomerCountFrame` on
+//!   `register`, `query_num` and every change;
+//! * `leida_query_info_num` (`count.rs`): `CountFrame` likewise;
+//! * `leida_query_contact_list` (`inbox.rs`): `InboxFrame`, or `InboxPartFrame`s.
+//!
 //! No frame the server sends exceeds 64 KiB (`MAX_PUSH_BYTES`). Chat pushes
 //! are split into several frames of the usual shape; a contact-list page that
 //! would be larger goes out as parts: each frame has the page's keys, a slice
@@ -37,15 +51,18 @@
 //! * a frame over 64 KiB → close 1009; a database failure → `{"code":500,…}`, close 1011
 //!   (the client reconnects with `after_id` and loses nothing).
 
-mod customer;
-mod sales;
+mod chat;
+mod count;
+mod inbox;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use app::api::{Empty, Envelope, Note};
+use app::api::chat::Signal;
+use app::api::{Empty, Envelope, ErrorData, Note, Refusal, Side};
+use app::domain::FieldErrors;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
@@ -53,10 +70,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use tokio::time::{timeout, Instant, MissedTickBehavior};
 
-use crate::auth::{verify_token, Credentials, Party};
+use crate::auth::{verify_token, Credentials};
 use crate::bus::{Key, SocketGuard, Subscription};
 use crate::error::{ApiError, Error};
 use crate::extract::{parse_id, Fields};
@@ -75,11 +93,7 @@ pub const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 pub const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
 /// Largest accepted client message and frame (contract §5); larger → close 1009.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// Soft cap of one push frame: items are split over several frames beyond it,
-/// so that a replay after a long gap never needs a large buffer at once.
-pub const PUSH_SOFT_BYTES: usize = 32 * 1024;
-/// Messages read from the database per step of a replay or catch-up.
-pub const BATCH: i64 = 50;
+pub use crate::service::chat::deliver::{BATCH, MAX_PUSH_BYTES, PUSH_SOFT_BYTES};
 /// How often the server pings. A client that has not answered (or sent
 /// anything) by the next ping is considered dead and reaped, so a vanished
 /// client holds its socket for at most two intervals. Overridable with
@@ -119,10 +133,11 @@ enum Kind {
 }
 
 impl Kind {
-    fn party(self) -> Party {
+    /// Who authenticates on this endpoint.
+    fn party(self) -> Side {
         match self {
-            Kind::CustomerChat | Kind::CustomerNum => Party::Customer,
-            Kind::SalesChat | Kind::SalesBadge | Kind::SalesContacts => Party::Sales,
+            Kind::CustomerChat | Kind::CustomerNum => Side::Customer,
+            Kind::SalesChat | Kind::SalesBadge | Kind::SalesContacts => Side::Sales,
         }
     }
 }
@@ -199,25 +214,6 @@ async fn upgrade(
 pub(crate) struct Stop;
 pub(crate) type Step = Result<(), Stop>;
 
-/// One batch of the pair's messages above `cursor` and at most `max`, leaving
-/// out `exclude` (the reader's own side), with whether another batch may follow.
-/// A register pushes the reader's unread page with it, batch by batch, so a
-/// long backlog never sits in memory at once.
-pub(crate) async fn unread_batch(
-    c: &mut Conn,
-    p: &crate::service::chat::Pair,
-    cursor: i64,
-    exclude: i64,
-    max: i64,
-) -> Result<(Vec<crate::service::chat::MessageRow>, bool), Stop> {
-    let rows = c
-        .check(crate::service::chat::messages_after(&c.st, p, cursor, Some(exclude), BATCH).await)
-        .await?;
-    let full = rows.len() as i64 == BATCH;
-    let rows: Vec<_> = rows.into_iter().filter(|r| r.id <= max).collect();
-    let more = full && rows.last().is_some_and(|r| r.id < max);
-    Ok((rows, more))
-}
 type BoxStep<'a> = Pin<Box<dyn Future<Output = Step> + Send + 'a>>;
 
 /// Per-socket frame budget.
@@ -251,7 +247,7 @@ impl Bucket {
 pub(crate) struct Conn {
     pub st: AppState,
     socket: WebSocket,
-    party: Party,
+    party: Side,
     /// The authenticated customer or sales user id.
     pub auth: Option<i64>,
     /// The token `auth` was proven with, and a wake-up when it is rotated.
@@ -274,19 +270,24 @@ pub(crate) fn id_field(f: &Fields, key: &str) -> Id {
     }
 }
 
-fn field_errors(field: &str, message: &str, code: &str) -> Value {
-    json!({"code": 402, "msg": "请求异常", "data": {field: [{"message": message, "code": code}]}, "note": {}})
+/// An error frame with nothing in `data` and `note`.
+fn plain(code: i64, msg: impl Into<app::api::Msg>) -> Refusal {
+    Envelope::new(code, msg, ErrorData::default()).with_note(Note::default())
+}
+
+fn field_errors(field: &str, message: &str, code: &str) -> Refusal {
+    let errs = FieldErrors::single(field, message, code);
+    Envelope::new(402, "请求异常", ErrorData::Fields(errs)).with_note(Note::default())
 }
 
 impl Conn {
     /// Sends one JSON frame; a client that does not take it in time is dropped.
-    pub async fn send(&mut self, v: Value) -> Step {
-        match timeout(
-            SEND_TIMEOUT,
-            self.socket.send(Message::Text(v.to_string().into())),
-        )
-        .await
-        {
+    pub async fn send<T: Serialize + ?Sized>(&mut self, frame: &T) -> Step {
+        // The frames are plain data: serializing them cannot fail.
+        let Ok(text) = serde_json::to_string(frame) else {
+            return Err(Stop);
+        };
+        match timeout(SEND_TIMEOUT, self.socket.send(Message::Text(text.into()))).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(Stop),
         }
@@ -314,8 +315,8 @@ impl Conn {
     }
 
     /// An error frame, then close.
-    pub async fn fail(&mut self, v: Value, code: u16) -> Stop {
-        if self.send(v).await.is_ok() {
+    pub async fn fail(&mut self, frame: &Refusal, code: u16) -> Stop {
+        if self.send(frame).await.is_ok() {
             self.close(code, "").await
         } else {
             Stop
@@ -324,23 +325,17 @@ impl Conn {
 
     pub async fn auth_failed(&mut self, reason: &'static str) -> Stop {
         let msg = match self.party {
-            Party::Customer => "公众号token验证未通过",
-            Party::Sales => "雷达token验证未通过",
+            Side::Customer => "公众号token验证未通过",
+            Side::Sales => "雷达token验证未通过",
         };
-        self.fail(
-            json!({"code": 400, "msg": msg, "data": {}, "note": {"reason": reason}}),
-            close_code::POLICY,
-        )
-        .await
+        let frame = plain(400, msg).with_note(Note::reason(reason));
+        self.fail(&frame, close_code::POLICY).await
     }
 
     /// `register` without the other party's id (the original's 401).
     pub async fn missing_ids(&mut self) -> Stop {
-        self.fail(
-            json!({"code": 401, "msg": "user_id和uid不能为空,终止连接", "data": {}, "note": {}}),
-            close_code::POLICY,
-        )
-        .await
+        let frame = plain(401, "user_id和uid不能为空,终止连接");
+        self.fail(&frame, close_code::POLICY).await
     }
 
     /// Takes one write from the principal's budget, shared with REST. Over
@@ -355,19 +350,19 @@ impl Conn {
 
     /// A field-error frame; the socket stays open.
     pub async fn bad_field(&mut self, field: &str, message: &str) -> Step {
-        self.send(field_errors(field, message, "invalid")).await
+        self.send(&field_errors(field, message, "invalid")).await
     }
 
     pub async fn unknown_type(&mut self, ty: Option<&str>) -> Step {
         match ty {
             None => {
-                self.send(field_errors("type", "type不能为空", "required"))
+                self.send(&field_errors("type", "type不能为空", "required"))
                     .await
             }
             Some(t) => {
                 // The echo is cut: a reply must stay small whatever was sent.
                 let t = app::domain::cut_chars(t, 64);
-                self.send(field_errors(
+                self.send(&field_errors(
                     "type",
                     &format!("未知的消息类型: {t}"),
                     "invalid",
@@ -377,14 +372,13 @@ impl Conn {
         }
     }
 
-    fn error_frame(e: &Error) -> Value {
+    fn error_frame(e: &Error) -> Refusal {
         let (_, env) = ApiError {
             error: clone_error(e),
             style: crate::error::IN_DATA_402,
         }
         .envelope();
-        serde_json::to_value(env)
-            .unwrap_or_else(|_| json!({"code": 500, "msg": "服务器繁忙,请稍后重试"}))
+        env
     }
 
     /// Reports a service error on a frame; the socket stays open unless the
@@ -393,7 +387,7 @@ impl Conn {
         match e {
             Error::Auth(reason) => Err(self.auth_failed(reason).await),
             Error::Db(_) | Error::Internal(_) => Err(self.fatal(e).await),
-            other => self.send(Self::error_frame(&other)).await,
+            other => self.send(&Self::error_frame(&other)).await,
         }
     }
 
@@ -408,10 +402,10 @@ impl Conn {
             | Error::BodyTooLarge
             | Error::UnknownContactOperation
             | Error::UnknownOperation
-            | Error::NoSuchTag => self.fail(Self::error_frame(&e), close_code::POLICY).await,
+            | Error::NoSuchTag => self.fail(&Self::error_frame(&e), close_code::POLICY).await,
             other => {
-                let v = Self::error_frame(&other);
-                self.fail(v, close_code::ERROR).await
+                let frame = Self::error_frame(&other);
+                self.fail(&frame, close_code::ERROR).await
             }
         }
     }
@@ -538,35 +532,30 @@ async fn cred_changed(cred: &Option<(Arc<str>, Subscription)>) {
 
 /// The endpoint-specific part of a socket.
 enum Feed {
-    CustomerChat(customer::Chat),
-    CustomerNum(customer::Num),
-    SalesChat(sales::Chat),
-    SalesBadge(sales::Badge),
-    SalesContacts(sales::Contacts),
+    Chat(chat::Chat),
+    Unread(count::Unread),
+    Badge(count::Badge),
+    Inbox(inbox::Inbox),
 }
 
 impl Feed {
     fn new(kind: Kind) -> Feed {
         match kind {
-            Kind::CustomerChat => Feed::CustomerChat(customer::Chat::default()),
-            Kind::CustomerNum => Feed::CustomerNum(customer::Num::default()),
-            Kind::SalesChat => Feed::SalesChat(sales::Chat::default()),
-            Kind::SalesBadge => Feed::SalesBadge(sales::Badge::default()),
-            Kind::SalesContacts => Feed::SalesContacts(sales::Contacts::default()),
+            Kind::CustomerChat => Feed::Chat(chat::Chat::new(Side::Customer)),
+            Kind::SalesChat => Feed::Chat(chat::Chat::new(Side::Sales)),
+            Kind::CustomerNum => Feed::Unread(count::Unread::default()),
+            Kind::SalesBadge => Feed::Badge(count::Badge::default()),
+            Kind::SalesContacts => Feed::Inbox(inbox::Inbox::default()),
         }
     }
 
+    /// Resolves when what the feed shows may have changed (never before `register`).
     async fn changed(&self) {
-        let sub = match self {
-            Feed::CustomerChat(f) => f.sub.as_ref(),
-            Feed::CustomerNum(f) => f.sub.as_ref(),
-            Feed::SalesChat(f) => f.sub.as_ref(),
-            Feed::SalesBadge(f) => f.sub.as_ref(),
-            Feed::SalesContacts(f) => f.sub.as_ref(),
-        };
-        match sub {
-            Some(s) => s.changed().await,
-            None => std::future::pending().await,
+        match self {
+            Feed::Chat(f) => f.changed().await,
+            Feed::Unread(f) => f.changed().await,
+            Feed::Badge(f) => f.changed().await,
+            Feed::Inbox(f) => f.changed().await,
         }
     }
 
@@ -574,17 +563,16 @@ impl Feed {
     // while an idle socket only needs the small loop state.
     fn on_wake<'a>(&'a mut self, c: &'a mut Conn) -> BoxStep<'a> {
         match self {
-            Feed::CustomerChat(f) => Box::pin(f.catch_up(c)),
-            Feed::CustomerNum(f) => Box::pin(f.refresh(c)),
-            Feed::SalesChat(f) => Box::pin(f.catch_up(c)),
-            Feed::SalesBadge(f) => Box::pin(f.refresh(c)),
-            Feed::SalesContacts(f) => Box::pin(f.refresh(c)),
+            Feed::Chat(f) => Box::pin(f.catch_up(c)),
+            Feed::Unread(f) => Box::pin(f.refresh(c)),
+            Feed::Badge(f) => Box::pin(f.refresh(c)),
+            Feed::Inbox(f) => Box::pin(f.refresh(c)),
         }
     }
 
     /// A frame that sends a message (charged to the write budget).
     fn is_send(&self, ty: Option<&str>, f: &Fields) -> bool {
-        matches!(self, Feed::CustomerChat(_)) && customer::is_send(ty, f)
+        matches!(self, Feed::Chat(x) if x.side() == Side::Customer) && chat::is_send(ty, f)
     }
 
     fn on_frame<'a>(
@@ -594,11 +582,10 @@ impl Feed {
         f: &'a Fields,
     ) -> BoxStep<'a> {
         match self {
-            Feed::CustomerChat(x) => Box::pin(x.on_frame(c, ty, f)),
-            Feed::CustomerNum(x) => Box::pin(x.on_frame(c, ty, f)),
-            Feed::SalesChat(x) => Box::pin(x.on_frame(c, ty, f)),
-            Feed::SalesBadge(x) => Box::pin(x.on_frame(c, ty, f)),
-            Feed::SalesContacts(x) => Box::pin(x.on_frame(c, ty, f)),
+            Feed::Chat(x) => Box::pin(x.on_frame(c, ty, f)),
+            Feed::Unread(x) => Box::pin(x.on_frame(c, ty, f)),
+            Feed::Badge(x) => Box::pin(x.on_frame(c, ty, f)),
+            Feed::Inbox(x) => Box::pin(x.on_frame(c, ty, f)),
         }
     }
 }
@@ -642,13 +629,12 @@ async fn on_message(
     let f = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Fields(m),
         Ok(_) => {
-            let v = json!({"code": 400, "msg": "报错:frame is not a JSON object 终止连接", "data": {}, "note": {}});
-            return Err(c.fail(v, close_code::INVALID).await);
+            let frame = plain(400, "报错:frame is not a JSON object 终止连接");
+            return Err(c.fail(&frame, close_code::INVALID).await);
         }
         Err(e) => {
-            let v =
-                json!({"code": 400, "msg": format!("报错:{e} 终止连接"), "data": {}, "note": {}});
-            return Err(c.fail(v, close_code::INVALID).await);
+            let frame = plain(400, format!("报错:{e} 终止连接"));
+            return Err(c.fail(&frame, close_code::INVALID).await);
         }
     };
     drop(bytes);
@@ -656,8 +642,8 @@ async fn on_message(
     // Sends are paced by the write budget, which answers 429 and keeps the
     // socket open; only the other frames count against the flood guard.
     if !feed.is_send(ty.as_deref(), &f) && !c.bucket.take() {
-        let v = json!({"code": 429, "msg": "请求过于频繁,终止连接", "data": {}, "note": {}});
-        return Err(c.fail(v, close_code::POLICY).await);
+        let frame = plain(429, "请求过于频繁,终止连接");
+        return Err(c.fail(&frame, close_code::POLICY).await);
     }
     c.authenticate(&f).await?;
     let f = match f.refuse_nul() {
@@ -665,10 +651,7 @@ async fn on_message(
         Err(e) => return c.reply_error(e).await,
     };
     match ty.as_deref() {
-        Some("lived") => {
-            c.send(json!({"code": 270, "msg": "为了新中国的胜利向我开炮"}))
-                .await
-        }
+        Some("lived") => c.send(&Signal::lived()).await,
         Some("closed") => Err(c.close(close_code::NORMAL, "closed").await),
         t => feed.on_frame(c, t, &f).await,
     }
@@ -727,61 +710,4 @@ async fn run(
             return;
         }
     }
-}
-
-/// Largest frame the server sends (contract §6): a page that would be larger
-/// goes out as several frames (`page_frames`).
-pub const MAX_PUSH_BYTES: usize = 64 * 1024;
-
-/// A page frame `{"data": {…, "ret_data": [...]}, "code", "msg"}` as one frame
-/// when it fits in `MAX_PUSH_BYTES`, else as several of the same shape: each
-/// carries a slice of `ret_data` (in order) and every other key of `data`, plus
-/// `"part": i` (1-based) and `"parts": n`. A frame without `parts` is a whole
-/// page; a client applies the parts as they come and treats the page as
-/// complete at `part == parts`.
-pub(crate) fn page_frames(data: Value, code: i64, msg: &str) -> Vec<Value> {
-    let whole = json!({"data": data, "code": code, "msg": msg});
-    if whole.to_string().len() <= MAX_PUSH_BYTES {
-        return vec![whole];
-    }
-    let Value::Object(mut data) = data else {
-        return vec![whole];
-    };
-    let items = match data.remove("ret_data") {
-        Some(Value::Array(a)) => a,
-        _ => return vec![json!({"data": data, "code": code, "msg": msg})],
-    };
-    let parts = chunk_items(items);
-    let n = parts.len();
-    parts
-        .into_iter()
-        .enumerate()
-        .map(|(i, part)| {
-            let mut d = data.clone();
-            d.insert("ret_data".into(), Value::Array(part));
-            d.insert("part".into(), json!(i + 1));
-            d.insert("parts".into(), json!(n));
-            json!({"data": d, "code": code, "msg": msg})
-        })
-        .collect()
-}
-
-/// Splits rendered items into frames of at most about `PUSH_SOFT_BYTES`.
-pub(crate) fn chunk_items(items: Vec<Value>) -> Vec<Vec<Value>> {
-    let mut out = Vec::new();
-    let mut cur = Vec::new();
-    let mut size = 0;
-    for it in items {
-        let n = it.to_string().len();
-        if !cur.is_empty() && size + n > PUSH_SOFT_BYTES {
-            out.push(std::mem::take(&mut cur));
-            size = 0;
-        }
-        size += n;
-        cur.push(it);
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }

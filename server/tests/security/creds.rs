@@ -6,7 +6,8 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use radar::auth::{Party, MAX_FUTURE_SECS};
+use app::api::Side;
+use radar::auth::MAX_FUTURE_SECS;
 use serde_json::{json, Value};
 
 use crate::both;
@@ -220,7 +221,7 @@ async fn rotation_in_process_ends_the_old_token(b: Backend) {
     uws.next().await;
 
     let rotations = app.count("token_rotation").await;
-    let new_k = radar::service::admin::rotate_token(&app.st, Party::Customer, k.id)
+    let new_k = radar::service::admin::rotate_token(&app.st, Side::Customer, k.id)
         .await
         .expect("rotate customer");
     let since = Instant::now();
@@ -243,7 +244,7 @@ async fn rotation_in_process_ends_the_old_token(b: Backend) {
     rest.customer_says(&k2, &u, "新令牌").await;
     uws.lived().await;
 
-    let new_u = radar::service::admin::rotate_token(&app.st, Party::Sales, u.id)
+    let new_u = radar::service::admin::rotate_token(&app.st, Side::Sales, u.id)
         .await
         .expect("rotate user");
     let since = Instant::now();
@@ -260,7 +261,7 @@ async fn rotation_in_process_ends_the_old_token(b: Backend) {
 
     // An unknown id: a field error, nothing logged.
     let before = app.count("token_rotation").await;
-    let e = radar::service::admin::rotate_token(&app.st, Party::Sales, i64::MAX).await;
+    let e = radar::service::admin::rotate_token(&app.st, Side::Sales, i64::MAX).await;
     assert!(matches!(e, Err(radar::error::Error::Fields(_))), "{e:?}");
     assert_eq!(app.count("token_rotation").await, before);
 }
