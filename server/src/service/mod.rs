@@ -6,7 +6,6 @@ pub mod admin;
 pub mod article;
 pub mod chat;
 pub mod crm;
-pub mod demo;
 
 use rand::RngCore;
 

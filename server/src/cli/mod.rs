@@ -2,6 +2,8 @@
 //! Each `admin … create` prints one JSON object line; failures go to stderr with
 //! a non-zero exit.
 
+pub mod demo;
+
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
@@ -266,7 +268,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         }
         Cmd::Demo { json: as_json } => {
             let st = state(cli.database_url).await?;
-            let demo = crate::service::demo::seed(&st).await.map_err(describe);
+            let demo = demo::seed(&st).await.map_err(describe);
             // Running servers on the same PostgreSQL database hear of the new
             // messages only if their notifications leave before we exit.
             st.bus.flush(crate::SHUTDOWN_GRACE).await;
