@@ -48,14 +48,6 @@ pub enum Cmd {
         #[command(subcommand)]
         what: Admin,
     },
-    /// Benchmark: spawn servers on fresh databases, drive load, report (BENCHMARKS.md).
-    Bench(crate::bench::BenchArgs),
-    /// The benchmark's baseline server (no database); started by `radar bench`.
-    #[command(hide = true)]
-    BenchBaseline {
-        #[arg(long, default_value = "127.0.0.1:0")]
-        addr: String,
-    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -280,8 +272,6 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Cmd::Bench(args) => crate::bench::run(args, cli.database_url).await,
-        Cmd::BenchBaseline { addr } => crate::bench::baseline::serve(&addr).await,
         Cmd::Admin { what } => {
             let st = state(cli.database_url).await?;
             let out = admin_cmd(&st, what).await.map_err(describe);
