@@ -113,11 +113,6 @@ impl TryFrom<i64> for SendType {
     }
 }
 
-// Kept while the chat code moves to `SendType`.
-pub const SEND_SALES_TO_CUSTOMER: i64 = SendType::SalesToCustomer as i64;
-pub const SEND_CUSTOMER_TO_SALES: i64 = SendType::CustomerToSales as i64;
-pub const SEND_SYSTEM_TIP: i64 = SendType::SystemTip as i64;
-
 /// Where a customer came from (`source` on the relation).
 pub fn source_text(source: i64) -> &'static str {
     match source {

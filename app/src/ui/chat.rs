@@ -1,68 +1,86 @@
 //! The live chat, for the rep (`/rep/chat/{customer_id}`) and for the customer
 //! (`/h5/chat?u_id=U`).
 //!
-//! History comes from REST; live messages from the conversation's socket. After
-//! every (re)connect the page first catches up over REST with `after_id` and then
-//! registers on the socket with the same `after_id`, so nothing is missed; every
-//! message is keyed by its server `id`, so nothing is shown twice. Where the socket
-//! is not available the page keeps catching up over REST every few seconds.
-
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
+//! History comes from REST; live messages from the conversation's socket,
+//! kept live by [`live::run`]. Before every (re)connect the page catches up
+//! over REST with `after_id` and then registers on the socket with the same
+//! `after_id`, so nothing is missed; every message is keyed by its server
+//! `id`, so nothing is shown twice. Where the socket is not available the page
+//! keeps catching up over REST every few seconds.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
-use serde_json::{json, Map, Value};
 
-use super::client::{self, int_of, list_of, str_of, Creds, Frame, Role, Socket};
+use super::client::{self, Creds, Role};
+use super::live::{self, CountPage, Link, LiveHandle, LivePage, Sender, Verdict};
 use super::{Empty, Failed, Loading, TopBar, NO_CREDS_H5, NO_CREDS_REP};
-use crate::api::{SEND_CUSTOMER_TO_SALES, SEND_SALES_TO_CUSTOMER, SEND_SYSTEM_TIP};
+use crate::api::chat::{
+    ChatInfoCount, ClientFrame, Content, ContentView, CountUpdate, CustomerChatFrame,
+    CustomerHistory, CustomerMessage, FrameType, SalesChatFrame, SalesHistory, SalesMessage,
+    SentMessage, Unread,
+};
+use crate::api::{Failure, SendType, Side};
 use crate::domain::{MessageContent, MAX_TEXT_CHARS};
 
 const PAGE: i64 = 20;
 const CATCH_UP: i64 = 100;
 const POLL_MS: i32 = 2000;
-/// The customer socket's answer to `query_num`: from then on it is in output mode.
-const QUERY_NUM_ACK: &str = "查询成功-获取聊天数量";
 
-/// Which end of the conversation this page is.
+/// Which end of the conversation this page is, and the other party.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Rep { customer_id: i64 },
-    Customer { rep_id: i64 },
+pub struct End {
+    pub side: Side,
+    /// The customer (rep page) or the rep (customer page).
+    pub peer: i64,
 }
 
-impl Side {
-    fn role(self) -> Role {
-        match self {
-            Side::Rep { .. } => Role::Rep,
-            Side::Customer { .. } => Role::Customer,
+impl End {
+    fn rep(customer_id: i64) -> End {
+        End {
+            side: Side::Sales,
+            peer: customer_id,
         }
     }
-    fn own_send_type(self) -> i64 {
-        match self {
-            Side::Rep { .. } => SEND_SALES_TO_CUSTOMER,
-            Side::Customer { .. } => SEND_CUSTOMER_TO_SALES,
+    fn customer(rep_id: i64) -> End {
+        End {
+            side: Side::Customer,
+            peer: rep_id,
+        }
+    }
+    fn role(self) -> Role {
+        match self.side {
+            Side::Sales => Role::Rep,
+            Side::Customer => Role::Customer,
         }
     }
     fn history_path(self) -> &'static str {
-        match self {
-            Side::Rep { .. } => "qiyeweixin/chat",
-            Side::Customer { .. } => "gongzhonghao/chat",
+        match self.side {
+            Side::Sales => "qiyeweixin/chat",
+            Side::Customer => "gongzhonghao/chat",
         }
     }
-    fn peer(self) -> (&'static str, String) {
-        match self {
-            Side::Rep { customer_id } => ("customer_id", customer_id.to_string()),
-            Side::Customer { rep_id } => ("u_id", rep_id.to_string()),
+    /// The query parameter naming the other party.
+    fn peer_param(self) -> (&'static str, String) {
+        match self.side {
+            Side::Sales => ("customer_id", self.peer.to_string()),
+            Side::Customer => ("u_id", self.peer.to_string()),
         }
     }
     fn socket_path(self) -> &'static str {
-        match self {
-            Side::Rep { .. } => "qiyeweixin/websocket/leida_chat",
-            Side::Customer { .. } => "gongzhonghao/websocket/gongzhonghao_chat",
+        match self.side {
+            Side::Sales => "qiyeweixin/websocket/leida_chat",
+            Side::Customer => "gongzhonghao/websocket/gongzhonghao_chat",
         }
+    }
+    /// A frame naming the other party.
+    fn frame(self, kind: FrameType) -> ClientFrame {
+        let mut f = ClientFrame::of(kind);
+        match self.side {
+            Side::Sales => f.customer_id = Some(self.peer),
+            Side::Customer => f.u_id = Some(self.peer),
+        }
+        f
     }
 }
 
@@ -74,7 +92,7 @@ pub struct Msg {
     pub client_id: Option<String>,
     pub mine: bool,
     pub system: bool,
-    pub content: Map<String, Value>,
+    pub content: Content,
     pub time: String,
     /// Rep side: whether the customer has read this (own) message.
     pub read: Option<bool>,
@@ -82,30 +100,52 @@ pub struct Msg {
 }
 
 impl Msg {
-    fn from_item(side: Side, v: &Value) -> Option<Msg> {
-        let id = int_of(v, "id")?;
-        let send_type = int_of(v, "send_type").unwrap_or(0);
-        let mine = send_type == side.own_send_type();
-        let read = match side {
-            Side::Rep { .. } if mine => int_of(v, "is_customer_already_read").map(|r| r != 0),
-            _ => None,
-        };
-        Some(Msg {
+    fn stored(id: i64, mine: bool, send_type: SendType, content: Content, time: String) -> Msg {
+        Msg {
             key: format!("m{id}"),
             id: Some(id),
             client_id: None,
             mine,
-            system: send_type == SEND_SYSTEM_TIP,
-            content: v.as_object().cloned().unwrap_or_default(),
-            time: str_of(v, "dateTime"),
-            read,
+            system: send_type == SendType::SystemTip,
+            content,
+            time,
+            read: None,
             failed: false,
-        })
+        }
+    }
+
+    /// A message as the rep's page shows it; the read receipt of the rep's own.
+    fn from_sales(m: SalesMessage) -> Msg {
+        let mine = m.send_type == Side::Sales.send_type();
+        let read = mine.then(|| m.read());
+        Msg {
+            read,
+            ..Msg::stored(m.id, mine, m.send_type, m.content, m.date_time)
+        }
+    }
+
+    fn from_customer(m: CustomerMessage) -> Msg {
+        let mine = m.send_type == Side::Customer.send_type();
+        Msg::stored(m.id, mine, m.send_type, m.content, m.date_time)
     }
 
     fn render_key(&self) -> String {
         format!("{}|{:?}|{:?}|{}", self.key, self.id, self.read, self.failed)
     }
+}
+
+/// Messages for the rep's page, and the customer's name (from their messages).
+fn sales_msgs(items: Vec<SalesMessage>) -> (Vec<Msg>, Option<String>) {
+    let name = items
+        .iter()
+        .find(|m| m.send_type == Side::Customer.send_type())
+        .map(|m| m.name.clone())
+        .filter(|n| !n.is_empty());
+    (items.into_iter().map(Msg::from_sales).collect(), name)
+}
+
+fn customer_msgs(items: Vec<CustomerMessage>) -> Vec<Msg> {
+    items.into_iter().map(Msg::from_customer).collect()
 }
 
 /// Adds messages not seen yet (by id) and refreshes read receipts of known ones;
@@ -135,47 +175,77 @@ fn merge(list: &mut Vec<Msg>, incoming: Vec<Msg>) {
 }
 
 fn same_content(a: &Msg, b: &Msg) -> bool {
-    let key = |m: &Msg| {
-        let c = &m.content;
-        (
-            c.get("info_type").and_then(Value::as_i64),
-            c.get("msg").cloned(),
-            c.get("url").cloned(),
-            c.get("product_name").cloned(),
-        )
-    };
-    key(a) == key(b)
+    a.content.view() == b.content.view()
 }
 
 fn sort(list: &mut [Msg]) {
     list.sort_by_key(|m| (m.id.is_none(), m.id.unwrap_or(i64::MAX)));
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Conn {
-    Connecting,
-    Live,
-    Polling,
-    Offline,
-    Reconnecting,
+fn link_label(l: Link) -> &'static str {
+    match l {
+        Link::Connecting => "连接中…",
+        Link::Live => "实时连接",
+        Link::Polling => "已连接（轮询）",
+        Link::Offline => "离线",
+        Link::Reconnecting => "重新连接中…",
+    }
 }
 
-impl Conn {
-    fn label(self) -> &'static str {
-        match self {
-            Conn::Connecting => "连接中…",
-            Conn::Live => "实时连接",
-            Conn::Polling => "已连接（轮询）",
-            Conn::Offline => "离线",
-            Conn::Reconnecting => "重新连接中…",
+fn link_class(l: Link) -> &'static str {
+    match l {
+        Link::Live => "conn conn-live",
+        Link::Polling => "conn conn-poll",
+        Link::Offline => "conn conn-off",
+        _ => "conn conn-wait",
+    }
+}
+
+/// A page of history, whichever side reads it.
+struct History {
+    msgs: Vec<Msg>,
+    data_count: i64,
+    peer_name: Option<String>,
+}
+
+/// What a chat socket frame means to the page.
+#[derive(Debug)]
+pub enum ChatEvent {
+    Registered,
+    Msgs(Vec<Msg>, Option<String>),
+    /// The customer has read the rep's messages up to this id.
+    Receipt(i64),
+    /// The customer socket answered `query_num`: it is in output mode.
+    QueryNum,
+    Refused(crate::api::Refusal),
+    Other,
+}
+
+impl From<SalesChatFrame> for ChatEvent {
+    fn from(f: SalesChatFrame) -> ChatEvent {
+        match f {
+            SalesChatFrame::Registered => ChatEvent::Registered,
+            SalesChatFrame::Push(p) => {
+                let (msgs, name) = sales_msgs(p.ret_data);
+                ChatEvent::Msgs(msgs, name)
+            }
+            SalesChatFrame::Receipt(r) => ChatEvent::Receipt(r.last_read_id),
+            SalesChatFrame::Refused(r) => ChatEvent::Refused(r),
+            SalesChatFrame::Lived => ChatEvent::Other,
         }
     }
-    fn class(self) -> &'static str {
-        match self {
-            Conn::Live => "conn conn-live",
-            Conn::Polling => "conn conn-poll",
-            Conn::Offline => "conn conn-off",
-            _ => "conn conn-wait",
+}
+
+impl From<CustomerChatFrame> for ChatEvent {
+    fn from(f: CustomerChatFrame) -> ChatEvent {
+        match f {
+            CustomerChatFrame::Registered => ChatEvent::Registered,
+            // The count in chat frames is the one before the push; the badge
+            // follows the count socket instead.
+            CustomerChatFrame::Push(p) => ChatEvent::Msgs(customer_msgs(p.ret_data), None),
+            CustomerChatFrame::QueryNum(_) => ChatEvent::QueryNum,
+            CustomerChatFrame::Refused(r) => ChatEvent::Refused(r),
+            CustomerChatFrame::Sent(_) | CustomerChatFrame::Lived => ChatEvent::Other,
         }
     }
 }
@@ -183,11 +253,11 @@ impl Conn {
 /// Everything the chat page and its background task share.
 #[derive(Clone, Copy)]
 struct Chat {
-    side: Side,
+    end: End,
     creds: StoredValue<Option<Creds>>,
     msgs: RwSignal<Vec<Msg>>,
     state: RwSignal<super::Load>,
-    conn: RwSignal<Conn>,
+    conn: RwSignal<Link>,
     page: RwSignal<i64>,
     total: RwSignal<i64>,
     loading_more: RwSignal<bool>,
@@ -198,16 +268,18 @@ struct Chat {
     unread_live: RwSignal<bool>,
     /// Customer side: the chat socket is in output mode (page hidden, messages stay unread).
     output: RwSignal<bool>,
+    /// Customer side: this connection asked for output mode (it counts once answered).
+    want_output: StoredValue<bool>,
 }
 
 impl Chat {
-    fn new(side: Side) -> Chat {
+    fn new(end: End) -> Chat {
         Chat {
-            side,
+            end,
             creds: StoredValue::new(None),
             msgs: RwSignal::new(Vec::new()),
             state: RwSignal::new(super::Load::Loading),
-            conn: RwSignal::new(Conn::Connecting),
+            conn: RwSignal::new(Link::Connecting),
             page: RwSignal::new(1),
             total: RwSignal::new(0),
             loading_more: RwSignal::new(false),
@@ -215,6 +287,7 @@ impl Chat {
             unread: RwSignal::new(0),
             unread_live: RwSignal::new(false),
             output: RwSignal::new(false),
+            want_output: StoredValue::new(false),
         }
     }
 
@@ -222,22 +295,10 @@ impl Chat {
         self.creds.try_get_value().flatten()
     }
 
-    fn take_items(&self, items: &[Value]) {
-        if self.side.own_send_type() == SEND_SALES_TO_CUSTOMER {
-            if let Some(n) = items
-                .iter()
-                .find(|v| int_of(v, "send_type") == Some(SEND_CUSTOMER_TO_SALES))
-                .map(|v| str_of(v, "name"))
-            {
-                if !n.is_empty() {
-                    let _ = self.peer_name.try_set(n);
-                }
-            }
+    fn take(&self, new: Vec<Msg>, peer_name: Option<String>) {
+        if let Some(n) = peer_name {
+            let _ = self.peer_name.try_set(n);
         }
-        let new: Vec<Msg> = items
-            .iter()
-            .filter_map(|v| Msg::from_item(self.side, v))
-            .collect();
         if new.is_empty() {
             return;
         }
@@ -245,11 +306,33 @@ impl Chat {
         client::scroll_to_bottom("chat-scroll");
     }
 
-    async fn history(&self, params: Vec<(&'static str, String)>) -> Result<client::Loose, String> {
-        let creds = self.creds().ok_or("no creds")?;
-        let mut p = vec![self.side.peer()];
+    async fn history(&self, params: Vec<(&'static str, String)>) -> Result<History, Failure> {
+        let creds = self
+            .creds()
+            .ok_or_else(|| Failure::Transport("no creds".into()))?;
+        let mut p = vec![self.end.peer_param()];
         p.extend(params);
-        client::loose_get(&creds, self.side.history_path(), &p).await
+        let path = self.end.history_path();
+        Ok(match self.end.side {
+            Side::Sales => {
+                let d = client::get::<SalesHistory>(&creds, path, &p).await?.data;
+                let (msgs, peer_name) = sales_msgs(d.ret_data);
+                History {
+                    msgs,
+                    data_count: d.data_count,
+                    peer_name,
+                }
+            }
+            Side::Customer => {
+                let d = client::get::<CustomerHistory>(&creds, path, &p).await?.data;
+                // The customer's page is titled with the rep's name, from the card.
+                History {
+                    msgs: customer_msgs(d.ret_data),
+                    data_count: d.data_count,
+                    peer_name: Some(d.user_name).filter(|n| !n.is_empty()),
+                }
+            }
+        })
     }
 
     async fn load_first(self) {
@@ -261,28 +344,17 @@ impl Chat {
             ])
             .await
         {
-            Ok(env) if env.code == 200 => {
-                let _ = self
-                    .total
-                    .try_set(int_of(&env.data, "data_count").unwrap_or(0));
-                if let Side::Customer { .. } = self.side {
-                    let n = str_of(&env.data, "user_name");
-                    if !n.is_empty() {
-                        let _ = self.peer_name.try_set(n);
-                    }
-                }
+            Ok(h) => {
+                let _ = self.total.try_set(h.data_count);
                 let _ = self.page.try_set(1);
-                self.take_items(&list_of(&env));
+                self.take(h.msgs, h.peer_name);
                 let _ = self.state.try_set(super::Load::Ready);
                 client::scroll_to_bottom("chat-scroll");
             }
-            Ok(env) => {
+            Err(f) => {
                 let _ = self
                     .state
-                    .try_set(super::Load::Failed(client::loose_describe(&env)));
-            }
-            Err(e) => {
-                let _ = self.state.try_set(super::Load::Failed(e));
+                    .try_set(super::Load::Failed(client::describe(&f)));
             }
         }
     }
@@ -293,21 +365,15 @@ impl Chat {
         }
         self.loading_more.set(true);
         let next = self.page.get_untracked() + 1;
-        if let Ok(env) = self
+        if let Ok(h) = self
             .history(vec![
                 ("current_page", next.to_string()),
                 ("length", PAGE.to_string()),
             ])
             .await
         {
-            if env.code == 200 {
-                let items: Vec<Msg> = list_of(&env)
-                    .iter()
-                    .filter_map(|v| Msg::from_item(self.side, v))
-                    .collect();
-                let _ = self.msgs.try_update(|l| merge(l, items));
-                let _ = self.page.try_set(next);
-            }
+            let _ = self.msgs.try_update(|l| merge(l, h.msgs));
+            let _ = self.page.try_set(next);
         }
         let _ = self.loading_more.try_set(false);
     }
@@ -342,20 +408,18 @@ impl Chat {
     async fn catch_up(&self) -> Result<(), String> {
         let mut after = self.resume_point();
         loop {
-            let env = self
+            let h = self
                 .history(vec![
                     ("after_id", after.to_string()),
                     ("length", CATCH_UP.to_string()),
                 ])
-                .await?;
-            if env.code != 200 {
-                return Err(client::loose_describe(&env));
-            }
-            let items = list_of(&env);
-            self.take_items(&items);
-            let last = items.iter().filter_map(|v| int_of(v, "id")).max();
+                .await
+                .map_err(|f| client::describe(&f))?;
+            let n = h.msgs.len() as i64;
+            let last = h.msgs.iter().filter_map(|m| m.id).max();
+            self.take(h.msgs, h.peer_name);
             match last {
-                Some(l) if items.len() as i64 >= CATCH_UP && l > after => after = l,
+                Some(l) if n >= CATCH_UP && l > after => after = l,
                 _ => return Ok(()),
             }
         }
@@ -363,194 +427,60 @@ impl Chat {
 
     /// The REST fallback of the count socket.
     async fn refresh_unread(&self) {
-        let (Side::Customer { rep_id }, Some(c)) = (self.side, self.creds()) else {
+        let (Side::Customer, Some(c)) = (self.end.side, self.creds()) else {
             return;
         };
         if self.unread_live.get_untracked() {
             return;
         }
-        if let Ok(env) = client::loose_get(
+        if let Ok(env) = client::get::<ChatInfoCount>(
             &c,
             "gongzhonghao/chat/query_num/0",
-            &[("u_id", rep_id.to_string())],
+            &[self.end.peer_param()],
         )
         .await
         {
-            if let Some(n) = int_of(&env.data, "chatinfo_count") {
-                let _ = self.unread.try_set(n);
-            }
+            let _ = self.unread.try_set(env.data.chatinfo_count);
         }
-    }
-
-    fn apply_frame(&self, v: &Value) -> bool {
-        let code = int_of(v, "code").unwrap_or(0);
-        let data = v.get("data").cloned().unwrap_or(Value::Null);
-        // The count in chat frames is the one before the push; the badge
-        // follows the count socket instead.
-        if let Some(items) = data.get("ret_data").and_then(Value::as_array) {
-            self.take_items(items);
-        }
-        if code == 202 {
-            // Read receipt: the customer has read up to `last_read_id` (all, if absent).
-            let upto = int_of(&data, "last_read_id").unwrap_or(i64::MAX);
-            let _ = self.msgs.try_update(|l| {
-                for m in l
-                    .iter_mut()
-                    .filter(|m| m.mine && m.id.is_some_and(|id| id <= upto))
-                {
-                    m.read = Some(true);
-                }
-            });
-        }
-        code == 199
-    }
-
-    fn register_frame(&self, creds: &Creds) -> Value {
-        let peer = match self.side {
-            Side::Rep { customer_id } => ("customer_id", json!(customer_id)),
-            Side::Customer { rep_id } => ("u_id", json!(rep_id)),
-        };
-        client::register_frame(creds, &[("after_id", json!(self.max_id())), peer])
     }
 
     /// Customer side: while the page is hidden the chat socket is switched to
     /// output mode (`query_num`), so the rep's messages stay unread and the count
     /// goes up; when it is visible again, registering switches back to input mode
     /// and `getmsg` marks what arrived meanwhile as read.
-    async fn follow_visibility(&self, ws: &mut Socket, creds: &Creds, output: &mut bool) {
-        let Side::Customer { rep_id } = self.side else {
+    async fn follow_visibility(&self, tx: &mut Sender<'_>) {
+        if self.end.side != Side::Customer {
             return;
-        };
+        }
         let hidden = !client::visible();
-        if hidden == *output {
-            return;
-        }
-        *output = hidden;
-        if hidden {
-            let mut f = client::register_frame(creds, &[("u_id", json!(rep_id))]);
-            if let Some(o) = f.as_object_mut() {
-                o.insert("type".into(), json!("query_num"));
-            }
-            let _ = ws.send(&f).await;
-            return;
-        }
-        let _ = ws.send(&self.register_frame(creds)).await;
-        if let Ok(env) = client::loose_get(
-            creds,
-            "gongzhonghao/chat/getmsg/0",
-            &[("u_id", rep_id.to_string())],
-        )
-        .await
-        {
-            if env.code == 200 {
-                self.take_items(&list_of(&env));
-            }
-        }
-    }
-
-    /// The background task: catch up, go live on the socket, fall back to polling,
-    /// reconnect with backoff; stops when the page goes away.
-    async fn run(self, alive: Arc<AtomicBool>, kick: Arc<AtomicU32>) {
-        let mut backoff = 1000;
-        let mut socket_missing_until = 0i64;
-        while alive.load(Ordering::Relaxed) {
-            if !client::online() {
-                let _ = self.conn.try_set(Conn::Offline);
-                client::sleep(500).await;
-                continue;
-            }
-            let Some(creds) = self.creds() else { return };
-            if self.catch_up().await.is_err() {
-                let _ = self.conn.try_set(Conn::Reconnecting);
-                client::sleep(backoff).await;
-                backoff = (backoff * 2).min(15_000);
-                continue;
-            }
-            self.refresh_unread().await;
-            if client::now_ms() < socket_missing_until {
-                let _ = self.conn.try_set(Conn::Polling);
-                client::sleep(POLL_MS).await;
-                continue;
-            }
-            let Some(mut ws) = Socket::open(&creds, self.side.socket_path()) else {
-                socket_missing_until = client::now_ms() + 30_000;
-                continue;
-            };
-            let mut registered = false;
-            let seen_kick = kick.load(Ordering::Relaxed);
-            let opened = client::now_ms();
-            let mut last_lived = opened;
-            let mut output = false;
-            let _ = ws.send(&self.register_frame(&creds)).await;
-            loop {
-                if !alive.load(Ordering::Relaxed)
-                    || !client::online()
-                    || kick.load(Ordering::Relaxed) != seen_kick
-                {
-                    break;
-                }
-                if registered {
-                    self.follow_visibility(&mut ws, &creds, &mut output).await;
-                    // Output mode counts only once the server answered `query_num`;
-                    // until then it may still mark pushed messages read.
-                    if !output {
-                        let _ = self.output.try_set(false);
-                    }
-                }
-                // Short waits: a hidden page must leave input mode promptly.
-                match ws.next(250).await {
-                    Frame::Json(v) => {
-                        if output && v.get("msg").and_then(Value::as_str) == Some(QUERY_NUM_ACK) {
-                            let _ = self.output.try_set(true);
-                        }
-                        if self.apply_frame(&v) {
-                            registered = true;
-                            backoff = 1000;
-                            let _ = self.conn.try_set(Conn::Live);
-                        }
-                        if int_of(&v, "code") == Some(400) {
-                            break;
-                        }
-                    }
-                    Frame::Timeout => {
-                        let now = client::now_ms();
-                        if now - last_lived >= 25_000 {
-                            last_lived = now;
-                            let mut f = client::register_frame(&creds, &[]);
-                            if let Some(o) = f.as_object_mut() {
-                                o.insert("type".into(), json!("lived"));
-                            }
-                            let _ = ws.send(&f).await;
-                        }
-                        if !registered && now - opened >= 5000 {
-                            break;
-                        }
-                    }
-                    Frame::Closed => break,
-                }
-            }
-            ws.close();
-            let _ = self.output.try_set(false);
-            if !alive.load(Ordering::Relaxed) {
+        let asked = self.want_output.try_get_value().unwrap_or(false);
+        if hidden != asked {
+            self.want_output.set_value(hidden);
+            if hidden {
+                let _ = tx.send(self.end.frame(FrameType::QueryNum)).await;
                 return;
             }
-            if !registered {
-                // The server has no socket for this conversation (or refused it):
-                // keep the page live by polling and try the socket again later.
-                socket_missing_until = client::now_ms() + 30_000;
-                let _ = self.conn.try_set(Conn::Polling);
-            } else {
-                let _ = self.conn.try_set(if client::online() {
-                    Conn::Reconnecting
-                } else {
-                    Conn::Offline
-                });
-                client::sleep(300).await;
+            let _ = tx.send(self.register()).await;
+            if let Some(c) = self.creds() {
+                if let Ok(env) = client::get::<Unread<CustomerMessage>>(
+                    &c,
+                    "gongzhonghao/chat/getmsg/0",
+                    &[self.end.peer_param()],
+                )
+                .await
+                {
+                    self.take(customer_msgs(env.data.ret_data), None);
+                }
             }
+        }
+        // Output mode counts only once the server answered `query_num`; until
+        // then it may still mark pushed messages read.
+        if !hidden {
+            let _ = self.output.try_set(false);
         }
     }
 
-    fn send(self, content: Map<String, Value>, client_id: Option<String>) {
+    fn send(self, content: Content, client_id: Option<String>) {
         let Some(creds) = self.creds() else { return };
         let client_id = client_id.unwrap_or_else(|| {
             format!(
@@ -587,25 +517,29 @@ impl Chat {
             });
         }
         client::scroll_to_bottom("chat-scroll");
-        let body = Value::Object(content).to_string();
+        let body = serde_json::to_string(&content).unwrap_or_default();
         leptos::task::spawn_local(async move {
-            let (path, mut form) = match self.side {
-                Side::Rep { customer_id } => (
+            let peer = self.end.peer.to_string();
+            let (path, mut form) = match self.end.side {
+                Side::Sales => (
                     "qiyeweixin/chat/send_msg/0",
                     vec![
-                        ("customer_id", customer_id.to_string()),
+                        ("customer_id", peer),
                         ("user_id", creds.user_id.to_string()),
-                        ("send_type", "1".to_string()),
+                        ("send_type", Side::Sales.send_type().code().to_string()),
                     ],
                 ),
-                Side::Customer { rep_id } => (
+                Side::Customer => (
                     "gongzhonghao/chat/send_msg/0",
-                    vec![("u_id", rep_id.to_string()), ("send_type", "2".to_string())],
+                    vec![
+                        ("u_id", peer),
+                        ("send_type", Side::Customer.send_type().code().to_string()),
+                    ],
                 ),
             };
             form.push(("content", body));
             form.push(("client_msg_id", client_id.clone()));
-            let res = client::loose_post(&creds, path, &[], &form).await;
+            let res = client::post::<SentMessage>(&creds, path, &[], &form).await;
             let _ = self.msgs.try_update(|l| {
                 let Some(pos) = l
                     .iter()
@@ -614,8 +548,8 @@ impl Chat {
                     return;
                 };
                 match res {
-                    Ok(env) if env.code == 200 => {
-                        let id = int_of(&env.data, "id");
+                    Ok(env) => {
+                        let id = Some(env.data.id);
                         let adopted = l[pos].id;
                         if adopted.is_some() && adopted != id {
                             // The bubble took over a same-text message from another
@@ -625,7 +559,7 @@ impl Chat {
                             other.client_id = None;
                             l.push(other);
                         }
-                        if adopted != id && id.is_some() && l.iter().any(|m| m.id == id) {
+                        if adopted != id && l.iter().any(|m| m.id == id) {
                             // The socket delivered it first.
                             l.retain(|m| m.client_id.as_deref() != Some(&client_id));
                         } else if let Some(m) = l
@@ -633,17 +567,95 @@ impl Chat {
                             .find(|m| m.client_id.as_deref() == Some(&client_id))
                         {
                             m.id = id;
-                            m.time = str_of(&env.data, "dateTime");
-                            if matches!(self.side, Side::Rep { .. }) && m.read.is_none() {
+                            m.time = env.data.date_time;
+                            if self.end.side == Side::Sales && m.read.is_none() {
                                 m.read = Some(false);
                             }
                         }
                         sort(l);
                     }
-                    _ => l[pos].failed = true,
+                    Err(_) => l[pos].failed = true,
                 }
             });
         });
+    }
+}
+
+impl LivePage for Chat {
+    type Frame = ChatEvent;
+
+    fn path(&self) -> &'static str {
+        self.end.socket_path()
+    }
+
+    fn parse(&self, text: &str) -> Result<ChatEvent, String> {
+        match self.end.side {
+            Side::Sales => SalesChatFrame::parse(text).map(ChatEvent::from),
+            Side::Customer => CustomerChatFrame::parse(text).map(ChatEvent::from),
+        }
+    }
+
+    /// `register` from the newest message the page holds.
+    fn register(&self) -> ClientFrame {
+        ClientFrame {
+            after_id: Some(self.max_id()),
+            ..self.end.frame(FrameType::Register)
+        }
+    }
+
+    async fn prepare(&self, _creds: &Creds) -> Result<(), String> {
+        self.catch_up().await?;
+        self.refresh_unread().await;
+        Ok(())
+    }
+
+    fn poll_ms(&self) -> i32 {
+        POLL_MS
+    }
+
+    fn on_open(&self) {
+        self.want_output.set_value(false);
+    }
+
+    fn on_frame(&self, frame: ChatEvent) -> Verdict {
+        match frame {
+            ChatEvent::Registered => Verdict::Registered,
+            ChatEvent::Msgs(msgs, name) => {
+                self.take(msgs, name);
+                Verdict::Continue
+            }
+            ChatEvent::Receipt(upto) => {
+                let _ = self.msgs.try_update(|l| {
+                    for m in l
+                        .iter_mut()
+                        .filter(|m| m.mine && m.id.is_some_and(|id| id <= upto))
+                    {
+                        m.read = Some(true);
+                    }
+                });
+                Verdict::Continue
+            }
+            ChatEvent::QueryNum => {
+                if self.want_output.try_get_value() == Some(true) {
+                    let _ = self.output.try_set(true);
+                }
+                Verdict::Continue
+            }
+            ChatEvent::Refused(r) if r.code == 400 => Verdict::Drop,
+            ChatEvent::Refused(_) | ChatEvent::Other => Verdict::Continue,
+        }
+    }
+
+    async fn tick(&self, tx: &mut Sender<'_>) {
+        self.follow_visibility(tx).await;
+    }
+
+    fn on_close(&self) {
+        let _ = self.output.try_set(false);
+    }
+
+    fn on_link(&self, link: Link) {
+        let _ = self.conn.try_set(link);
     }
 }
 
@@ -652,7 +664,7 @@ pub fn RepChat() -> impl IntoView {
     let params = use_params_map();
     let id = params.with_untracked(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()));
     match id {
-        Some(customer_id) if customer_id > 0 => view! { <ChatPage side=Side::Rep { customer_id }/> }.into_any(),
+        Some(customer_id) if customer_id > 0 => view! { <ChatPage end=End::rep(customer_id)/> }.into_any(),
         _ => view! { <TopBar title=Signal::stored("聊天".to_string()) back="/rep"/><Failed msg="客户ID无效"/> }.into_any(),
     }
 }
@@ -661,15 +673,15 @@ pub fn RepChat() -> impl IntoView {
 pub fn CustomerChat() -> impl IntoView {
     // `u_id` is read in the browser (the server never needs it: the page loads its
     // data after hydration).
-    let side = RwSignal::new(None::<Result<Side, String>>);
+    let end = RwSignal::new(None::<Result<End, String>>);
     Effect::new(move |_| {
         let s = match client::query_param("u_id").and_then(|u| u.trim().parse::<i64>().ok()) {
-            Some(rep_id) if rep_id > 0 => Ok(Side::Customer { rep_id }),
+            Some(rep_id) if rep_id > 0 => Ok(End::customer(rep_id)),
             _ => Err("链接缺少顾问ID（u_id）".to_string()),
         };
-        side.set(Some(s));
+        end.set(Some(s));
     });
-    move || match side.get() {
+    move || match end.get() {
         None => {
             view! { <TopBar title=Signal::stored("在线咨询".to_string())/><Loading/> }.into_any()
         }
@@ -677,84 +689,76 @@ pub fn CustomerChat() -> impl IntoView {
             view! { <TopBar title=Signal::stored("在线咨询".to_string())/><Failed msg=e/> }
                 .into_any()
         }
-        Some(Ok(s)) => view! { <ChatPage side=s/> }.into_any(),
+        Some(Ok(e)) => view! { <ChatPage end=e/> }.into_any(),
     }
 }
 
 #[component]
-fn ChatPage(side: Side) -> impl IntoView {
-    let chat = Chat::new(side);
-    let alive = Arc::new(AtomicBool::new(true));
-    let kick = Arc::new(AtomicU32::new(0));
+fn ChatPage(end: End) -> impl IntoView {
+    let chat = Chat::new(end);
+    let handle = LiveHandle::default();
     on_cleanup({
-        let a = alive.clone();
-        move || a.store(false, Ordering::Relaxed)
+        let h = handle.clone();
+        move || h.stop()
     });
     {
-        let alive = alive.clone();
-        let kick = kick.clone();
-        Effect::new(move |_| {
-            let creds = client::take_creds(side.role());
-            match creds {
-                None => chat.state.set(super::Load::Failed(
-                    if matches!(side, Side::Rep { .. }) {
-                        NO_CREDS_REP
-                    } else {
-                        NO_CREDS_H5
-                    }
-                    .into(),
-                )),
-                Some(c) => {
-                    chat.creds.set_value(Some(c.clone()));
-                    if let Side::Customer { rep_id } = side {
-                        let a = alive.clone();
-                        leptos::task::spawn_local(client::follow_count(
-                            c,
-                            "gongzhonghao/websocket/gongzhonghao_query_info_num",
-                            vec![("u_id", json!(rep_id))],
-                            move || a.load(Ordering::Relaxed),
-                            move |n| {
-                                let _ = chat.unread.try_set(n);
-                            },
-                            move |live| {
-                                let _ = chat.unread_live.try_set(live);
-                            },
-                        ));
-                    }
-                    let alive = alive.clone();
-                    let kick = kick.clone();
-                    leptos::task::spawn_local(async move {
-                        chat.load_first().await;
-                        if chat.state.try_get_untracked() == Some(super::Load::Ready) {
-                            chat.run(alive, kick).await;
-                        }
-                    });
+        let handle = handle.clone();
+        Effect::new(move |_| match client::take_creds(end.role()) {
+            None => chat.state.set(super::Load::Failed(
+                match end.side {
+                    Side::Sales => NO_CREDS_REP,
+                    Side::Customer => NO_CREDS_H5,
                 }
+                .into(),
+            )),
+            Some(c) => {
+                chat.creds.set_value(Some(c.clone()));
+                if end.side == Side::Customer {
+                    let count = CountPage {
+                        path: "gongzhonghao/websocket/gongzhonghao_query_info_num",
+                        register: end.frame(FrameType::Register),
+                        parse: CountUpdate::parse_customer,
+                        set: move |n| {
+                            let _ = chat.unread.try_set(n);
+                        },
+                        set_live: move |live| {
+                            let _ = chat.unread_live.try_set(live);
+                        },
+                    };
+                    leptos::task::spawn_local(live::run(count, c.clone(), handle.clone()));
+                }
+                let handle = handle.clone();
+                leptos::task::spawn_local(async move {
+                    chat.load_first().await;
+                    if chat.state.try_get_untracked() == Some(super::Load::Ready) {
+                        live::run(chat, c, handle).await;
+                    }
+                });
             }
         });
     }
     // Dropping the socket when the browser goes offline makes the return visible
     // and resumes from the last id once it is back.
     {
-        let kick = kick.clone();
+        let handle = handle.clone();
         let h = window_event_listener(leptos::ev::offline, move |_| {
-            kick.fetch_add(1, Ordering::Relaxed);
-            chat.conn.set(Conn::Offline);
+            handle.kick();
+            chat.conn.set(Link::Offline);
         });
         on_cleanup(move || h.remove());
     }
 
     let title = Signal::derive(move || {
         let name = chat.peer_name.get();
-        match side {
-            Side::Rep { customer_id } => {
+        match end.side {
+            Side::Sales => {
                 if name.is_empty() {
-                    format!("客户 #{customer_id}")
+                    format!("客户 #{}", end.peer)
                 } else {
                     name
                 }
             }
-            Side::Customer { .. } => {
+            Side::Customer => {
                 if name.is_empty() {
                     "在线咨询".into()
                 } else {
@@ -769,9 +773,9 @@ fn ChatPage(side: Side) -> impl IntoView {
         client::set_title(&if n > 0 { format!("({n}) {t}") } else { t });
     });
 
-    let back = match side {
-        Side::Rep { .. } => Some("/rep".to_string()),
-        Side::Customer { .. } => None,
+    let back = match end.side {
+        Side::Sales => Some("/rep".to_string()),
+        Side::Customer => None,
     };
     let retry = Callback::new(move |_| leptos::task::spawn_local(chat.load_first()));
     let has_more = move || chat.page.get() * PAGE < chat.total.get();
@@ -781,16 +785,16 @@ fn ChatPage(side: Side) -> impl IntoView {
             {match back {
                 Some(b) => view! {
                     <TopBar title=title back=b>
-                        <span class=move || chat.conn.get().class() data-testid="conn">{move || chat.conn.get().label()}</span>
-                        {match side {
-                            Side::Rep { customer_id } => Some(view! { <A href=format!("/rep/customer/{customer_id}") attr:class="topbar-link">"资料"</A> }),
-                            _ => None,
+                        <span class=move || link_class(chat.conn.get()) data-testid="conn">{move || link_label(chat.conn.get())}</span>
+                        {match end.side {
+                            Side::Sales => Some(view! { <A href=format!("/rep/customer/{}", end.peer) attr:class="topbar-link">"资料"</A> }),
+                            Side::Customer => None,
                         }}
                     </TopBar>
                 }.into_any(),
                 None => view! {
                     <TopBar title=title>
-                        <span class=move || chat.conn.get().class() data-testid="conn">{move || chat.conn.get().label()}</span>
+                        <span class=move || link_class(chat.conn.get()) data-testid="conn">{move || link_label(chat.conn.get())}</span>
                         {move || (chat.unread.get() > 0).then(|| view! { <span class="badge" data-testid="unread">{chat.unread.get()}</span> })}
                     </TopBar>
                 }.into_any(),
@@ -825,7 +829,7 @@ fn ChatPage(side: Side) -> impl IntoView {
 #[component]
 fn Bubble(m: Msg, chat: Chat) -> impl IntoView {
     if m.system {
-        return view! { <li class="msg-tip">{MessageContent::preview(&m.content)}</li> }.into_any();
+        return view! { <li class="msg-tip">{m.content.preview()}</li> }.into_any();
     }
     let class = if m.mine { "msg mine" } else { "msg theirs" };
     let status = if m.failed {
@@ -868,34 +872,27 @@ fn short_time(t: &str) -> String {
     }
 }
 
-fn content_view(c: &Map<String, Value>) -> AnyView {
-    let s = |k: &str| {
-        c.get(k)
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .unwrap_or_default()
-    };
-    match c.get("info_type").and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|x| x.parse().ok()))) {
-        Some(2) => {
-            let cover = s("product_cover_url");
-            view! {
-                <div class="card-product">
-                    {(!cover.is_empty()).then(|| view! { <img src=cover alt="" loading="lazy"/> })}
-                    <div>
-                        <div class="card-title">{s("product_name")}</div>
-                        {(!s("product_price").is_empty()).then(|| view! { <div class="card-price">"¥" {s("product_price")}</div> })}
-                        <div class="card-hint">"产品咨询"</div>
-                    </div>
+fn content_view(c: &Content) -> AnyView {
+    match c.view() {
+        ContentView::Product {
+            name,
+            price,
+            cover_url,
+        } => view! {
+            <div class="card-product">
+                {(!cover_url.is_empty()).then(|| view! { <img src=cover_url alt="" loading="lazy"/> })}
+                <div>
+                    <div class="card-title">{name}</div>
+                    {(!price.is_empty()).then(|| view! { <div class="card-price">"¥" {price}</div> })}
+                    <div class="card-hint">"产品咨询"</div>
                 </div>
-            }
-            .into_any()
+            </div>
         }
-        Some(3) => view! { <p class="msg-text ask-phone">"📞 " {s("msg")}</p> }.into_any(),
-        Some(4) => view! { <img class="msg-image" src=s("url") alt="图片" loading="lazy"/> }.into_any(),
-        Some(5) => view! { <video class="msg-video" src=s("url") controls=true preload="metadata"></video> }.into_any(),
-        _ => view! { <p class="msg-text">{s("msg")}</p> }.into_any(),
+        .into_any(),
+        ContentView::AskPhone(msg) => view! { <p class="msg-text ask-phone">"📞 " {msg}</p> }.into_any(),
+        ContentView::Image(url) => view! { <img class="msg-image" src=url alt="图片" loading="lazy"/> }.into_any(),
+        ContentView::Video(url) => view! { <video class="msg-video" src=url controls=true preload="metadata"></video> }.into_any(),
+        ContentView::Text(msg) => view! { <p class="msg-text">{msg}</p> }.into_any(),
     }
 }
 
@@ -911,18 +908,17 @@ fn Composer(chat: Chat) -> impl IntoView {
         if t.trim().is_empty() {
             return;
         }
-        match MessageContent::text(&t).object().clone() {
-            obj if t.chars().count() <= MAX_TEXT_CHARS => {
-                match MessageContent::from_object(obj.clone()) {
-                    Ok(_) => {
-                        error.set(None);
-                        text.set(String::new());
-                        chat.send(obj, None);
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
+        if t.chars().count() > MAX_TEXT_CHARS {
+            error.set(Some(format!("消息不能超过{MAX_TEXT_CHARS}个字符")));
+            return;
+        }
+        match MessageContent::from_object(MessageContent::text(&t).object().clone()) {
+            Ok(valid) => {
+                error.set(None);
+                text.set(String::new());
+                chat.send(Content::from(&valid), None);
             }
-            _ => error.set(Some(format!("消息不能超过{MAX_TEXT_CHARS}个字符"))),
+            Err(e) => error.set(Some(e)),
         }
     };
     view! {

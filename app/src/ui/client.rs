@@ -141,93 +141,6 @@ pub fn list_of(env: &Loose) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// The unread count in a count-socket frame: `data.unread_msg_num` (rep) or
-/// `msg_data.unread_msg_num` (customer).
-pub fn count_of(frame: &Value) -> Option<i64> {
-    if int_of(frame, "code") != Some(200) {
-        return None;
-    }
-    frame
-        .get("msg_data")
-        .and_then(|d| int_of(d, "unread_msg_num"))
-        .or_else(|| frame.get("data").and_then(|d| int_of(d, "unread_msg_num")))
-}
-
-/// A `register` frame carrying the signed credentials plus `extra` fields.
-pub fn register_frame(creds: &Creds, extra: &[(&str, Value)]) -> Value {
-    let ts = now_ms().to_string();
-    let mut f = serde_json::Map::new();
-    f.insert("type".into(), "register".into());
-    f.insert("user_id".into(), creds.user_id.into());
-    f.insert(
-        "rand_str".into(),
-        crate::sign::rand_str(&ts, &creds.token).into(),
-    );
-    f.insert("timestamp".into(), ts.into());
-    for (k, v) in extra {
-        f.insert((*k).into(), v.clone());
-    }
-    Value::Object(f)
-}
-
-/// Follows an unread-count socket (`leida_query_info_num`,
-/// `gongzhonghao_query_info_num`): registers, hands every count to `set`, and
-/// reconnects after a drop. `set_live` tells whether counts arrive live; while
-/// they do not, the caller's own fallback (a REST poll) keeps the badge right.
-pub async fn follow_count(
-    creds: Creds,
-    path: &'static str,
-    extra: Vec<(&'static str, Value)>,
-    alive: impl Fn() -> bool,
-    set: impl Fn(i64),
-    set_live: impl Fn(bool),
-) {
-    let mut backoff = 1000;
-    while alive() {
-        if !online() {
-            set_live(false);
-            sleep(1000).await;
-            continue;
-        }
-        let Some(mut ws) = Socket::open(&creds, path) else {
-            set_live(false);
-            sleep(30_000).await;
-            continue;
-        };
-        let _ = ws.send(&register_frame(&creds, &extra)).await;
-        let mut registered = false;
-        let mut idle = 0;
-        while alive() && online() {
-            match ws.next(1000).await {
-                Frame::Json(v) => {
-                    if let Some(n) = count_of(&v) {
-                        registered = true;
-                        backoff = 1000;
-                        set_live(true);
-                        set(n);
-                    } else if int_of(&v, "code") == Some(400) || int_of(&v, "code") == Some(307) {
-                        break;
-                    }
-                }
-                Frame::Timeout => {
-                    idle += 1;
-                    if !registered && idle >= 5 {
-                        break;
-                    }
-                }
-                Frame::Closed => break,
-            }
-        }
-        ws.close();
-        set_live(false);
-        if !registered {
-            backoff = 30_000;
-        }
-        sleep(backoff).await;
-        backoff = (backoff * 2).min(30_000);
-    }
-}
-
 #[cfg(test)]
 #[path = "tests/client.rs"]
 mod tests;
@@ -472,7 +385,7 @@ mod imp {
     pub struct Socket(WebSocket);
 
     pub enum Frame {
-        Json(Value),
+        Text(String),
         Timeout,
         Closed,
     }
@@ -486,18 +399,19 @@ mod imp {
                 .map(Socket)
         }
 
-        pub async fn send(&mut self, v: &Value) -> bool {
-            self.0.send(Message::Text(v.to_string())).await.is_ok()
+        pub async fn send<T: serde::Serialize>(&mut self, frame: &T) -> bool {
+            let Ok(text) = serde_json::to_string(frame) else {
+                return false;
+            };
+            self.0.send(Message::Text(text)).await.is_ok()
         }
 
-        /// The next JSON frame, or `Timeout` after `ms` without one.
+        /// The next text frame, or `Timeout` after `ms` without one.
         pub async fn next(&mut self, ms: i32) -> Frame {
             let timer = Box::pin(sleep(ms));
             match futures_util::future::select(self.0.next(), timer).await {
                 futures_util::future::Either::Left((Some(Ok(Message::Text(t))), _)) => {
-                    serde_json::from_str(&t)
-                        .map(Frame::Json)
-                        .unwrap_or(Frame::Timeout)
+                    Frame::Text(t)
                 }
                 futures_util::future::Either::Left((Some(Ok(Message::Bytes(_))), _)) => {
                     Frame::Timeout
@@ -607,7 +521,7 @@ mod imp {
     }
     pub struct Socket;
     pub enum Frame {
-        Json(Value),
+        Text(String),
         Timeout,
         Closed,
     }
@@ -615,7 +529,7 @@ mod imp {
         pub fn open(_c: &Creds, _p: &str) -> Option<Socket> {
             None
         }
-        pub async fn send(&mut self, _v: &Value) -> bool {
+        pub async fn send<T: serde::Serialize>(&mut self, _frame: &T) -> bool {
             false
         }
         pub async fn next(&mut self, _ms: i32) -> Frame {

@@ -1,20 +1,22 @@
 //! `/rep`: the rep's customers, sorted by deal probability, last follow-up or last
 //! activity (`tongxunlu`), decorated with the unread count and last message of the
-//! rep's contact-list feed, which updates live: a customer who writes, reads an
-//! article or signs up moves to the top with fresh data, as in a chat app (the
-//! chosen order applies again on the next load). More rows load as the list is
-//! scrolled to its end.
+//! rep's inbox feed (`leida_query_contact_list`, kept live by [`live::run`]),
+//! which updates live: a customer who writes, reads an article or signs up
+//! moves to the top with fresh data, as in a chat app (the chosen order applies
+//! again on the next load). More rows load as the list is scrolled to its end.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::client::{self, int_of, list_of, str_of, Creds, Frame, Role, Socket};
+use super::client::{self, int_of, list_of, str_of, Creds, Role};
+use super::live::{self, CountPage, Link, LiveHandle, LivePage, Verdict};
 use super::{Avatar, Empty, Failed, Load, Loading, TopBar, NO_CREDS_REP};
+use crate::api::chat::{
+    ClientFrame, CountUpdate, FrameType, InboxItem, InboxPage, InboxUpdate, LatestActivity,
+};
 
 const LENGTH: i64 = 20;
 
@@ -74,7 +76,7 @@ impl Row {
     }
 }
 
-/// Last message and unread count of one conversation, from the contact feed.
+/// Last message and unread count of one conversation, from the inbox feed.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Feed {
     msg: String,
@@ -98,8 +100,11 @@ struct Contacts {
     badge: RwSignal<i64>,
     badge_live: RwSignal<bool>,
     live: RwSignal<bool>,
-    /// The latest customer activity the feed reported (customer, time).
-    latest: StoredValue<Option<(i64, i64)>>,
+    /// The latest customer activity the feed reported.
+    latest: StoredValue<Option<LatestActivity>>,
+    /// The socket's first page since it (re)connected is the baseline: it
+    /// moves nobody to the top.
+    baseline: StoredValue<bool>,
 }
 
 impl Contacts {
@@ -223,7 +228,7 @@ impl Contacts {
         }
     }
 
-    /// The contact feed's count stands in only while the badge socket is down.
+    /// The inbox feed's count stands in only while the badge socket is down.
     fn fallback_badge(&self, n: i64) {
         if self.badge_live.try_get_untracked() == Some(false) {
             let _ = self.badge.try_set(n);
@@ -232,27 +237,24 @@ impl Contacts {
 
     /// Takes feed entries; with `live`, customers whose conversation has a new
     /// message move to the top.
-    fn apply_feed(&self, items: &[Value], replace: bool, live: bool) {
+    fn apply_feed(&self, items: &[InboxItem], replace: bool, live: bool) {
         let mut moved = Vec::new();
         let _ = self.feed.try_update(|f| {
             if replace {
                 f.clear();
             }
             for v in items {
-                let Some(id) = int_of(v, "customer_id") else {
-                    continue;
-                };
-                let last_msg_id = int_of(v, "last_msg_id").unwrap_or(0);
-                if live && f.get(&id).is_none_or(|old| old.last_msg_id < last_msg_id) {
+                let id = v.customer_id;
+                if live && f.get(&id).is_none_or(|old| old.last_msg_id < v.last_msg_id) {
                     moved.push(id);
                 }
                 f.insert(
                     id,
                     Feed {
-                        msg: str_of(v, "msg"),
-                        when: str_of(v, "dateTime"),
-                        unread: int_of(v, "count").unwrap_or(0),
-                        last_msg_id,
+                        msg: v.msg.clone(),
+                        when: v.date_time.clone(),
+                        unread: v.count,
+                        last_msg_id: v.last_msg_id,
                     },
                 );
             }
@@ -264,106 +266,82 @@ impl Contacts {
     }
 
     /// An article view, a sign-up or a message moved the rep's latest activity.
-    fn apply_latest(&self, data: &Value, live: bool) {
-        let latest = data
-            .get("latest_activity")
-            .and_then(|v| Some((int_of(v, "customer_id")?, int_of(v, "time")?)));
+    fn apply_latest(&self, latest: Option<LatestActivity>, live: bool) {
         let before = self.latest.try_get_value().flatten();
         if latest.is_none() || latest == before {
             return;
         }
         self.latest.set_value(latest);
-        if let (true, Some(_), Some((id, _))) = (live, before, latest) {
-            leptos::task::spawn_local(self.bump(id));
+        if let (true, Some(_), Some(now)) = (live, before, latest) {
+            leptos::task::spawn_local(self.bump(now.customer_id));
         }
     }
 
-    async fn poll_feed(&self, creds: &Creds) -> bool {
-        match client::loose_get(
+    /// The REST inbox, before the socket and while it is unavailable.
+    async fn poll_feed(&self, creds: &Creds) {
+        if let Ok(env) = client::get::<InboxPage>(
             creds,
             "qiyeweixin/contact",
             &[("current_page", "1".into()), ("length", "100".into())],
         )
         .await
         {
-            Ok(env) if env.code == 200 => {
-                self.apply_feed(&list_of(&env), true, false);
-                if let Some(n) = int_of(&env.data, "unread_msg_num") {
-                    self.fallback_badge(n);
+            self.apply_feed(&env.data.ret_data, true, false);
+            self.fallback_badge(env.data.unread_msg_num);
+        }
+    }
+}
+
+impl LivePage for Contacts {
+    type Frame = InboxUpdate;
+
+    fn path(&self) -> &'static str {
+        "qiyeweixin/websocket/leida_query_contact_list"
+    }
+
+    fn parse(&self, text: &str) -> Result<InboxUpdate, String> {
+        InboxUpdate::parse(text)
+    }
+
+    fn register(&self) -> ClientFrame {
+        ClientFrame::of(FrameType::Register)
+    }
+
+    async fn prepare(&self, creds: &Creds) -> Result<(), String> {
+        self.poll_feed(creds).await;
+        Ok(())
+    }
+
+    fn poll_ms(&self) -> i32 {
+        5000
+    }
+
+    fn on_open(&self) {
+        self.baseline.set_value(true);
+    }
+
+    fn on_frame(&self, frame: InboxUpdate) -> Verdict {
+        match frame {
+            InboxUpdate::Page(page) => {
+                // A page over the frame limit comes in parts (`part` of
+                // `parts`, each a slice of `ret_data`); it is complete with
+                // its last part.
+                let live = !self.baseline.try_get_value().unwrap_or(true);
+                self.apply_feed(&page.ret_data, false, live);
+                self.apply_latest(page.latest_activity, live);
+                if page.completes_page() {
+                    self.baseline.set_value(false);
                 }
-                true
+                self.fallback_badge(page.unread_msg_num);
+                Verdict::Registered
             }
-            _ => false,
+            InboxUpdate::Lived => Verdict::Continue,
+            InboxUpdate::Refused(r) => live::fatal(&r),
         }
     }
 
-    /// Keeps the feed current: the `leida_query_contact_list` socket when the
-    /// server has it, else the REST contact list every few seconds.
-    async fn follow(self, alive: Arc<AtomicBool>) {
-        let Some(creds) = self.creds.try_get_value().flatten() else {
-            return;
-        };
-        let mut socket_retry_at = 0i64;
-        while alive.load(Ordering::Relaxed) {
-            self.poll_feed(&creds).await;
-            if client::now_ms() < socket_retry_at || !client::online() {
-                let _ = self.live.try_set(false);
-                client::sleep(5000).await;
-                continue;
-            }
-            let Some(mut ws) =
-                Socket::open(&creds, "qiyeweixin/websocket/leida_query_contact_list")
-            else {
-                socket_retry_at = client::now_ms() + 60_000;
-                continue;
-            };
-            let ts = client::now_ms().to_string();
-            let frame = json!({"type": "register", "user_id": creds.user_id, "timestamp": ts,
-                "rand_str": crate::sign::rand_str(&ts, &creds.token)});
-            let _ = ws.send(&frame).await;
-            let mut registered = false;
-            let mut first = true;
-            let mut idle = 0;
-            while alive.load(Ordering::Relaxed) && client::online() {
-                match ws.next(1000).await {
-                    Frame::Json(v) => {
-                        let data = v.get("data").cloned().unwrap_or(Value::Null);
-                        if int_of(&v, "code") == Some(200) || int_of(&v, "code") == Some(199) {
-                            registered = true;
-                            let _ = self.live.try_set(true);
-                        }
-                        // The first page after (re)connecting is the baseline. A
-                        // page over the frame limit comes in parts (`part` of
-                        // `parts`, each a slice of `ret_data`); it is complete
-                        // with its last part.
-                        if let Some(items) = data.get("ret_data").and_then(Value::as_array) {
-                            self.apply_feed(items, false, !first);
-                        }
-                        self.apply_latest(&data, !first);
-                        if int_of(&data, "part") >= int_of(&data, "parts") {
-                            first = false;
-                        }
-                        if let Some(n) = int_of(&data, "unread_msg_num") {
-                            self.fallback_badge(n);
-                        }
-                    }
-                    Frame::Timeout => {
-                        idle += 1;
-                        if !registered && idle >= 5 {
-                            break;
-                        }
-                    }
-                    Frame::Closed => break,
-                }
-            }
-            ws.close();
-            let _ = self.live.try_set(false);
-            if !registered {
-                socket_retry_at = client::now_ms() + 60_000;
-            } else {
-                client::sleep(1000).await;
-            }
-        }
+    fn on_link(&self, link: Link) {
+        let _ = self.live.try_set(link == Link::Live);
     }
 }
 
@@ -383,31 +361,31 @@ pub fn ContactList() -> impl IntoView {
         badge_live: RwSignal::new(false),
         live: RwSignal::new(false),
         latest: StoredValue::new(None),
+        baseline: StoredValue::new(true),
     };
-    let alive = Arc::new(AtomicBool::new(true));
+    let handle = LiveHandle::default();
     on_cleanup({
-        let a = alive.clone();
-        move || a.store(false, Ordering::Relaxed)
+        let h = handle.clone();
+        move || h.stop()
     });
     Effect::new(move |_| match client::take_creds(Role::Rep) {
         None => c.state.set(Load::Failed(NO_CREDS_REP.into())),
         Some(creds) => {
             c.creds.set_value(Some(creds.clone()));
             leptos::task::spawn_local(c.load(true));
-            leptos::task::spawn_local(c.follow(alive.clone()));
-            let a = alive.clone();
-            leptos::task::spawn_local(client::follow_count(
-                creds,
-                "qiyeweixin/websocket/leida_query_info_num",
-                Vec::new(),
-                move || a.load(Ordering::Relaxed),
-                move |n| {
+            leptos::task::spawn_local(live::run(c, creds.clone(), handle.clone()));
+            let badge = CountPage {
+                path: "qiyeweixin/websocket/leida_query_info_num",
+                register: ClientFrame::of(FrameType::Register),
+                parse: CountUpdate::parse_badge,
+                set: move |n| {
                     let _ = c.badge.try_set(n);
                 },
-                move |live| {
+                set_live: move |live| {
                     let _ = c.badge_live.try_set(live);
                 },
-            ));
+            };
+            leptos::task::spawn_local(live::run(badge, creds, handle.clone()));
         }
     });
     let retry = Callback::new(move |_| leptos::task::spawn_local(c.load(true)));

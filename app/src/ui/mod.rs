@@ -9,6 +9,7 @@ pub mod chat;
 pub mod client;
 pub mod contacts;
 pub mod customer;
+pub mod live;
 pub mod server_fns;
 
 use leptos::prelude::*;

@@ -1,11 +1,28 @@
 use super::*;
 
-const REP: Side = Side::Rep { customer_id: 7 };
-
-fn item(id: i64, send_type: i64, text: &str, read: i64) -> Value {
-    json!({"id": id, "send_type": send_type, "info_type": 1, "msg": text, "dateTime": "2026-11-29T10:00:00",
-           "is_customer_already_read": read})
+fn sales(id: i64, send_type: SendType, text: &str, read: bool) -> SalesMessage {
+    SalesMessage {
+        id,
+        customer_id: 7,
+        customer_avatar: String::new(),
+        user_id: 1,
+        src: String::new(),
+        name: "客户".into(),
+        date_time: "2026-11-29T10:00:00".into(),
+        send_type,
+        is_customer_already_read: i64::from(read),
+        is_customer_already_read_text: if read { "已读" } else { "未读" }.into(),
+        content: Content::from(&MessageContent::text(text)),
+        echo: None,
+    }
 }
+
+fn item(id: i64, send_type: SendType, text: &str, read: bool) -> Msg {
+    Msg::from_sales(sales(id, send_type, text, read))
+}
+
+const FROM_REP: SendType = SendType::SalesToCustomer;
+const FROM_CUSTOMER: SendType = SendType::CustomerToSales;
 
 fn pending(text: &str) -> Msg {
     Msg {
@@ -14,7 +31,7 @@ fn pending(text: &str) -> Msg {
         client_id: Some("web-1".into()),
         mine: true,
         system: false,
-        content: MessageContent::text(text).object().clone(),
+        content: Content::from(&MessageContent::text(text)),
         time: String::new(),
         read: None,
         failed: false,
@@ -30,7 +47,7 @@ fn merge_is_idempotent_and_ordered() {
     let mut l = Vec::new();
     let batch = |ids: &[i64]| {
         ids.iter()
-            .filter_map(|i| Msg::from_item(REP, &item(*i, 2, "x", 1)))
+            .map(|i| item(*i, FROM_CUSTOMER, "x", true))
             .collect::<Vec<_>>()
     };
     merge(&mut l, batch(&[3, 1]));
@@ -42,60 +59,75 @@ fn merge_is_idempotent_and_ordered() {
 #[test]
 fn read_receipts_only_move_forward() {
     let mut l = Vec::new();
-    merge(
-        &mut l,
-        Msg::from_item(REP, &item(5, 1, "hi", 0))
-            .into_iter()
-            .collect(),
-    );
+    merge(&mut l, vec![item(5, FROM_REP, "hi", false)]);
     assert_eq!(l[0].read, Some(false));
-    merge(
-        &mut l,
-        Msg::from_item(REP, &item(5, 1, "hi", 1))
-            .into_iter()
-            .collect(),
-    );
+    merge(&mut l, vec![item(5, FROM_REP, "hi", true)]);
     assert_eq!(l[0].read, Some(true));
-    merge(
-        &mut l,
-        Msg::from_item(REP, &item(5, 1, "hi", 0))
-            .into_iter()
-            .collect(),
-    );
+    merge(&mut l, vec![item(5, FROM_REP, "hi", false)]);
     assert_eq!(l[0].read, Some(true));
 }
 
 #[test]
 fn pushed_own_message_takes_over_the_sending_bubble() {
     let mut l = vec![pending("你好")];
-    merge(
-        &mut l,
-        Msg::from_item(REP, &item(9, 1, "你好", 0))
-            .into_iter()
-            .collect(),
-    );
+    merge(&mut l, vec![item(9, FROM_REP, "你好", false)]);
     assert_eq!(l.len(), 1);
     assert_eq!(l[0].id, Some(9));
     assert_eq!(l[0].client_id.as_deref(), Some("web-1"));
     // A different text is a different message.
-    merge(
-        &mut l,
-        Msg::from_item(REP, &item(10, 1, "再见", 0))
-            .into_iter()
-            .collect(),
-    );
+    merge(&mut l, vec![item(10, FROM_REP, "再见", false)]);
     assert_eq!(ids(&l), vec![Some(9), Some(10)]);
 }
 
 #[test]
-fn items_without_id_are_ignored_and_sides_are_told_apart() {
-    assert!(Msg::from_item(REP, &json!({"send_type": 1, "msg": "x"})).is_none());
-    let cust = Side::Customer { rep_id: 1 };
-    let m = Msg::from_item(cust, &item(1, 2, "x", 0)).unwrap();
+fn sides_are_told_apart() {
+    let m = item(1, FROM_CUSTOMER, "x", true);
+    assert!(!m.mine && m.read.is_none());
+    assert!(item(1, SendType::SystemTip, "x", true).system);
+    let c = CustomerMessage {
+        id: 1,
+        customer_id: 7,
+        user_id: 1,
+        customer: String::new(),
+        from_user_name: String::new(),
+        user_avatar: String::new(),
+        user_avator: String::new(),
+        customer_headimgurl: String::new(),
+        date_time: String::new(),
+        send_type: FROM_CUSTOMER,
+        is_first_info: true,
+        content: Content::default(),
+    };
+    let m = Msg::from_customer(c);
     assert!(m.mine && m.read.is_none());
-    let m = Msg::from_item(REP, &item(1, 2, "x", 0)).unwrap();
-    assert!(!m.mine);
-    assert!(Msg::from_item(REP, &item(1, 3, "x", 0)).unwrap().system);
+}
+
+#[test]
+fn a_rep_push_names_the_customer_from_their_messages() {
+    let push = crate::api::chat::SalesPushData {
+        ret_data: vec![
+            sales(1, FROM_REP, "a", false),
+            sales(2, FROM_CUSTOMER, "b", true),
+        ],
+        count: 2,
+        data_count: 2,
+    };
+    match ChatEvent::from(SalesChatFrame::Push(push)) {
+        ChatEvent::Msgs(msgs, name) => {
+            assert_eq!(ids(&msgs), vec![Some(1), Some(2)]);
+            assert_eq!(name.as_deref(), Some("客户"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let own_only = crate::api::chat::SalesPushData {
+        ret_data: vec![sales(3, FROM_REP, "a", false)],
+        count: 1,
+        data_count: 1,
+    };
+    assert!(matches!(
+        ChatEvent::from(SalesChatFrame::Push(own_only)),
+        ChatEvent::Msgs(_, None)
+    ));
 }
 
 #[test]
