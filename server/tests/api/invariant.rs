@@ -7,14 +7,13 @@
 //! Replay a failure with `RADAR_SEED=<seed printed in the panic>`;
 //! `RADAR_INVARIANT_STEPS` sets the schedule length (default 80).
 
-mod common;
-mod wsutil;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::both;
+use crate::common::*;
+use crate::wsutil::*;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -22,7 +21,6 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use wsutil::*;
 
 /// xorshift64*: tiny, deterministic, good enough for schedules.
 struct Rng(u64);

@@ -3,9 +3,7 @@
 //! the first HTML response and never runs the WASM. Also the `article_head`
 //! server function behind that first paint, called directly over HTTP.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::Value;
 
 /// How leptos writes text content (and our `<title>`): `&`, `<`, `>` escaped.
@@ -62,7 +60,7 @@ fn head_of(html: &str) -> &str {
 }
 
 async fn article_head_page(b: Backend) {
-    let app = common::spawn_app(b).await;
+    let app = crate::common::spawn_app(b).await;
     let c = app.company("公司").await;
     let title = r#"季度复盘</title><script>window.__x=1</script> & "引号""#;
     let summary = r#"摘要"><script>alert(2)</script> 第二句"#;
@@ -129,7 +127,7 @@ async fn article_head_page(b: Backend) {
 }
 
 async fn hidden_articles_have_no_head(b: Backend) {
-    let app = common::spawn_app(b).await;
+    let app = crate::common::spawn_app(b).await;
     let c = app.company("公司").await;
     let draft_title = "未发布的草稿标题-DRAFT";
     let deleted_title = "已删除的文章标题-GONE";
@@ -182,7 +180,7 @@ async fn call_head(app: &TestApp, body: &str) -> (u16, String) {
 }
 
 async fn head_server_fn_over_http(b: Backend) {
-    let app = common::spawn_app(b).await;
+    let app = crate::common::spawn_app(b).await;
     let c = app.company("公司").await;
     let published = article(&app, c, "公开文章", 1).await;
     set_head(&app, published, "公开摘要", "https://img.example.com/p.png").await;

@@ -1,11 +1,10 @@
 //! The sales CRM (issue 3): contact list, customer profile, deal fields, tags,
 //! follow-up notes and the access log, on SQLite and PostgreSQL.
 
-mod common;
-
+use crate::both;
+use crate::common::*;
 use app::api::Action;
 use chrono::NaiveDate;
-use common::*;
 use serde_json::{json, Value};
 
 const LIST: &str = "/zhugeleida/qiyeweixin/tongxunlu";

@@ -1,13 +1,11 @@
 //! The sockets, driven by real WebSocket clients against a real server, on
 //! SQLite and PostgreSQL.
 
-mod common;
-mod wsutil;
-
-use common::*;
+use crate::both;
+use crate::common::*;
+use crate::wsutil::*;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
-use wsutil::*;
 
 async fn setup(b: Backend) -> (TestApp, Rest, Who, Who) {
     let app = spawn_app(b).await;

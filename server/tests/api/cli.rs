@@ -1,10 +1,9 @@
 //! The `radar` command line against a real database.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::*;
+use crate::both;
+use crate::common::*;
 use serde_json::Value;
 
 fn radar(db: &TestDb, args: &[&str]) -> Output {

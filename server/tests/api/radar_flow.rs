@@ -3,10 +3,9 @@
 //! rep follow-up shows up in the rep's access log, the "new activity" badge and
 //! the contact list (issue 4 item 8, issue 3's closing note).
 
-mod common;
-
+use crate::both;
+use crate::common::*;
 use chrono::NaiveDate;
-use common::*;
 use radar::service::article as svc;
 use serde_json::Value;
 

@@ -1,19 +1,11 @@
 //! The chat REST API of both sides (API doc 1.1–1.4, semantics §10.3–10.6).
 
-mod common;
-
-use common::*;
+use crate::both;
+use crate::common::*;
+use crate::wsutil::{
+    C_GET, C_HIST, C_NUM, C_SEND, S_BADGE_REST as S_NUM, S_CONTACT, S_GET, S_HIST, S_SEND,
+};
 use serde_json::{json, Value};
-
-const C_SEND: &str = "/zhugeleida/gongzhonghao/chat/send_msg/0";
-const C_GET: &str = "/zhugeleida/gongzhonghao/chat/getmsg/0";
-const C_NUM: &str = "/zhugeleida/gongzhonghao/chat/query_num/0";
-const C_HIST: &str = "/zhugeleida/gongzhonghao/chat";
-const S_SEND: &str = "/zhugeleida/qiyeweixin/chat/send_msg/0";
-const S_GET: &str = "/zhugeleida/qiyeweixin/chat/getmsg/0";
-const S_HIST: &str = "/zhugeleida/qiyeweixin/chat";
-const S_CONTACT: &str = "/zhugeleida/qiyeweixin/contact";
-const S_NUM: &str = "/zhugeleida/qiyeweixin/contact/query_num";
 
 async fn customer_says(app: &TestApp, k: &Who, u: &Who, msg: &str) -> Value {
     let uid = u.id.to_string();

@@ -2,9 +2,8 @@
 //! time, reviews, recommendations and sign-ups, and what each leaves in the rep's
 //! access log and on the relation.
 
-mod common;
-
-use common::*;
+use crate::both;
+use crate::common::*;
 use radar::db::{get_i64, get_opt_i64, get_str};
 use radar::service::article as svc;
 use serde_json::{json, Value};

@@ -2,16 +2,10 @@
 //! lookups' error codes, the badge over unread conversations, the article
 //! attribution of rep messages and the history header fields.
 
-mod common;
-
-use common::*;
+use crate::both;
+use crate::common::*;
+use crate::wsutil::{C_GET, C_HIST, C_SEND, S_BADGE_REST as S_NUM, S_SEND};
 use serde_json::Value;
-
-const C_SEND: &str = "/zhugeleida/gongzhonghao/chat/send_msg/0";
-const C_GET: &str = "/zhugeleida/gongzhonghao/chat/getmsg/0";
-const C_HIST: &str = "/zhugeleida/gongzhonghao/chat";
-const S_SEND: &str = "/zhugeleida/qiyeweixin/chat/send_msg/0";
-const S_NUM: &str = "/zhugeleida/qiyeweixin/contact/query_num";
 
 async fn customer_says(app: &TestApp, k: &Who, u: &Who, msg: &str, article: Option<i64>) -> Value {
     let uid = u.id.to_string();

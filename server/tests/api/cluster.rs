@@ -1,14 +1,12 @@
 //! Real `radar serve` processes: two instances on one PostgreSQL database
 //! delivering each other's events, listener reconnects, SIGTERM, dead clients.
 
-mod common;
-mod wsutil;
-
-use common::*;
+use crate::both;
+use crate::common::*;
+use crate::wsutil::*;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
-use wsutil::*;
 
 struct Cluster {
     // Field order is drop order: processes first, then the database.
