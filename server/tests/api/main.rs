@@ -10,6 +10,7 @@ mod chat;
 mod cli;
 mod cluster;
 mod crm;
+mod golden;
 mod hot_paths;
 mod invariant;
 mod radar_flow;
