@@ -1,10 +1,12 @@
 //! What is unread, written once: read watermarks, the counts of one
 //! conversation and the rep's badge.
 //!
-//! Read state lives on the relation row as two watermarks: a message the rep
-//! wrote is unread by the customer while its id is above `customer_read_id`,
-//! a message the customer wrote is unread by the rep while its id is above
-//! `user_read_id`. Every count, page and badge uses [`unread_by`].
+//! Read state lives on the relation row as two watermarks: a message the
+//! customer did not write is unread by the customer while its id is above
+//! `customer_read_id`, one the rep did not write is unread by the rep while
+//! its id is above `user_read_id`. What is delivered as unread is
+//! [`unread_by`]; every count (a conversation's, the badge, the inbox's)
+//! counts those of it the other party wrote.
 
 use app::api::Side;
 
@@ -23,22 +25,32 @@ pub(super) fn watermark(side: Side) -> &'static str {
 }
 
 /// The unread rule as SQL: message `m` of relation `r`'s conversation is
-/// unread by `side` when the other side wrote it and it lies above `side`'s
-/// watermark.
+/// unread by `side` when `side` did not write it and it lies above `side`'s
+/// watermark. What `getmsg` and a register deliver.
 pub(super) fn unread_by(side: Side, m: &str, r: &str) -> String {
     format!(
         "{m}.user_id = {r}.user_id AND {m}.customer_id = {r}.customer_id
-         AND {m}.send_type = {} AND {m}.id > {r}.{}",
-        side.other().send_type().code(),
+         AND {m}.send_type <> {} AND {m}.id > {r}.{}",
+        side.send_type().code(),
         watermark(side)
     )
 }
 
-/// A column: the messages of relation `r`'s conversation unread by `side`.
+/// The unread messages a count counts: those the other party wrote (a
+/// system tip is shown to both sides, and counts for neither).
+fn counted_by(side: Side, m: &str, r: &str) -> String {
+    format!(
+        "{} AND {m}.send_type = {}",
+        unread_by(side, m, r),
+        side.other().send_type().code()
+    )
+}
+
+/// A column: the counted unread messages of relation `r`'s conversation.
 pub(super) fn unread_count(side: Side, r: &str) -> String {
     format!(
         "(SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message um WHERE {})",
-        unread_by(side, "um", r)
+        counted_by(side, "um", r)
     )
 }
 
@@ -72,7 +84,7 @@ pub async fn badge(st: &AppState, user_id: i64) -> Result<i64, Error> {
     let sql = format!(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM relation r CROSS JOIN chat_message m
          WHERE r.user_id = $1 AND r.last_msg_id > r.user_read_id AND {}",
-        unread_by(Side::Sales, "m", "r")
+        counted_by(Side::Sales, "m", "r")
     );
     Ok(sqlx::query_scalar(&sql)
         .bind(user_id)
