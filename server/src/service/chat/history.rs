@@ -65,7 +65,7 @@ async fn pending(
 
 /// The leading items whose JSON fits in `max` bytes (at least one), with the
 /// id of the last one taken: only what is returned may be marked read.
-fn within_bytes<T: Serialize>(
+pub(super) fn within_bytes<T: Serialize>(
     items: impl Iterator<Item = (i64, T)>,
     max: usize,
 ) -> (Vec<T>, Option<i64>) {

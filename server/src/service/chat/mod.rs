@@ -51,3 +51,7 @@ pub(crate) fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
     let _ = serde_json::to_writer(&mut c, v);
     c.0
 }
+
+#[cfg(test)]
+#[path = "../tests/chat.rs"]
+mod tests;
