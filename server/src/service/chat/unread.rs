@@ -46,8 +46,9 @@ fn counted_by(side: Side, m: &str, r: &str) -> String {
     )
 }
 
-/// A column: the counted unread messages of relation `r`'s conversation.
-pub(super) fn unread_count(side: Side, r: &str) -> String {
+/// A column: the counted unread messages of relation `r`'s conversation (the
+/// CRM contact list can take its unread count from here too).
+pub fn unread_count(side: Side, r: &str) -> String {
     format!(
         "(SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message um WHERE {})",
         counted_by(side, "um", r)
