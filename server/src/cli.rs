@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::auth::Party;
 use crate::config::{Config, DEFAULT_DATABASE_URL};
 use crate::error::Error;
-use crate::service::{admin, article};
+use crate::service::{admin, article, signup};
 use crate::AppState;
 
 #[derive(Parser, Debug)]
@@ -357,7 +357,7 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
         Admin::Activity {
             op: ActivityOp::Create { title, article_id },
         } => {
-            json!({"id": article::create_activity(st, &title, article_id).await?})
+            json!({"id": signup::create_activity(st, &title, article_id).await?})
         }
         Admin::Review {
             op: ReviewOp::Approve { id },

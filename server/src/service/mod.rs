@@ -7,6 +7,7 @@ pub mod chat;
 pub mod crm;
 pub mod demo;
 pub mod display;
+pub mod signup;
 
 use rand::RngCore;
 
