@@ -77,7 +77,10 @@ impl<'de> Deserialize<'de> for FieldErrors {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a field-error object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<FieldErrors, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<FieldErrors, A::Error> {
                 let mut out = Vec::new();
                 while let Some((field, errs)) = a.next_entry::<String, Vec<FieldError>>()? {
                     out.push((field, errs));
@@ -94,7 +97,9 @@ impl utoipa::PartialSchema for FieldErrors {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder};
         ObjectBuilder::new()
-            .description(Some("Field name → its errors, in the order they were found"))
+            .description(Some(
+                "Field name → its errors, in the order they were found",
+            ))
             .additional_properties(Some(AdditionalProperties::RefOr(
                 ArrayBuilder::new()
                     .items(<FieldError as utoipa::PartialSchema>::schema())

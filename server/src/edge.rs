@@ -1,7 +1,7 @@
 //! The edge of the server (contract §6 "Browsers", "Connections", "Panics"):
 //! the HTTP/1 accept loop with its header-read timeout, and the layers every
-//! request passes: CORS on the API, `nosniff`/`no-referrer`, the request
-//! timeout and the panic catcher.
+//! request passes: a trace span, CORS on the API, `nosniff`/`no-referrer`, the
+//! request timeout and the panic catcher.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use app::api::{Empty, Envelope};
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -25,6 +25,8 @@ use tower::{Layer, Service, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
 
 pub const DEFAULT_MAX_SOCKETS: usize = 50_000;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -136,8 +138,33 @@ pub fn envelope(status: StatusCode, code: i64, msg: &str) -> Response {
     (status, Json(Envelope::new(code, msg, Empty {}))).into_response()
 }
 
+/// The span of one request: method and matched route, then its status and
+/// latency. The raw URI is left out on purpose: signed requests carry the
+/// token's `rand_str` and the user id in the query string.
+fn request_span(req: &Request) -> Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or("(unmatched)");
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        route,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+fn record_response(res: &Response, latency: Duration, span: &Span) {
+    span.record("status", res.status().as_u16());
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    tracing::debug!("answered");
+}
+
 /// The layers around the whole router (innermost first): request timeout,
-/// panic catcher, CORS on the API, and the two headers every response carries.
+/// panic catcher, CORS on the API, the two headers every response carries,
+/// and outermost the request's trace span, so its latency covers them all.
 pub fn layers(router: Router, net: &NetConfig) -> Router {
     let limit = net.request_timeout;
     let cors = cors_layer(&net.cors_origins);
@@ -158,6 +185,14 @@ pub fn layers(router: Router, net: &NetConfig) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(record_response)
+                .on_body_chunk(())
+                .on_eos(()),
+        )
 }
 
 /// Reads an API request's whole body before it is routed. A request can be

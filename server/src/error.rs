@@ -119,7 +119,9 @@ impl<T> WithStyle<T> for Result<T, Error> {
 impl ApiError {
     pub fn envelope(&self) -> (StatusCode, Refusal) {
         let ok = StatusCode::OK;
-        let plain = |code: i64, msg: &str| Envelope::new(code, msg, ErrorData::default()).with_note(Note::default());
+        let plain = |code: i64, msg: &str| {
+            Envelope::new(code, msg, ErrorData::default()).with_note(Note::default())
+        };
         match &self.error {
             Error::Auth(reason) => (ok, plain(400, "token异常").with_note(Note::reason(reason))),
             Error::Fields(errs) => {
@@ -127,7 +129,8 @@ impl ApiError {
                     let env = Envelope::new(self.style.code, errs.clone(), ErrorData::default());
                     (ok, env.with_note(Note::default()))
                 } else {
-                    let env = Envelope::new(self.style.code, "请求异常", ErrorData::Fields(errs.clone()));
+                    let env =
+                        Envelope::new(self.style.code, "请求异常", ErrorData::Fields(errs.clone()));
                     (ok, env.with_note(Note::default()))
                 }
             }
@@ -143,20 +146,31 @@ impl ApiError {
             // so clients and load balancers know to retry.
             Error::Db(e) if crate::db::is_unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, plain(500, "服务器繁忙,请稍后重试"))
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    plain(500, "服务器繁忙,请稍后重试"),
+                )
             }
             Error::RateLimited { retry_after } => {
-                let data = ErrorData::RetryAfter { retry_after: *retry_after };
+                let data = ErrorData::RetryAfter {
+                    retry_after: *retry_after,
+                };
                 let env = Envelope::new(429, "请求过于频繁", data).with_note(Note::default());
                 (StatusCode::TOO_MANY_REQUESTS, env)
             }
             Error::Db(e) => {
                 tracing::error!(error = %e, "database error");
-                (StatusCode::INTERNAL_SERVER_ERROR, plain(500, "服务器繁忙,请稍后重试"))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    plain(500, "服务器繁忙,请稍后重试"),
+                )
             }
             Error::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, plain(500, "服务器繁忙,请稍后重试"))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    plain(500, "服务器繁忙,请稍后重试"),
+                )
             }
         }
     }

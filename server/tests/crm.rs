@@ -45,9 +45,10 @@ async fn record(
     at: i64,
 ) -> i64 {
     let mut tx = app.st.db.begin_write().await.unwrap();
-    let id = radar::service::crm::access_log::record(&mut tx, action, u.id, k.id, article, remark, at)
-        .await
-        .unwrap();
+    let id =
+        radar::service::crm::access_log::record(&mut tx, action, u.id, k.id, article, remark, at)
+            .await
+            .unwrap();
     tx.commit().await.unwrap();
     id
 }

@@ -15,6 +15,40 @@ pub use envelope::*;
 
 use serde::{Deserialize, Serialize};
 
+/// Schemas of the enums that travel as their integer code.
+#[cfg(feature = "openapi")]
+macro_rules! integer_schema {
+    ($t:ty, $all:expr, $desc:expr) => {
+        impl utoipa::PartialSchema for $t {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer)
+                    .enum_values(Some($all.iter().map(|v| v.code())))
+                    .description(Some($desc))
+                    .into()
+            }
+        }
+        impl utoipa::ToSchema for $t {}
+    };
+}
+
+#[cfg(feature = "openapi")]
+integer_schema!(
+    SendType,
+    [
+        SendType::SalesToCustomer,
+        SendType::CustomerToSales,
+        SendType::SystemTip
+    ],
+    "1 rep → customer, 2 customer → rep, 3 system tip"
+);
+#[cfg(feature = "openapi")]
+integer_schema!(
+    Action,
+    Action::ALL,
+    "Access-log action code (semantics §3.7)"
+);
+
 /// The two parties of a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,7 +79,6 @@ impl Side {
 /// `send_type` of a chat message: who wrote it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "i64", try_from = "i64")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = i64))]
 pub enum SendType {
     SalesToCustomer = 1,
     CustomerToSales = 2,
@@ -111,7 +144,6 @@ pub fn customer_source_text(user_type: i64) -> &'static str {
 /// `ReviewArticle` (25) is Radar's own addition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "i64", try_from = "i64")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = i64))]
 pub enum Action {
     ViewCard = 1,
     SaveCardPhone = 2,

@@ -245,10 +245,7 @@ impl Chat {
         client::scroll_to_bottom("chat-scroll");
     }
 
-    async fn history(
-        &self,
-        params: Vec<(&'static str, String)>,
-    ) -> Result<client::Loose, String> {
+    async fn history(&self, params: Vec<(&'static str, String)>) -> Result<client::Loose, String> {
         let creds = self.creds().ok_or("no creds")?;
         let mut p = vec![self.side.peer()];
         p.extend(params);

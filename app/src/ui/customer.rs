@@ -198,7 +198,9 @@ impl Editor {
                 let _ = self.state.try_set(Load::Ready);
             }
             Ok(env) => {
-                let _ = self.state.try_set(Load::Failed(client::loose_describe(&env)));
+                let _ = self
+                    .state
+                    .try_set(Load::Failed(client::loose_describe(&env)));
             }
             Err(e) => {
                 let _ = self.state.try_set(Load::Failed(e));

@@ -408,9 +408,7 @@ impl Conn {
             | Error::BodyTooLarge
             | Error::UnknownContactOperation
             | Error::UnknownOperation
-            | Error::NoSuchTag => {
-                self.fail(Self::error_frame(&e), close_code::POLICY).await
-            }
+            | Error::NoSuchTag => self.fail(Self::error_frame(&e), close_code::POLICY).await,
             other => {
                 let v = Self::error_frame(&other);
                 self.fail(v, close_code::ERROR).await

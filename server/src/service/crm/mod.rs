@@ -8,7 +8,6 @@
 
 pub mod access_log;
 
-
 use app::api::{customer_source_text, source_text, Action};
 use app::domain::{Date, Email, MobilePhone, Probability};
 use serde_json::{json, Map, Value};
@@ -1298,5 +1297,5 @@ pub async fn new_activity_count(st: &AppState, user_id: i64) -> Result<i64, Erro
 }
 
 #[cfg(test)]
-#[path = "tests/crm.rs"]
+#[path = "../tests/crm.rs"]
 mod tests;
