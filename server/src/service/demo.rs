@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use crate::db::{get_i64, get_str};
 use crate::error::Error;
 use crate::service::admin::{self, NewCustomer, NewUser};
-use crate::service::{article, signup};
 use crate::service::chat::{self, Outgoing};
+use crate::service::{article, signup};
 use crate::{AppState, Clock};
 
 pub const DEMO_COMPANY: &str = "诸葛雷达演示公司";
