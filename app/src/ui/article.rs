@@ -107,7 +107,7 @@ impl Page {
                     date: d.create_date.chars().take(10).collect(),
                 });
                 let _ = self.company_id.try_set(Some(d.company_id));
-                // The server knows the article's activity; a link's own wins only
+                // The server knows the article's sign-up activity; a link's own wins only
                 // when the server has none.
                 if let Some(a) = d.activity_id {
                     let _ = self.activity_id.try_set(Some(a));
@@ -216,7 +216,7 @@ impl Page {
         let Some(c) = self.creds() else { return };
         self.review_note.set(Some((true, "提交中…".into())));
         // `uid` tells the server which rep shared the article, so the review
-        // shows up in that rep's activity timeline.
+        // shows up in that rep's access log.
         let form = ReviewForm {
             content: t,
             uid: self.uid.get_untracked(),
