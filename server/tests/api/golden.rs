@@ -511,7 +511,7 @@ async fn fixture(b: Backend) -> World {
         (Action::ViewDiary, "正在查看您的日记"),
     ] {
         let mut tx = st.db.begin_write().await.expect("tx");
-        radar::service::activity::record(
+        radar::service::crm::access_log::record(
             &mut tx,
             action,
             rep.id,
