@@ -5,5 +5,6 @@ mod creds;
 mod hostile;
 mod http;
 mod limits;
+mod logs;
 mod outage;
 mod scope;
