@@ -370,7 +370,7 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
                     tag_type,
                 },
         } => {
-            json!({"id": crate::service::crm::create_tag(st, user_id, &name, tag_type).await?})
+            json!({"id": crate::service::crm::tags::create(st, user_id, &name, tag_type).await?})
         }
     })
 }
