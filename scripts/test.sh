@@ -15,10 +15,11 @@ scripts/pg-up.sh
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy -p server --all-targets -- -D warnings
+cargo clippy -p bench --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests (SQLite and PostgreSQL)"
-cargo test -p app -p server
+cargo test -p app -p server -p bench
 
 if [ -x scripts/e2e.sh ]; then
   step "end-to-end tests (Playwright, Chromium; SQLite and PostgreSQL)"

@@ -150,11 +150,38 @@ impl Db {
             // so no transaction needs to be re-run.
             Backend::Sqlite => {
                 let guard = self.writer.lock().await;
-                (Some(guard), self.pool.begin_with("BEGIN IMMEDIATE").await?)
+                (
+                    Some(guard),
+                    self.begin_detached(Some("BEGIN IMMEDIATE")).await?,
+                )
             }
-            Backend::Postgres => (None, self.pool.begin().await?),
+            Backend::Postgres => (None, self.begin_detached(None).await?),
         };
         Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Begins in a task of its own. A caller that goes away (the client
+    /// disconnected, the request timed out) while the BEGIN is under way would
+    /// otherwise drop it after the database began but before sqlx handed out
+    /// the `Transaction` whose drop rolls back: the connection went back to
+    /// the pool inside a transaction, on SQLite holding the file's write lock,
+    /// and every later write failed with "database is locked". Now the task
+    /// finishes the BEGIN and, if nobody takes the transaction, drops it,
+    /// which rolls back.
+    async fn begin_detached(
+        &self,
+        statement: Option<&'static str>,
+    ) -> Result<Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let pool = self.pool.clone();
+        let begun = tokio::spawn(async move {
+            match statement {
+                Some(s) => pool.begin_with(s).await,
+                None => pool.begin().await,
+            }
+        });
+        begun
+            .await
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e.to_string())))?
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
@@ -245,3 +272,7 @@ pub fn sqlite_unavailable(code: &str) -> bool {
     code.parse::<i32>()
         .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 10 | 14))
 }
+
+#[cfg(test)]
+#[path = "tests/db.rs"]
+mod tests;

@@ -1,7 +1,6 @@
 //! Radar: the sales CRM and live chat server.
 
 pub mod auth;
-pub mod bench;
 pub mod bus;
 pub mod cli;
 pub mod clock;

@@ -1184,7 +1184,7 @@ async fn methods_and_operations(b: Backend) {
 
 async fn demo_data_serves_the_radar(b: Backend) {
     let app = spawn_app(b).await;
-    let demo = radar::service::demo::seed(&app.st).await.unwrap();
+    let demo = radar::cli::demo::seed(&app.st).await.unwrap();
     let rep = Who {
         id: demo.reps[0].id,
         token: demo.reps[0].token.clone(),

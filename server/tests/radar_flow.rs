@@ -628,8 +628,8 @@ async fn beacon_reports_reading_time_as_multipart(b: Backend) {
 
 async fn demo_seeds_a_radar_timeline(b: Backend) {
     let app = spawn_app(b).await;
-    let demo = radar::service::demo::seed(&app.st).await.unwrap();
-    let who = |p: &radar::service::demo::Person| Who {
+    let demo = radar::cli::demo::seed(&app.st).await.unwrap();
+    let who = |p: &radar::cli::demo::Person| Who {
         id: p.id,
         token: p.token.clone(),
     };
@@ -672,7 +672,7 @@ async fn demo_seeds_a_radar_timeline(b: Backend) {
 
     let list = app.get(CONTACTS, &rep, "length=100").await;
     let list = list["data"]["ret_data"].as_array().unwrap();
-    let titles = |c: &radar::service::demo::Person| {
+    let titles = |c: &radar::cli::demo::Person| {
         let i = item(list, &who(c));
         (i["article_id"].clone(), i["title"].clone())
     };
@@ -683,7 +683,7 @@ async fn demo_seeds_a_radar_timeline(b: Backend) {
     assert_eq!(item(list, &who(rose))["last_activity_time"], "今天");
 
     // 胡蓉's review is approved, _zzz's waits: each sees what it should.
-    let reviews = |c: &radar::service::demo::Person, a: i64| {
+    let reviews = |c: &radar::cli::demo::Person, a: i64| {
         let app = &app;
         let c = who(c);
         async move {
@@ -726,7 +726,7 @@ async fn demo_seeds_a_radar_timeline(b: Backend) {
     );
 
     // A second run finds the company and adds nothing.
-    let again = radar::service::demo::seed(&app.st).await.unwrap();
+    let again = radar::cli::demo::seed(&app.st).await.unwrap();
     assert!(!again.created);
     assert_eq!(app.count("access_log").await, 5);
     assert_eq!(app.count("article_comment").await, 3);

@@ -5,7 +5,6 @@ pub mod admin;
 pub mod article;
 pub mod chat;
 pub mod crm;
-pub mod demo;
 pub mod display;
 
 use rand::RngCore;

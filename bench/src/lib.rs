@@ -1,4 +1,4 @@
-//! `radar bench`: the benchmark harness (issue 7). It starts `radar serve`
+//! `radar-bench`: the benchmark harness (issue 7). It starts `radar serve`
 //! processes on fresh databases (or targets a running server), creates fixtures
 //! through the service layer, drives load from this process over loopback, and
 //! writes a JSON report plus a short table. See BENCHMARKS.md.
@@ -13,7 +13,7 @@ pub mod sockets;
 pub mod stats;
 pub mod sys;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::ValueEnum;
@@ -89,6 +89,13 @@ pub struct BenchArgs {
     /// --database-url of its database for the fixtures and the checks.
     #[arg(long)]
     pub target: Option<String>,
+    /// Database of the --target server.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The `radar` executable whose servers are measured (default: the
+    /// `radar` next to this program, i.e. the same cargo profile).
+    #[arg(long, env = "RADAR_BIN")]
+    pub radar: Option<PathBuf>,
     /// PostgreSQL server where each run creates (and drops) its database.
     #[arg(
         long,
@@ -112,6 +119,8 @@ pub struct Plan {
     pub idle_settle: Duration,
     pub idle_cpu_window: Duration,
     pub smoke: bool,
+    /// The `radar` executable started for every scenario.
+    pub radar: PathBuf,
 }
 
 impl Plan {
@@ -133,6 +142,10 @@ impl Plan {
             .into_iter()
             .filter(|s| a.scenarios.contains(s))
             .collect();
+        let radar = match &a.radar {
+            Some(p) => p.clone(),
+            None => default_radar()?,
+        };
         let smoke = a.smoke;
         let sockets = if smoke {
             vec![50]
@@ -193,6 +206,7 @@ impl Plan {
             idle_cpu_window: secs(5, 500),
             smoke,
             scenarios,
+            radar,
         })
     }
 
@@ -215,6 +229,15 @@ impl Plan {
     }
 }
 
+/// `radar` in the directory of this executable: `cargo build -p server -p bench`
+/// puts both there.
+fn default_radar() -> Result<PathBuf, String> {
+    let me = std::env::current_exe()
+        .map_err(|e| format!("cannot find the radar-bench executable: {e}"))?;
+    let dir = me.parent().unwrap_or(Path::new("."));
+    Ok(dir.join(format!("radar{}", std::env::consts::EXE_SUFFIX)))
+}
+
 pub fn scenario_name(s: Scenario) -> &'static str {
     match s {
         Scenario::Baseline => "baseline",
@@ -225,17 +248,25 @@ pub fn scenario_name(s: Scenario) -> &'static str {
     }
 }
 
-/// `radar bench`; Err (exit 1) when the harness could not do what was asked or
+/// `radar-bench`; Err (exit 1) when the harness could not do what was asked or
 /// an acknowledged message went missing. Missed timing targets are reported, not
 /// errors.
-pub async fn run(args: BenchArgs, database_url: Option<String>) -> Result<(), String> {
+pub async fn run(args: BenchArgs) -> Result<(), String> {
     let plan = Plan::from_args(&args)?;
+    if args.target.is_none() && !plan.radar.is_file() {
+        return Err(format!(
+            "no radar executable at {}; build it (cargo build -p server) or pass --radar PATH (RADAR_BIN)",
+            plan.radar.display()
+        ));
+    }
     let started = chrono::Utc::now();
     // Read before anything runs: the report describes the code that was measured.
     let commit = sys::git_commit();
     let mut backends = Map::new();
     if let Some(target) = &args.target {
-        let url = database_url
+        let url = args
+            .database_url
+            .clone()
             .ok_or("--target needs --database-url (or DATABASE_URL) of the target's database")?;
         let db = BenchDb::external(&url)?;
         let server = ServerProc::external(target)?;
@@ -314,13 +345,14 @@ fn outcome(r: Result<Value, String>) -> Value {
 
 /// A server for one scenario: the target, or a fresh `radar serve` on the database.
 async fn server_for(
+    plan: &Plan,
     db: &BenchDb,
     target: &Option<ServerProc>,
     label: &str,
 ) -> Result<ServerProc, String> {
     match target {
         Some(t) => ServerProc::external(&t.base()),
-        None => ServerProc::radar(label, &db.url).await,
+        None => ServerProc::radar(&plan.radar, label, &db.url).await,
     }
 }
 
@@ -360,7 +392,7 @@ async fn backend_inner(
 
     if plan.has(Scenario::Baseline) || plan.has(Scenario::RestRead) || plan.has(Scenario::RestWrite)
     {
-        let server = server_for(db, &target, "radar").await?;
+        let server = server_for(plan, db, &target, "radar").await?;
         let rep = fx
             .rest_pairs
             .first()
@@ -439,7 +471,7 @@ async fn socket_scenarios(
     // The chat socket arrives with the real-time work; without it these
     // scenarios are skipped, not failed.
     step("socket probe");
-    let probe = match server_for(db, target, "radar").await {
+    let probe = match server_for(plan, db, target, "radar").await {
         Ok(s) => {
             let r = sockets::probe(&s, first).await;
             if target.is_none() {
@@ -469,7 +501,7 @@ async fn socket_scenarios(
                 cpu_window: plan.idle_cpu_window,
                 parallel_connects: connects,
             };
-            let v = match server_for(db, target, "radar").await {
+            let v = match server_for(plan, db, target, "radar").await {
                 Ok(s) => {
                     let r = sockets::idle(&p, &s, &fx.socket_pairs).await;
                     finish_server(s, r).await
@@ -491,7 +523,7 @@ async fn socket_scenarios(
                 parallel_connects: connects,
             };
             step(&format!("push, {n} sockets, one instance"));
-            let v = match server_for(db, target, "radar").await {
+            let v = match server_for(plan, db, target, "radar").await {
                 Ok(s) => {
                     let r = sockets::push(&p, &s, &s, &fx.socket_pairs, next_round()).await;
                     if target.is_none() {
@@ -506,8 +538,8 @@ async fn socket_scenarios(
             if db.backend == "postgres" && target.is_none() {
                 step(&format!("push, {n} sockets, two instances"));
                 let v = match (
-                    ServerProc::radar("radar-A", &db.url).await,
-                    ServerProc::radar("radar-B", &db.url).await,
+                    ServerProc::radar(&plan.radar, "radar-A", &db.url).await,
+                    ServerProc::radar(&plan.radar, "radar-B", &db.url).await,
                 ) {
                     (Ok(a), Ok(b)) => {
                         let r = sockets::push(&p, &a, &b, &fx.socket_pairs, next_round()).await;

@@ -1,4 +1,4 @@
-//! `radar bench-baseline`: the ceiling the REST figures are compared with. It
+//! `radar-bench baseline`: the ceiling the REST figures are compared with. It
 //! answers the same signed GETs with a small envelope, doing the request parsing
 //! and the signature hash a real handler does, but touches no database.
 
@@ -30,7 +30,7 @@ pub async fn serve(addr: &str) -> Result<(), String> {
     println!("baseline listening on http://{local}");
     let app = axum::Router::new().fallback(answer);
     axum::serve(listener, app)
-        .with_graceful_shutdown(crate::shutdown_signal())
+        .with_graceful_shutdown(radar::shutdown_signal())
         .await
         .map_err(|e| e.to_string())
 }

@@ -28,3 +28,18 @@ fn nonsense_is_refused() {
     assert!(Plan::from_args(&T::parse_from(["t", "--sockets", "0"]).a).is_err());
     assert!(T::try_parse_from(["t", "--scenarios", "nope"]).is_err());
 }
+
+#[test]
+fn radar_is_the_flag_or_the_one_next_to_this_program() {
+    let given = Plan::from_args(&T::parse_from(["t", "--radar", "/opt/x/radar"]).a).expect("plan");
+    assert_eq!(given.radar, std::path::PathBuf::from("/opt/x/radar"));
+    if std::env::var_os("RADAR_BIN").is_none() {
+        let default = Plan::from_args(&T::parse_from(["t"]).a).expect("plan");
+        let me = std::env::current_exe().expect("exe");
+        assert_eq!(default.radar.parent(), me.parent());
+        assert_eq!(
+            default.radar.file_name().and_then(|n| n.to_str()),
+            Some(format!("radar{}", std::env::consts::EXE_SUFFIX).as_str())
+        );
+    }
+}

@@ -1,6 +1,11 @@
 //! `radar demo`: a demo company with reps, customers, chats, tags, deal fields,
 //! articles and the radar activity they drew (views with reading time, reviews,
 //! a sign-up). Running it again finds the company and only prints.
+//!
+//! Everything a user could do goes through the service functions. What no
+//! product path writes (the 公众号 app, the global tag groups, article bodies,
+//! deal fields and follow-up notes dated in the past) and the reading back of
+//! what it made are plain SQL here, so the service layer keeps product rules only.
 
 use app::domain::{MessageContent, MobilePhone};
 use serde_json::{json, Value};
@@ -10,6 +15,7 @@ use crate::error::Error;
 use crate::service::admin::{self, NewCustomer, NewUser};
 use crate::service::article;
 use crate::service::chat::{self, Outgoing};
+use crate::service::crm;
 use crate::{AppState, Clock};
 
 pub const DEMO_COMPANY: &str = "诸葛雷达演示公司";
@@ -203,53 +209,36 @@ pub async fn seed(st: &AppState) -> Result<Demo, Error> {
 /// Tag groups, a few of the rep's tags on customers, and follow-up notes.
 async fn seed_crm(st: &AppState, rep: i64, customers: &[i64]) -> Result<(), Error> {
     let now = st.clock.now_ms();
-    let mut group_ids = Vec::new();
     for g in ["基本功能", "关注点", "级别", "自定义"] {
-        let id: i64 = sqlx::query_scalar(
+        let exists: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM tag WHERE user_id IS NULL AND tag_parent_id IS NULL AND name = $1",
         )
         .bind(g)
         .fetch_optional(&st.db.pool)
-        .await?
-        .unwrap_or(0);
-        let id = if id > 0 {
-            id
-        } else {
-            sqlx::query_scalar("INSERT INTO tag (user_id, name, tag_parent_id, tag_type, create_date) VALUES (NULL, $1, NULL, NULL, $2) RETURNING id")
+        .await?;
+        if exists.is_none() {
+            sqlx::query("INSERT INTO tag (user_id, name, tag_parent_id, tag_type, create_date) VALUES (NULL, $1, NULL, NULL, $2)")
                 .bind(g)
                 .bind(now)
-                .fetch_one(&st.db.pool)
-                .await?
+                .execute(&st.db.pool)
+                .await?;
+        }
+    }
+    // After the groups: `add_tag` would otherwise create 自定义 (where it files
+    // the tags) first, out of the tag editor's order.
+    for (name, c) in [
+        ("重要客户", 0),
+        ("在意质量", 0),
+        ("90后", 1),
+        ("价格敏感", 2),
+    ] {
+        let tag = crm::NewTag {
+            name: name.into(),
+            tag_type: 1,
         };
-        group_ids.push(id);
+        crm::add_tag(st, rep, Some(customers[c]), &tag).await?;
     }
-    let custom = group_ids[3];
-    let mut tag_ids = Vec::new();
-    for name in ["重要客户", "在意质量", "90后", "价格敏感"] {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO tag (user_id, name, tag_parent_id, tag_type, create_date) VALUES ($1, $2, $3, 1, $4) RETURNING id",
-        )
-        .bind(rep)
-        .bind(name)
-        .bind(custom)
-        .bind(now)
-        .fetch_one(&st.db.pool)
-        .await?;
-        tag_ids.push(id);
-    }
-    for (t, c) in [(0, 0), (1, 0), (2, 1), (3, 2)] {
-        sqlx::query("INSERT INTO tag_customer (tag_id, customer_id) VALUES ($1, $2)")
-            .bind(tag_ids[t])
-            .bind(customers[c])
-            .execute(&st.db.pool)
-            .await?;
-    }
-    let rel: i64 =
-        sqlx::query_scalar("SELECT id FROM relation WHERE user_id = $1 AND customer_id = $2")
-            .bind(rep)
-            .bind(customers[0])
-            .fetch_one(&st.db.pool)
-            .await?;
+    let rel = crm::relation_id(st, rep, customers[0], "customer_id").await?;
     for (i, note) in ["电话沟通，客户关注售后服务", "更新预计成交率为: 80"]
         .iter()
         .enumerate()

@@ -2,6 +2,8 @@
 //! Each `admin … create` prints one JSON object line; failures go to stderr with
 //! a non-zero exit.
 
+pub mod demo;
+
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
@@ -45,14 +47,6 @@ pub enum Cmd {
     Admin {
         #[command(subcommand)]
         what: Admin,
-    },
-    /// Benchmark: spawn servers on fresh databases, drive load, report (BENCHMARKS.md).
-    Bench(crate::bench::BenchArgs),
-    /// The benchmark's baseline server (no database); started by `radar bench`.
-    #[command(hide = true)]
-    BenchBaseline {
-        #[arg(long, default_value = "127.0.0.1:0")]
-        addr: String,
     },
 }
 
@@ -266,7 +260,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         }
         Cmd::Demo { json: as_json } => {
             let st = state(cli.database_url).await?;
-            let demo = crate::service::demo::seed(&st).await.map_err(describe);
+            let demo = demo::seed(&st).await.map_err(describe);
             // Running servers on the same PostgreSQL database hear of the new
             // messages only if their notifications leave before we exit.
             st.bus.flush(crate::SHUTDOWN_GRACE).await;
@@ -278,8 +272,6 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Cmd::Bench(args) => crate::bench::run(args, cli.database_url).await,
-        Cmd::BenchBaseline { addr } => crate::bench::baseline::serve(&addr).await,
         Cmd::Admin { what } => {
             let st = state(cli.database_url).await?;
             let out = admin_cmd(&st, what).await.map_err(describe);

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::fixtures::{self, Ack, Pair, Who};
 use super::load::{self, Prepared, RunStats, Workload};
 use super::procs::ServerProc;
-use crate::AppState;
+use radar::AppState;
 
 pub const TONGXUNLU: &str = "/zhugeleida/qiyeweixin/tongxunlu";
 pub const CONTACT: &str = "/zhugeleida/qiyeweixin/contact";
@@ -431,7 +431,7 @@ pub async fn rest_write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::stats::Summary;
+    use crate::stats::Summary;
 
     fn stats(rps: f64, p99: f64, errors: u64) -> RunStats {
         RunStats {

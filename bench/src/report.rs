@@ -22,7 +22,7 @@ pub fn assemble(
     }
     if build == "debug" {
         notes.push(
-            "debug build: timings are not representative; use `cargo build --release`".to_owned(),
+            "debug build: timings are not representative; use `cargo build --release -p server -p bench`".to_owned(),
         );
     }
     let targets = targets(&backends, plan.read.concurrency);
@@ -30,7 +30,7 @@ pub fn assemble(
         .iter()
         .all(|t| t.get("pass").and_then(Value::as_bool) == Some(true));
     json!({
-        "tool": "radar bench",
+        "tool": "radar-bench",
         "version": env!("CARGO_PKG_VERSION"),
         "started": started.to_rfc3339(),
         "finished": chrono::Utc::now().to_rfc3339(),
@@ -423,7 +423,7 @@ pub fn table(report: &Value) -> String {
         .collect();
     let mut s = String::new();
     s.push_str(&format!(
-        "radar bench: {} build, commit {}, {} CPUs, {}\n",
+        "radar-bench: {} build, commit {}, {} CPUs, {}\n",
         report.get("build").and_then(Value::as_str).unwrap_or("?"),
         report
             .get("git_commit")

@@ -1,9 +1,10 @@
-//! The processes under test: `radar serve` instances (this same executable) on
-//! a fresh database, and the baseline server. Load comes from this process over
-//! loopback, so client and server never share a runtime.
+//! The processes under test: `radar serve` instances (the `radar` executable,
+//! see `--radar`) on a fresh database, and the baseline server (this
+//! executable). Load comes from this process over loopback, so client and
+//! server never share a runtime.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -68,7 +69,7 @@ impl BenchDb {
 
     /// A database someone else owns (`--target`): used as is, never removed.
     pub fn external(url: &str) -> Result<BenchDb, String> {
-        let backend = crate::db::Backend::from_url(url)?.name();
+        let backend = radar::db::Backend::from_url(url)?.name();
         Ok(BenchDb {
             url: url.to_owned(),
             backend,
@@ -102,7 +103,7 @@ async fn admin_conn(admin_url: &str) -> Result<sqlx::AnyConnection, String> {
         .map_err(|e| {
             format!(
                 "PostgreSQL at {} is not reachable ({e}); start it or pass --backends sqlite",
-                crate::db::redact(admin_url)
+                radar::db::redact(admin_url)
             )
         })
 }
@@ -145,8 +146,12 @@ impl ServerProc {
     }
 
     /// `radar serve` on `database_url`, on a free loopback port.
-    pub async fn radar(label: &str, database_url: &str) -> Result<ServerProc, String> {
-        let mut cmd = Command::new(exe()?);
+    pub async fn radar(
+        radar: &Path,
+        label: &str,
+        database_url: &str,
+    ) -> Result<ServerProc, String> {
+        let mut cmd = Command::new(radar);
         cmd.args(["serve", "--addr", "127.0.0.1:0"])
             .env("DATABASE_URL", database_url)
             .env("RADAR_ADDR", "127.0.0.1:0")
@@ -155,10 +160,12 @@ impl ServerProc {
         spawn(label, cmd, "radar listening on http://").await
     }
 
-    /// The baseline: no database, same request shape (`radar bench-baseline`).
+    /// The baseline: no database, same request shape (`radar-bench baseline`).
     pub async fn baseline() -> Result<ServerProc, String> {
-        let mut cmd = Command::new(exe()?);
-        cmd.args(["bench-baseline", "--addr", "127.0.0.1:0"]);
+        let exe = std::env::current_exe()
+            .map_err(|e| format!("cannot find the radar-bench executable: {e}"))?;
+        let mut cmd = Command::new(exe);
+        cmd.args(["baseline", "--addr", "127.0.0.1:0"]);
         spawn("baseline", cmd, "baseline listening on http://").await
     }
 
@@ -200,10 +207,6 @@ impl ServerProc {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(15)..].join("\n")
     }
-}
-
-fn exe() -> Result<PathBuf, String> {
-    std::env::current_exe().map_err(|e| format!("cannot find the radar executable: {e}"))
 }
 
 async fn spawn(label: &str, mut cmd: Command, ready: &str) -> Result<ServerProc, String> {

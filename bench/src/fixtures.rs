@@ -8,12 +8,12 @@ use std::time::Instant;
 use app::domain::MessageContent;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
-use crate::config::Config;
-use crate::db::{get_i64, get_str};
-use crate::error::Error;
-use crate::service::admin::{self, NewCustomer, NewUser};
-use crate::service::chat::{self, Outgoing};
-use crate::AppState;
+use radar::config::Config;
+use radar::db::{get_i64, get_str};
+use radar::error::Error;
+use radar::service::admin::{self, NewCustomer, NewUser};
+use radar::service::chat::{self, Outgoing};
+use radar::AppState;
 
 /// A signed party: id and token.
 #[derive(Debug, Clone)]
@@ -69,8 +69,8 @@ pub async fn create(st: &AppState, sizes: Sizes) -> Result<Fixtures, String> {
     let started = Instant::now();
     // SQLite serialises writers anyway; PostgreSQL commits concurrent inserts in groups.
     let parallel = match st.db.backend {
-        crate::db::Backend::Sqlite => 1,
-        crate::db::Backend::Postgres => 12,
+        radar::db::Backend::Sqlite => 1,
+        radar::db::Backend::Postgres => 12,
     };
     let company = admin::create_company(st, "Radar bench")
         .await
@@ -179,7 +179,7 @@ pub async fn verify_acks(st: &AppState, acks: &[Ack]) -> Result<Verified, String
     for chunk in ids.chunks(500) {
         let sql = format!(
             "SELECT id, content FROM chat_message WHERE id IN ({})",
-            crate::db::placeholders(1, chunk.len())
+            radar::db::placeholders(1, chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for id in chunk {
