@@ -150,7 +150,7 @@ fn request_span(req: &Request) -> Span {
     tracing::info_span!(
         "request",
         method = %req.method(),
-        route,
+        route = %route,
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     )

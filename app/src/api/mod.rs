@@ -6,6 +6,7 @@
 //! With the `openapi` feature (never enabled for the WASM build) every type
 //! also derives `utoipa::ToSchema`.
 
+pub mod admin;
 pub mod article;
 pub mod chat;
 pub mod crm;

@@ -4,8 +4,9 @@
 
 pub mod demo;
 
+use app::api::admin::{Created, Credentials, Migrated};
 use clap::{Args, Parser, Subcommand};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::auth::Party;
 use crate::config::{Config, DEFAULT_DATABASE_URL};
@@ -255,7 +256,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         }
         Cmd::Migrate => {
             state(cli.database_url).await?;
-            println!("{}", json!({"migrated": true}));
+            print_json(&Migrated { migrated: true });
             Ok(())
         }
         Cmd::Demo { json: as_json } => {
@@ -276,18 +277,41 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let st = state(cli.database_url).await?;
             let out = admin_cmd(&st, what).await.map_err(describe);
             st.bus.flush(crate::SHUTDOWN_GRACE).await;
-            let out = out?;
-            println!("{out}");
+            match out? {
+                Output::Created(c) => print_json(&c),
+                Output::Credentials(c) => print_json(&c),
+            }
             Ok(())
         }
     }
 }
 
-async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Error> {
+/// What an admin command prints.
+enum Output {
+    Created(Created),
+    Credentials(Credentials),
+}
+
+fn created(id: i64) -> Output {
+    Output::Created(Created { id })
+}
+
+fn credentials(id: i64, token: String) -> Output {
+    Output::Credentials(Credentials { id, token })
+}
+
+fn print_json<T: Serialize>(v: &T) {
+    match serde_json::to_string(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("cannot print the result: {e}"),
+    }
+}
+
+async fn admin_cmd(st: &AppState, what: Admin) -> Result<Output, Error> {
     Ok(match what {
         Admin::Company {
             op: CompanyOp::Create { name },
-        } => json!({"id": admin::create_company(st, &name).await?}),
+        } => created(admin::create_company(st, &name).await?),
         Admin::User {
             op: UserOp::Create(u),
         } => {
@@ -302,7 +326,7 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
                 },
             )
             .await?;
-            json!({"id": id, "token": token})
+            credentials(id, token)
         }
         Admin::Customer {
             op: CustomerOp::Create(c),
@@ -317,14 +341,14 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
                 },
             )
             .await?;
-            json!({"id": id, "token": token})
+            credentials(id, token)
         }
         Admin::User {
             op: UserOp::RotateToken { id },
-        } => json!({"id": id, "token": admin::rotate_token(st, Party::Sales, id).await?}),
+        } => credentials(id, admin::rotate_token(st, Party::Sales, id).await?),
         Admin::Customer {
             op: CustomerOp::RotateToken { id },
-        } => json!({"id": id, "token": admin::rotate_token(st, Party::Customer, id).await?}),
+        } => credentials(id, admin::rotate_token(st, Party::Customer, id).await?),
         Admin::Relation {
             op:
                 RelationOp::Create {
@@ -332,9 +356,7 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
                     customer_id,
                     source,
                 },
-        } => {
-            json!({"id": admin::create_relation(st, user_id, customer_id, source).await?})
-        }
+        } => created(admin::create_relation(st, user_id, customer_id, source).await?),
         Admin::Article {
             op:
                 ArticleOp::Create {
@@ -343,17 +365,13 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
                     status,
                     read_count,
                 },
-        } => {
-            json!({"id": article::create_article(st, company_id, &title, status, read_count).await?})
-        }
+        } => created(article::create_article(st, company_id, &title, status, read_count).await?),
         Admin::Activity {
             op: ActivityOp::Create { title, article_id },
-        } => {
-            json!({"id": article::create_activity(st, &title, article_id).await?})
-        }
+        } => created(article::create_activity(st, &title, article_id).await?),
         Admin::Review {
             op: ReviewOp::Approve { id },
-        } => json!({"id": article::approve_review(st, id).await?}),
+        } => created(article::approve_review(st, id).await?),
         Admin::Tag {
             op:
                 TagOp::Create {
@@ -361,8 +379,6 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<serde_json::Value, Erro
                     name,
                     tag_type,
                 },
-        } => {
-            json!({"id": crate::service::crm::tags::create(st, user_id, &name, tag_type).await?})
-        }
+        } => created(crate::service::crm::tags::create(st, user_id, &name, tag_type).await?),
     })
 }

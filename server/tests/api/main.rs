@@ -1,0 +1,19 @@
+//! The integration tests: real servers over fresh SQLite and PostgreSQL
+//! databases, driven through HTTP, WebSockets and the `radar` command line.
+//! One test binary with a module per area, so the tests link once.
+
+mod common;
+mod wsutil;
+
+mod article;
+mod chat;
+mod cli;
+mod cluster;
+mod crm;
+mod golden;
+mod hot_paths;
+mod invariant;
+mod radar_flow;
+mod security;
+mod web;
+mod ws;
