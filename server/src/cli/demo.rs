@@ -231,11 +231,11 @@ async fn seed_crm(st: &AppState, rep: i64, customers: &[i64]) -> Result<(), Erro
         ("90后", 1),
         ("价格敏感", 2),
     ] {
-        let tag = crm::NewTag {
+        let tag = crm::tags::NewTag {
             name: name.into(),
             tag_type: 1,
         };
-        crm::add_tag(st, rep, Some(customers[c]), &tag).await?;
+        crm::tags::add(st, rep, Some(customers[c]), &tag).await?;
     }
     let rel = crm::relation_id(st, rep, customers[0], "customer_id").await?;
     for (i, note) in ["电话沟通，客户关注售后服务", "更新预计成交率为: 80"]

@@ -379,6 +379,6 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<Output, Error> {
                     name,
                     tag_type,
                 },
-        } => created(crate::service::crm::create_tag(st, user_id, &name, tag_type).await?),
+        } => created(crate::service::crm::tags::create(st, user_id, &name, tag_type).await?),
     })
 }
