@@ -344,6 +344,15 @@ impl MessageContent {
     pub fn list_preview(object: &Map<String, Value>) -> String {
         cut_chars(&Self::preview(object), PREVIEW_CHARS)
     }
+
+    /// `list_preview` of a stored content, given as its JSON text; `""` when
+    /// the text is not a JSON object.
+    pub fn stored_preview(stored: &str) -> String {
+        match serde_json::from_str::<Value>(stored) {
+            Ok(Value::Object(m)) => Self::list_preview(&m),
+            _ => String::new(),
+        }
+    }
 }
 
 /// `s` limited to `max` characters; a cut string ends in `…` (counted).

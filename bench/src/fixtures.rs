@@ -9,7 +9,6 @@ use app::domain::MessageContent;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use radar::config::Config;
-use radar::db::{get_i64, get_str};
 use radar::error::Error;
 use radar::service::admin::{self, NewCustomer, NewUser};
 use radar::service::chat::{self, Outgoing};
@@ -162,6 +161,13 @@ pub struct Verified {
     pub duplicate_ids: u64,
 }
 
+/// A stored message, as the check reads it back.
+#[derive(sqlx::FromRow)]
+struct StoredMessage {
+    id: i64,
+    content: String,
+}
+
 /// Reads every acknowledged id back from the database and checks its content.
 pub async fn verify_acks(st: &AppState, acks: &[Ack]) -> Result<Verified, String> {
     let mut v = Verified {
@@ -181,7 +187,7 @@ pub async fn verify_acks(st: &AppState, acks: &[Ack]) -> Result<Verified, String
             "SELECT id, content FROM chat_message WHERE id IN ({})",
             radar::db::placeholders(1, chunk.len())
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query_as::<_, StoredMessage>(&sql);
         for id in chunk {
             q = q.bind(*id);
         }
@@ -190,9 +196,7 @@ pub async fn verify_acks(st: &AppState, acks: &[Ack]) -> Result<Verified, String
             .await
             .map_err(|e| format!("verification query failed: {e}"))?;
         for r in &rows {
-            let id = get_i64(r, "id").map_err(|e| e.to_string())?;
-            let content = get_str(r, "content").map_err(|e| e.to_string())?;
-            if by_id.get(&id).is_some_and(|m| content_has(&content, m)) {
+            if by_id.get(&r.id).is_some_and(|m| content_has(&r.content, m)) {
                 v.found += 1;
             }
         }

@@ -10,7 +10,6 @@ use std::time::Duration;
 use app::api::Side;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use sqlx::Row;
 
 use crate::bus::{Bus, Event};
 use crate::error::{ApiError, Error};
@@ -131,6 +130,14 @@ pub async fn token_of(st: &AppState, party: Side, id: i64) -> Result<Option<Arc<
     }))
 }
 
+/// One row of the `token_rotation` log.
+#[derive(sqlx::FromRow)]
+struct RotationRow {
+    id: i64,
+    party: String,
+    ref_id: i64,
+}
+
 /// Follows the `token_rotation` log of the database: every row written after
 /// this instance started becomes a local `TokenRotated` event (evicting the
 /// cached token, waking the sockets it authenticated). Runs until aborted.
@@ -155,7 +162,7 @@ pub async fn follow_rotations(st: AppState) {
                 }
             }
             Some(after) => {
-                let rows = sqlx::query(
+                let rows = sqlx::query_as::<_, RotationRow>(
                     "SELECT id, party, ref_id FROM token_rotation WHERE id > $1 ORDER BY id LIMIT 1000",
                 )
                 .bind(after)
@@ -165,17 +172,12 @@ pub async fn follow_rotations(st: AppState) {
                     continue;
                 };
                 for r in rows {
-                    let (Ok(row_id), Ok(party), Ok(ref_id)) = (
-                        r.try_get::<i64, _>("id"),
-                        r.try_get::<String, _>("party"),
-                        r.try_get::<i64, _>("ref_id"),
-                    ) else {
-                        continue;
-                    };
-                    seen = Some(row_id);
-                    if let Some(party) = parse_party(&party) {
-                        st.bus
-                            .publish_local(Event::TokenRotated { party, id: ref_id });
+                    seen = Some(r.id);
+                    if let Some(party) = parse_party(&r.party) {
+                        st.bus.publish_local(Event::TokenRotated {
+                            party,
+                            id: r.ref_id,
+                        });
                     }
                 }
             }

@@ -13,10 +13,14 @@ use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
-use super::client::{self, int_of, list_of, str_of, Creds, Role};
+use super::client::{self, Creds, Role};
 use super::server_fns::article_head;
 use super::{Avatar, Empty, Failed, Load, Loading, TopBar, NO_CREDS_H5};
-use crate::api::ArticleHead;
+use crate::api::article::{
+    RecommendItem, RecommendList, RecommendQuery, ReviewForm, ReviewList, ReviewPosted, SignUpForm,
+    SignedUp, StayForm, ViewForm, ViewedArticle,
+};
+use crate::api::{ArticleHead, Failure};
 use crate::domain::MobilePhone;
 
 pub const MAX_REVIEW_CHARS: usize = 1000;
@@ -53,11 +57,10 @@ struct Page {
     state: RwSignal<Load>,
     reviews: RwSignal<Vec<Review>>,
     reviews_state: RwSignal<Load>,
-    posted: StoredValue<Vec<String>>,
     review_text: RwSignal<String>,
     review_error: RwSignal<Option<String>>,
     review_note: RwSignal<Option<(bool, String)>>,
-    recs: RwSignal<Vec<(String, String, i64)>>,
+    recs: RwSignal<Vec<RecommendItem>>,
     recs_state: RwSignal<Load>,
     su_name: RwSignal<String>,
     su_phone: RwSignal<String>,
@@ -82,50 +85,45 @@ impl Page {
                 .set(Load::Failed("链接缺少分享人ID（uid）".into()));
             return;
         };
-        let res = client::loose_post(
+        let res = client::post::<ViewedArticle>(
             &c,
             &format!("gongzhonghao/article/view_article/{}", self.id),
             &[],
-            &[("uid", uid.to_string())],
+            &ViewForm { uid: Some(uid) }.form(),
         )
         .await;
         match res {
-            Ok(env) if env.code == 200 => {
-                let d = &env.data;
-                let _ = self.log_id.try_update_value(|l| *l = int_of(d, "log_id"));
-                let t = str_of(d, "title");
-                if !t.is_empty() {
-                    let _ = self.title.try_set(t);
+            Ok(env) => {
+                let d = env.data;
+                let _ = self.log_id.try_update_value(|l| *l = d.log_id);
+                if !d.title.is_empty() {
+                    let _ = self.title.try_set(d.title);
                 }
                 let _ = self.content.try_set(Content {
-                    summary: str_of(d, "summary"),
-                    body: str_of(d, "body"),
-                    cover: str_of(d, "cover_picture"),
-                    reads: int_of(d, "read_count"),
-                    date: str_of(d, "create_date").chars().take(10).collect(),
+                    summary: d.summary,
+                    body: d.body,
+                    cover: d.cover_picture,
+                    reads: Some(d.read_count),
+                    date: d.create_date.chars().take(10).collect(),
                 });
-                if let Some(cid) = int_of(d, "company_id") {
-                    let _ = self.company_id.try_set(Some(cid));
-                }
-                // The server knows the article's activity; a link's own wins only
+                let _ = self.company_id.try_set(Some(d.company_id));
+                // The server knows the article's sign-up activity; a link's own wins only
                 // when the server has none.
-                if let Some(a) = int_of(d, "activity_id") {
+                if let Some(a) = d.activity_id {
                     let _ = self.activity_id.try_set(Some(a));
                 }
                 let _ = self.state.try_set(Load::Ready);
             }
-            Ok(env) => {
+            Err(f @ Failure::Refused(_)) => {
                 // The page still works without the view report (e.g. an older server).
-                if env.code == 400 {
-                    let _ = self
-                        .state
-                        .try_set(Load::Failed(client::loose_describe(&env)));
+                if is_code(&f, 400) {
+                    let _ = self.state.try_set(Load::Failed(client::describe(&f)));
                     return;
                 }
                 let _ = self.state.try_set(Load::Ready);
             }
-            Err(e) => {
-                let _ = self.state.try_set(Load::Failed(e));
+            Err(f @ Failure::Transport(_)) => {
+                let _ = self.state.try_set(Load::Failed(client::describe(&f)));
                 return;
             }
         }
@@ -136,34 +134,22 @@ impl Page {
     async fn load_reviews(self) {
         let Some(c) = self.creds() else { return };
         let me = c.user_id;
-        match client::loose_get(
+        let res = client::get::<ReviewList>(
             &c,
             &format!("gongzhonghao/article/article_review_list/{}", self.id),
             &[],
         )
-        .await
-        {
-            Ok(env) if env.code == 200 || env.code == 302 => {
-                let posted = self.posted.get_value();
-                let list: Vec<Review> = list_of(&env)
-                    .iter()
-                    .map(|v| {
-                        let content = str_of(v, "content");
-                        let mine = int_of(v, "from_customer_id") == Some(me);
-                        let pending = match v.get("is_audit_pass") {
-                            Some(x) => {
-                                mine && !(x.as_bool().unwrap_or(false) || x.as_i64() == Some(1))
-                            }
-                            None => mine && posted.contains(&content),
-                        };
-                        let name = str_of(v, "from_customer_name");
-                        Review {
-                            name,
-                            avatar: str_of(v, "from_customer_headimgurl"),
-                            content,
-                            time: str_of(v, "create_time"),
-                            pending,
-                        }
+        .await;
+        match listed(res.map(|env| env.data.ret_data)) {
+            Ok(items) => {
+                let list: Vec<Review> = items
+                    .into_iter()
+                    .map(|r| Review {
+                        pending: r.from_customer_id == me && r.pending,
+                        name: r.from_customer_name,
+                        avatar: r.from_customer_headimgurl,
+                        content: r.content,
+                        time: r.create_time,
                     })
                     .collect();
                 let empty = list.is_empty();
@@ -172,13 +158,10 @@ impl Page {
                     .reviews_state
                     .try_set(if empty { Load::Empty } else { Load::Ready });
             }
-            Ok(env) => {
+            Err(f) => {
                 let _ = self
                     .reviews_state
-                    .try_set(Load::Failed(client::loose_describe(&env)));
-            }
-            Err(e) => {
-                let _ = self.reviews_state.try_set(Load::Failed(e));
+                    .try_set(Load::Failed(client::describe(&f)));
             }
         }
     }
@@ -191,40 +174,26 @@ impl Page {
             let _ = self.recs_state.try_set(Load::Empty);
             return;
         };
-        let res = client::loose_get(
+        let query = RecommendQuery {
+            uid,
+            company_id: company,
+        };
+        let res = client::get::<RecommendList>(
             &c,
             &format!("gongzhonghao/article/recommend_article_list/{}", self.id),
-            &[
-                ("uid", uid.to_string()),
-                ("company_id", company.to_string()),
-            ],
+            &query.params(),
         )
         .await;
-        match res {
-            Ok(env) if env.code == 200 || env.code == 302 => {
-                let list: Vec<(String, String, i64)> = list_of(&env)
-                    .iter()
-                    .map(|v| {
-                        (
-                            str_of(v, "title"),
-                            str_of(v, "article_url"),
-                            int_of(v, "read_count").unwrap_or(0),
-                        )
-                    })
-                    .collect();
+        match listed(res.map(|env| env.data.ret_data)) {
+            Ok(list) => {
                 let empty = list.is_empty();
                 let _ = self.recs.try_set(list);
                 let _ = self
                     .recs_state
                     .try_set(if empty { Load::Empty } else { Load::Ready });
             }
-            Ok(env) => {
-                let _ = self
-                    .recs_state
-                    .try_set(Load::Failed(client::loose_describe(&env)));
-            }
-            Err(e) => {
-                let _ = self.recs_state.try_set(Load::Failed(e));
+            Err(f) => {
+                let _ = self.recs_state.try_set(Load::Failed(client::describe(&f)));
             }
         }
     }
@@ -247,39 +216,37 @@ impl Page {
         let Some(c) = self.creds() else { return };
         self.review_note.set(Some((true, "提交中…".into())));
         // `uid` tells the server which rep shared the article, so the review
-        // shows up in that rep's activity timeline.
-        let mut form = vec![("content", t.clone())];
-        if let Some(uid) = self.uid.get_untracked() {
-            form.push(("uid", uid.to_string()));
-        }
+        // shows up in that rep's access log.
+        let form = ReviewForm {
+            content: t,
+            uid: self.uid.get_untracked(),
+        };
         leptos::task::spawn_local(async move {
-            let res = client::loose_post(
+            let res = client::post::<ReviewPosted>(
                 &c,
                 &format!("gongzhonghao/article/review_article/{}", self.id),
                 &[],
-                &form,
+                &form.form(),
             )
             .await;
             match res {
-                Ok(env) if env.code == 200 => {
-                    self.posted.update_value(|p| p.push(t));
+                Ok(_) => {
                     let _ = self.review_text.try_set(String::new());
                     let _ = self
                         .review_note
                         .try_set(Some((true, "评论已提交，审核通过后其他人可见".into())));
                     self.load_reviews().await;
                 }
-                Ok(env) => {
-                    let fe = client::loose_field_errors(&env);
-                    let _ = self
-                        .review_error
-                        .try_set(fe.message("content").map(str::to_owned));
+                Err(f) => {
+                    if let Failure::Refused(_) = f {
+                        let fe = client::field_errors(&f);
+                        let _ = self
+                            .review_error
+                            .try_set(fe.message("content").map(str::to_owned));
+                    }
                     let _ = self
                         .review_note
-                        .try_set(Some((false, client::loose_describe(&env))));
-                }
-                Err(e) => {
-                    let _ = self.review_note.try_set(Some((false, e)));
+                        .try_set(Some((false, client::describe(&f))));
                 }
             }
         });
@@ -314,22 +281,23 @@ impl Page {
             return;
         };
         self.su_note.set(Some((true, "提交中…".into())));
+        let form = SignUpForm {
+            uid: Some(uid),
+            customer_name: name,
+            phone,
+            leave_message: message,
+            address: None,
+        };
         leptos::task::spawn_local(async move {
-            let form = vec![
-                ("uid", uid.to_string()),
-                ("customer_name", name),
-                ("phone", phone),
-                ("leave_message", message),
-            ];
-            match client::loose_post(
+            match client::post::<SignedUp>(
                 &c,
                 &format!("gongzhonghao/plugin_report/sign_up_activity/{activity}"),
                 &[],
-                &form,
+                &form.form(),
             )
             .await
             {
-                Ok(env) if env.code == 200 => {
+                Ok(env) => {
                     let _ = self.su_done.try_set(true);
                     let m = env.msg.text();
                     let _ = self.su_note.try_set(Some((
@@ -341,20 +309,17 @@ impl Page {
                         },
                     )));
                 }
-                Ok(env) => {
-                    let fe = client::loose_field_errors(&env);
-                    let errs: Vec<(&'static str, String)> =
-                        ["customer_name", "phone", "leave_message"]
-                            .into_iter()
-                            .filter_map(|k| fe.message(k).map(|m| (k, m.to_owned())))
-                            .collect();
-                    let _ = self.su_errors.try_set(errs);
-                    let _ = self
-                        .su_note
-                        .try_set(Some((false, client::loose_describe(&env))));
-                }
-                Err(e) => {
-                    let _ = self.su_note.try_set(Some((false, e)));
+                Err(f) => {
+                    if let Failure::Refused(_) = f {
+                        let fe = client::field_errors(&f);
+                        let errs: Vec<(&'static str, String)> =
+                            ["customer_name", "phone", "leave_message"]
+                                .into_iter()
+                                .filter_map(|k| fe.message(k).map(|m| (k, m.to_owned())))
+                                .collect();
+                        let _ = self.su_errors.try_set(errs);
+                    }
+                    let _ = self.su_note.try_set(Some((false, client::describe(&f))));
                 }
             }
         });
@@ -379,16 +344,29 @@ impl Page {
         ) else {
             return;
         };
-        let seconds = self.read_ms.get_value() / 1000;
+        let form = StayForm {
+            uid,
+            log_id,
+            seconds: self.read_ms.get_value() / 1000,
+        };
         client::beacon(
             &c,
             &format!("gongzhonghao/article/staytime/{}", self.id),
-            &[
-                ("uid", uid.to_string()),
-                ("log_id", log_id.to_string()),
-                ("seconds", seconds.to_string()),
-            ],
+            &form.form(),
         );
+    }
+}
+
+/// Whether a call was refused with `code`.
+fn is_code(f: &Failure, code: i64) -> bool {
+    matches!(f, Failure::Refused(r) if r.code == code)
+}
+
+/// A list answer: `302 没有数据` is an empty list, not a failure.
+fn listed<T>(res: Result<Vec<T>, Failure>) -> Result<Vec<T>, Failure> {
+    match res {
+        Err(f) if is_code(&f, 302) => Ok(Vec::new()),
+        other => other,
     }
 }
 
@@ -470,7 +448,6 @@ fn ArticleView(id: i64, head: Option<ArticleHead>) -> impl IntoView {
         state: RwSignal::new(Load::Loading),
         reviews: RwSignal::new(Vec::new()),
         reviews_state: RwSignal::new(Load::Loading),
-        posted: StoredValue::new(Vec::new()),
         review_text: RwSignal::new(String::new()),
         review_error: RwSignal::new(None),
         review_note: RwSignal::new(None),
@@ -659,16 +636,17 @@ fn ArticleBody(p: Page) -> impl IntoView {
                 Load::Empty => view! { <Empty text="暂无推荐文章" icon="📰"/> }.into_any(),
                 Load::Ready => view! {
                     <ul class="recs" data-testid="recs">
-                        {move || p.recs.get().into_iter().map(|(t, url, reads)| {
+                        {move || p.recs.get().into_iter().map(|r| {
+                            let url = r.article_url;
                             let safe = url.starts_with("http://") || url.starts_with("https://");
                             view! {
                                 <li>
                                     {if safe {
-                                        view! { <a href=url rel="noopener">{t.clone()}</a> }.into_any()
+                                        view! { <a href=url rel="noopener">{r.title.clone()}</a> }.into_any()
                                     } else {
-                                        view! { <span>{t.clone()}</span> }.into_any()
+                                        view! { <span>{r.title.clone()}</span> }.into_any()
                                     }}
-                                    <span class="tl-time">{format!("阅读 {reads}")}</span>
+                                    <span class="tl-time">{format!("阅读 {}", r.read_count)}</span>
                                 </li>
                             }
                         }).collect_view()}

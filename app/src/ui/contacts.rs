@@ -9,14 +9,15 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use serde_json::Value;
 
-use super::client::{self, int_of, list_of, str_of, Creds, Role};
+use super::client::{self, Creds, Role};
 use super::live::{self, CountPage, Link, LiveHandle, LivePage, Verdict};
 use super::{Avatar, Empty, Failed, Load, Loading, TopBar, NO_CREDS_REP};
 use crate::api::chat::{
     ClientFrame, CountUpdate, FrameType, InboxItem, InboxPage, InboxUpdate, LatestActivity,
 };
+use crate::api::crm::{ContactItem, Page};
+use crate::api::Failure;
 
 const LENGTH: i64 = 20;
 
@@ -38,31 +39,27 @@ struct Row {
     source: String,
 }
 
-impl Row {
-    fn from(v: &Value) -> Option<Row> {
-        let id = int_of(v, "customer_id")?;
-        let name = str_of(v, "customer_username");
-        Some(Row {
+impl From<ContactItem> for Row {
+    fn from(v: ContactItem) -> Row {
+        let id = v.customer_id;
+        Row {
             id,
-            name: if name.is_empty() {
+            name: if v.customer_username.is_empty() {
                 format!("客户ID{id}")
             } else {
-                name
+                v.customer_username
             },
-            avatar: str_of(v, "headimgurl"),
-            pr: int_of(v, "expedted_pr"),
-            expected: str_of(v, "expected_time"),
-            follow_status: str_of(v, "follow_status"),
-            last_activity: str_of(v, "last_activity_time"),
-            source: {
-                let s = str_of(v, "source_text");
-                if s.is_empty() {
-                    str_of(v, "customer_source_text")
-                } else {
-                    s
-                }
+            avatar: v.headimgurl,
+            pr: v.expected_pr,
+            expected: v.expected_time.unwrap_or_default(),
+            follow_status: v.follow_status,
+            last_activity: v.last_seen,
+            source: if v.source_text.is_empty() {
+                v.customer_source_text
+            } else {
+                v.source_text
             },
-        })
+        }
     }
 }
 
@@ -125,7 +122,7 @@ impl Contacts {
         let Some(creds) = self.creds.try_get_value().flatten() else {
             return;
         };
-        let fresh = match client::loose_get(
+        let fresh = match client::get::<Page<ContactItem>>(
             &creds,
             "qiyeweixin/tongxunlu",
             &[
@@ -136,8 +133,8 @@ impl Contacts {
         )
         .await
         {
-            Ok(env) if env.code == 200 => list_of(&env).iter().find_map(Row::from),
-            _ => None,
+            Ok(env) => env.data.ret_data.into_iter().next().map(Row::from),
+            Err(_) => None,
         };
         let mut added = false;
         let _ = self.rows.try_update(|l| {
@@ -174,7 +171,7 @@ impl Contacts {
         }
         let generation = self.generation.get_value();
         let order = self.order.get_untracked();
-        let res = client::loose_get(
+        let res = client::get::<Page<ContactItem>>(
             &creds,
             "qiyeweixin/tongxunlu",
             &[
@@ -189,11 +186,9 @@ impl Contacts {
         }
         let target = if reset { self.state } else { self.more };
         match res {
-            Ok(env) if env.code == 200 => {
-                let rows: Vec<Row> = list_of(&env).iter().filter_map(Row::from).collect();
-                let _ = self
-                    .total
-                    .try_set(int_of(&env.data, "data_count").unwrap_or(0));
+            Ok(env) => {
+                let rows: Vec<Row> = env.data.ret_data.into_iter().map(Row::from).collect();
+                let _ = self.total.try_set(env.data.data_count);
                 let _ = self.rows.try_update(|l| {
                     if reset {
                         l.clear();
@@ -207,7 +202,7 @@ impl Contacts {
                 let _ = self.page.try_set(page);
                 let _ = target.try_set(Load::Ready);
             }
-            Ok(env) if env.code == 302 => {
+            Err(Failure::Refused(r)) if r.code == 302 => {
                 if reset {
                     let _ = self.rows.try_set(Vec::new());
                     let _ = self.total.try_set(0);
@@ -219,11 +214,8 @@ impl Contacts {
                     let _ = target.try_set(Load::Ready);
                 }
             }
-            Ok(env) => {
-                let _ = target.try_set(Load::Failed(client::loose_describe(&env)));
-            }
-            Err(e) => {
-                let _ = target.try_set(Load::Failed(e));
+            Err(f) => {
+                let _ = target.try_set(Load::Failed(client::describe(&f)));
             }
         }
     }

@@ -1,15 +1,20 @@
 //! `/rep/customer/{id}`: the customer editor. Deal fields (probability, expected
-//! date), the rep's private profile notes, tags, follow-up notes and the activity
-//! timeline. Inputs are checked with the same parsers the server uses; the
-//! server's answer is shown next to what was saved.
+//! date), the rep's private profile notes, tags, follow-up notes and the
+//! customer's access-log timeline. Inputs are checked with the same parsers the
+//! server uses; the server's answer is shown next to what was saved.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
-use super::client::{self, int_of, list_of, str_of, Creds, Role};
+use super::client::{self, Creds, Role};
 use super::{Avatar, Empty, Failed, Load, Loading, TopBar, NO_CREDS_REP};
+use crate::api::crm::{
+    AccessLogItem, CustomerProfile, ExpectedPrForm, ExpectedTimeForm, FollowForm, FollowNote,
+    InformationForm, NewTagForm, NoteAdded, Page, TagAdded, TagGroups, TagListForm,
+};
+use crate::api::{self, Failure};
 use crate::domain::{Date, Email, FieldErrors, MobilePhone, Probability};
 
 /// The outcome of a save, shown under the section that saved.
@@ -152,97 +157,77 @@ impl Editor {
     async fn load_detail(self) {
         let Some(c) = self.creds() else { return };
         let _ = self.state.try_set(Load::Loading);
-        match client::loose_get(
-            &c,
-            "qiyeweixin/customer",
-            &[("customer_id", self.id.to_string())],
-        )
-        .await
-        {
-            Ok(env) if env.code == 200 => {
-                let Some(d) = list_of(&env).into_iter().next() else {
+        let params = [("customer_id", self.id.to_string())];
+        match client::get::<Page<CustomerProfile>>(&c, "qiyeweixin/customer", &params).await {
+            Ok(env) => {
+                let Some(d) = env.data.ret_data.into_iter().next() else {
                     let _ = self.state.try_set(Load::Failed("客户不存在".into()));
                     return;
                 };
-                let name = str_of(&d, "username");
-                let _ = self.name.try_set(if name.is_empty() {
+                let name = if d.username.is_empty() {
                     format!("客户ID{}", self.id)
                 } else {
-                    name.clone()
-                });
-                let _ = self.avatar.try_set(str_of(&d, "headimgurl"));
-                let _ = self.source.try_set(str_of(&d, "source"));
-                let _ = self.pr.try_set(
-                    int_of(&d, "expedted_pr")
-                        .map(|p| p.to_string())
-                        .unwrap_or_default(),
-                );
-                let _ = self.date.try_set(str_of(&d, "expected_time"));
-                let memo = str_of(&d, "memo_name");
+                    d.username.clone()
+                };
+                let _ = self.name.try_set(name);
+                let _ = self.avatar.try_set(d.headimgurl);
+                let _ = self.source.try_set(d.source);
                 let _ = self
-                    .memo
+                    .pr
+                    .try_set(d.expected_pr.map(|p| p.to_string()).unwrap_or_default());
+                let _ = self.date.try_set(d.expected_time.unwrap_or_default());
+                let memo = if d.memo_name.is_empty() {
+                    d.username
+                } else {
+                    d.memo_name
+                };
+                let _ = self.memo.value.try_set(memo);
+                let _ = self
+                    .sex
                     .value
-                    .try_set(if memo.is_empty() { name } else { memo });
-                let _ = self.sex.value.try_set(str_of(&d, "sex"));
-                for (f, k) in [
-                    (self.phone, "phone"),
-                    (self.email, "email"),
-                    (self.company, "company"),
-                    (self.position, "position"),
-                    (self.address, "address"),
-                    (self.birthday, "birthday"),
-                    (self.mem, "mem"),
+                    .try_set(d.sex.0.map(|s| s.to_string()).unwrap_or_default());
+                for (f, v) in [
+                    (self.phone, d.phone),
+                    (self.email, d.email),
+                    (self.company, d.company),
+                    (self.position, d.position),
+                    (self.address, d.address),
+                    (self.birthday, d.birthday),
+                    (self.mem, d.mem),
                 ] {
-                    let _ = f.value.try_set(str_of(&d, k));
+                    let _ = f.value.try_set(v);
                 }
                 let _ = self.state.try_set(Load::Ready);
             }
-            Ok(env) => {
-                let _ = self
-                    .state
-                    .try_set(Load::Failed(client::loose_describe(&env)));
-            }
-            Err(e) => {
-                let _ = self.state.try_set(Load::Failed(e));
+            Err(f) => {
+                let _ = self.state.try_set(Load::Failed(client::describe(&f)));
             }
         }
     }
 
     async fn load_tags(self) {
         let Some(c) = self.creds() else { return };
-        let res = client::loose_get(
-            &c,
-            "qiyeweixin/tag_list",
-            &[
-                ("customer_id", self.id.to_string()),
-                ("tag_type", "1".into()),
-            ],
-        )
-        .await;
-        match res {
-            Ok(env) if env.code == 200 => {
-                let groups: Vec<Group> = list_of(&env)
-                    .iter()
+        let params = [
+            ("customer_id", self.id.to_string()),
+            ("tag_type", "1".into()),
+        ];
+        match client::get::<TagGroups>(&c, "qiyeweixin/tag_list", &params).await {
+            Ok(env) => {
+                let groups: Vec<Group> = env
+                    .data
+                    .ret_data
+                    .into_iter()
                     .map(|g| Group {
-                        name: str_of(g, "name"),
+                        name: g.name,
                         tags: g
-                            .get("tags")
-                            .and_then(Value::as_array)
-                            .map(|ts| {
-                                ts.iter()
-                                    .filter_map(|t| {
-                                        Some(Tag {
-                                            id: int_of(t, "id")?,
-                                            name: str_of(t, "name"),
-                                            selected: t
-                                                .get("is_select")
-                                                .and_then(Value::as_bool)
-                                                .unwrap_or(false),
-                                        })
-                                    })
-                                    .collect()
+                            .tags
+                            .into_iter()
+                            .map(|t| Tag {
+                                id: t.id,
+                                name: t.name,
+                                selected: t.is_select,
                             })
-                            .unwrap_or_default(),
+                            .collect(),
                     })
                     .collect();
                 let empty = groups.iter().all(|g| g.tags.is_empty());
@@ -251,114 +236,97 @@ impl Editor {
                     .tags_state
                     .try_set(if empty { Load::Empty } else { Load::Ready });
             }
-            Ok(env) if env.code == 302 => {
+            Err(Failure::Refused(r)) if r.code == 302 => {
                 let _ = self.tags_state.try_set(Load::Empty);
             }
-            Ok(env) => {
-                let _ = self
-                    .tags_state
-                    .try_set(Load::Failed(client::loose_describe(&env)));
-            }
-            Err(e) => {
-                let _ = self.tags_state.try_set(Load::Failed(e));
+            Err(f) => {
+                let _ = self.tags_state.try_set(Load::Failed(client::describe(&f)));
             }
         }
     }
 
     async fn load_notes(self) {
         let Some(c) = self.creds() else { return };
-        let res = client::loose_get(
-            &c,
-            "qiyeweixin/follow_info",
-            &[
-                ("customer_id", self.id.to_string()),
-                ("length", "50".into()),
-            ],
-        )
-        .await;
-        match res {
-            Ok(env) if env.code == 200 || env.code == 302 || env.code == 0 => {
-                let notes: Vec<(String, String)> = list_of(&env)
-                    .iter()
-                    .map(|n| (str_of(n, "follow_info"), str_of(n, "create_date")))
-                    .collect();
-                let empty = notes.is_empty();
-                let _ = self.notes.try_set(notes);
-                let _ = self
-                    .notes_state
-                    .try_set(if empty { Load::Empty } else { Load::Ready });
+        let params = [
+            ("customer_id", self.id.to_string()),
+            ("length", "50".into()),
+        ];
+        let res = client::get::<Page<FollowNote>>(&c, "qiyeweixin/follow_info", &params).await;
+        let notes: Vec<(String, String)> = match res {
+            Ok(env) => env
+                .data
+                .ret_data
+                .into_iter()
+                .map(|n| (n.follow_info, n.create_date))
+                .collect(),
+            // No notes yet, or the original's empty answer.
+            Err(Failure::Refused(r)) if r.code == 302 || r.code == 0 => Vec::new(),
+            Err(f) => {
+                let _ = self.notes_state.try_set(Load::Failed(client::describe(&f)));
+                return;
             }
-            Ok(env) => {
-                let _ = self
-                    .notes_state
-                    .try_set(Load::Failed(client::loose_describe(&env)));
-            }
-            Err(e) => {
-                let _ = self.notes_state.try_set(Load::Failed(e));
-            }
-        }
+        };
+        let empty = notes.is_empty();
+        let _ = self.notes.try_set(notes);
+        let _ = self
+            .notes_state
+            .try_set(if empty { Load::Empty } else { Load::Ready });
     }
 
+    /// The customer's access log toward the rep, newest first.
     async fn load_timeline(self) {
         let Some(c) = self.creds() else { return };
-        let res = client::loose_get(
-            &c,
-            "qiyeweixin/action/time",
-            &[
-                ("customer_id", self.id.to_string()),
-                ("current_page", "1".into()),
-                ("length", "30".into()),
-            ],
-        )
-        .await;
-        match res {
-            Ok(env) if env.code == 200 || env.code == 302 => {
-                let items: Vec<(String, String)> = list_of(&env)
-                    .iter()
-                    .map(|n| (str_of(n, "log"), str_of(n, "create_date")))
-                    .collect();
-                let empty = items.is_empty();
-                let _ = self.timeline.try_set(items);
+        let params = [
+            ("customer_id", self.id.to_string()),
+            ("current_page", "1".into()),
+            ("length", "30".into()),
+        ];
+        let res = client::get::<Page<AccessLogItem>>(&c, "qiyeweixin/action/time", &params).await;
+        let items: Vec<(String, String)> = match res {
+            Ok(env) => env
+                .data
+                .ret_data
+                .into_iter()
+                .map(|n| (n.log, n.create_date))
+                .collect(),
+            Err(Failure::Refused(r)) if r.code == 302 => Vec::new(),
+            Err(f) => {
                 let _ = self
                     .timeline_state
-                    .try_set(if empty { Load::Empty } else { Load::Ready });
+                    .try_set(Load::Failed(client::describe(&f)));
+                return;
             }
-            Ok(env) => {
-                let _ = self
-                    .timeline_state
-                    .try_set(Load::Failed(client::loose_describe(&env)));
-            }
-            Err(e) => {
-                let _ = self.timeline_state.try_set(Load::Failed(e));
-            }
-        }
+        };
+        let empty = items.is_empty();
+        let _ = self.timeline.try_set(items);
+        let _ = self
+            .timeline_state
+            .try_set(if empty { Load::Empty } else { Load::Ready });
     }
 
-    /// POSTs and reports into `saved`; field errors go to `on_fields`.
-    async fn save(
+    /// POSTs and reports into `saved`; field errors of a refusal go to
+    /// `on_fields`. The answer's `data` when saved.
+    async fn save<T: DeserializeOwned + Default>(
         self,
         path: String,
         form: Vec<(&'static str, String)>,
         saved: RwSignal<Saved>,
         on_fields: impl Fn(&FieldErrors),
-    ) -> bool {
-        let Some(c) = self.creds() else { return false };
+    ) -> Option<T> {
+        let c = self.creds()?;
         let _ = saved.try_set(Saved::Saving);
-        match client::loose_post(&c, &path, &[], &form).await {
-            Ok(env) if env.code == 200 => {
+        match client::post::<T>(&c, &path, &[], &form).await {
+            Ok(env) => {
                 let m = env.msg.text();
                 let _ = saved.try_set(Saved::Ok(if m.is_empty() { "已保存".into() } else { m }));
-                true
+                Some(env.data)
             }
-            Ok(env) => {
-                let fe = client::loose_field_errors(&env);
-                on_fields(&fe);
-                let _ = saved.try_set(Saved::Err(client::loose_describe(&env)));
-                false
-            }
-            Err(e) => {
-                let _ = saved.try_set(Saved::Err(e));
-                false
+            Err(f) => {
+                if let Failure::Refused(r) = &f {
+                    on_fields(&r.field_errors());
+                }
+                let _ = saved.try_set(Saved::Err(client::describe(&f)));
+                None
             }
         }
     }
@@ -370,10 +338,13 @@ impl Editor {
                 self.pr_error.set(None);
                 leptos::task::spawn_local(async move {
                     let pr_error = self.pr_error;
-                    let ok = self
-                        .save(
+                    let form = ExpectedPrForm {
+                        expected_pr: p.get(),
+                    };
+                    let saved = self
+                        .save::<api::Empty>(
                             format!("qiyeweixin/customer/update_expected_pr/{}", self.id),
-                            vec![("expedted_pr", p.get().to_string())],
+                            form.pairs(),
                             self.pr_saved,
                             move |fe| {
                                 let _ =
@@ -381,7 +352,7 @@ impl Editor {
                             },
                         )
                         .await;
-                    if ok {
+                    if saved.is_some() {
                         self.load_notes().await;
                     }
                 });
@@ -396,10 +367,13 @@ impl Editor {
                 self.date_error.set(None);
                 leptos::task::spawn_local(async move {
                     let date_error = self.date_error;
-                    let ok = self
-                        .save(
+                    let form = ExpectedTimeForm {
+                        expected_time: d.to_string(),
+                    };
+                    let saved = self
+                        .save::<api::Empty>(
                             format!("qiyeweixin/customer/update_expected_time/{}", self.id),
-                            vec![("expected_time", d.to_string())],
+                            form.pairs(),
                             self.date_saved,
                             move |fe| {
                                 let _ = date_error
@@ -407,7 +381,7 @@ impl Editor {
                             },
                         )
                         .await;
-                    if ok {
+                    if saved.is_some() {
                         self.load_notes().await;
                     }
                 });
@@ -450,23 +424,26 @@ impl Editor {
             self.info_saved.set(Saved::Err("请先改正标红的字段".into()));
             return;
         }
+        let text = |f: Field| f.value.get_untracked().trim().to_owned();
+        let birthday = self.birthday.value.get_untracked();
+        let form = InformationForm {
+            username: text(self.memo),
+            sex: text(self.sex),
+            phone: text(self.phone),
+            email: text(self.email),
+            company: text(self.company),
+            position: text(self.position),
+            address: text(self.address),
+            birthday: Date::parse(&birthday)
+                .map(|d| d.to_string())
+                .unwrap_or(birthday),
+            mem: text(self.mem),
+        };
         let fields = self.profile_fields();
-        let form: Vec<(&'static str, String)> = fields
-            .iter()
-            .map(|(k, f)| {
-                let v = f.value.get_untracked();
-                let v = if *k == "birthday" {
-                    Date::parse(&v).map(|d| d.to_string()).unwrap_or(v)
-                } else {
-                    v.trim().to_owned()
-                };
-                (*k, v)
-            })
-            .collect();
         leptos::task::spawn_local(async move {
-            self.save(
+            self.save::<api::Empty>(
                 format!("qiyeweixin/customer/update_information/{}", self.id),
-                form,
+                form.pairs(),
                 self.info_saved,
                 move |fe| {
                     for (k, f) in fields {
@@ -490,24 +467,24 @@ impl Editor {
                 t.selected = !t.selected;
             }
         });
-        let ids: Vec<i64> = self.groups.with_untracked(|gs| {
+        let tag_list: Vec<i64> = self.groups.with_untracked(|gs| {
             gs.iter()
                 .flat_map(|g| g.tags.iter())
                 .filter(|t| t.selected)
                 .map(|t| t.id)
                 .collect()
         });
-        let list = Value::from(ids).to_string();
+        let form = TagListForm { tag_list };
         leptos::task::spawn_local(async move {
-            let ok = self
-                .save(
+            let saved = self
+                .save::<api::Empty>(
                     format!("qiyeweixin/customer/update_tag/{}", self.id),
-                    vec![("tag_list", list)],
+                    form.pairs(),
                     self.tags_saved,
                     |_| {},
                 )
                 .await;
-            if !ok {
+            if saved.is_none() {
                 self.load_tags().await;
             }
         });
@@ -524,16 +501,17 @@ impl Editor {
                 .set(Saved::Err("标签不能超过32个字符".into()));
             return;
         }
+        let form = NewTagForm { name, tag_type: 1 };
         leptos::task::spawn_local(async move {
-            let ok = self
-                .save(
+            let added = self
+                .save::<TagAdded>(
                     format!("qiyeweixin/tag_list/add_tag/{}", self.id),
-                    vec![("name", name), ("tag_type", "1".into())],
+                    form.pairs(),
                     self.tags_saved,
                     |_| {},
                 )
                 .await;
-            if ok {
+            if added.is_some() {
                 let _ = self.new_tag.try_set(String::new());
                 self.load_tags().await;
             }
@@ -542,7 +520,7 @@ impl Editor {
 
     fn delete_tag(self, tag_id: i64) {
         leptos::task::spawn_local(async move {
-            self.save(
+            self.save::<api::Empty>(
                 format!("qiyeweixin/tag_list/delete_tag/{tag_id}"),
                 vec![],
                 self.tags_saved,
@@ -564,16 +542,17 @@ impl Editor {
                 .set(Saved::Err("跟进信息不能超过256个字符".into()));
             return;
         }
+        let form = FollowForm { follow_info: text };
         leptos::task::spawn_local(async move {
-            let ok = self
-                .save(
+            let added = self
+                .save::<NoteAdded>(
                     format!("qiyeweixin/follow_info/add/{}", self.id),
-                    vec![("follow_info", text)],
+                    form.pairs(),
                     self.note_saved,
                     |_| {},
                 )
                 .await;
-            if ok {
+            if added.is_some() {
                 let _ = self.note_text.try_set(String::new());
                 self.load_notes().await;
             }

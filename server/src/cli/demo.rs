@@ -13,9 +13,8 @@ use serde_json::{json, Value};
 use crate::db::{get_i64, get_str};
 use crate::error::Error;
 use crate::service::admin::{self, NewCustomer, NewUser};
-use crate::service::article;
 use crate::service::chat::{self, Outgoing};
-use crate::service::crm;
+use crate::service::{article, crm, signup};
 use crate::{AppState, Clock};
 
 pub const DEMO_COMPANY: &str = "诸葛雷达演示公司";
@@ -232,11 +231,11 @@ async fn seed_crm(st: &AppState, rep: i64, customers: &[i64]) -> Result<(), Erro
         ("90后", 1),
         ("价格敏感", 2),
     ] {
-        let tag = crm::NewTag {
+        let tag = crm::tags::NewTag {
             name: name.into(),
             tag_type: 1,
         };
-        crm::add_tag(st, rep, Some(customers[c]), &tag).await?;
+        crm::tags::add(st, rep, Some(customers[c]), &tag).await?;
     }
     let rel = crm::relation_id(st, rep, customers[0], "customer_id").await?;
     for (i, note) in ["电话沟通，客户关注售后服务", "更新预计成交率为: 80"]
@@ -308,7 +307,7 @@ async fn seed_articles(
         ids.push(id);
     }
     let first = ids[0];
-    let activity = article::create_activity(st, "私域增长线下沙龙", Some(first)).await?;
+    let activity = signup::create_activity(st, "私域增长线下沙龙", Some(first)).await?;
     // A review that reached the article without a sharing rep (no access log).
     if let Some(cid) = customers.get(3) {
         let id = article::review(
@@ -367,11 +366,11 @@ async fn seed_radar(
     )
     .await?;
     article::approve_review(st, review).await?;
-    article::sign_up(
+    signup::sign_up(
         &past(st, 170 * minute),
         rose,
         activity,
-        &article::SignUp {
+        &signup::SignUp {
             customer_name: "胡蓉".into(),
             phone: MobilePhone::parse("13700001234").map_err(|m| Error::Internal(m.into()))?,
             leave_message: "想参加，带两位同事".into(),

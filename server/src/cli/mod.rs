@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::config::{Config, DEFAULT_DATABASE_URL};
 use crate::error::Error;
-use crate::service::{admin, article};
+use crate::service::{admin, article, signup};
 use crate::AppState;
 
 #[derive(Parser, Debug)]
@@ -368,7 +368,7 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<Output, Error> {
         } => created(article::create_article(st, company_id, &title, status, read_count).await?),
         Admin::Activity {
             op: ActivityOp::Create { title, article_id },
-        } => created(article::create_activity(st, &title, article_id).await?),
+        } => created(signup::create_activity(st, &title, article_id).await?),
         Admin::Review {
             op: ReviewOp::Approve { id },
         } => created(article::approve_review(st, id).await?),
@@ -379,6 +379,6 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<Output, Error> {
                     name,
                     tag_type,
                 },
-        } => created(crate::service::crm::create_tag(st, user_id, &name, tag_type).await?),
+        } => created(crate::service::crm::tags::create(st, user_id, &name, tag_type).await?),
     })
 }

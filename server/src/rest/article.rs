@@ -5,19 +5,23 @@
 
 use axum::extract::State;
 use axum::http::Method;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, Router};
-use serde_json::json;
 
+use app::api::article::{
+    RecommendList, RecommendQuery, ReviewForm, ReviewList, ReviewPosted, SignedUp, StayForm,
+    StayTime, ViewForm, ViewedArticle,
+};
 use app::domain::MobilePhone;
 
 use super::{post_only, wrong_method, Args};
 use crate::auth::CustomerAuth;
-use crate::error::{ok, ApiResult, Error, WithStyle, IN_DATA_402, IN_MSG_301};
+use crate::error::{ok, ApiError, ApiResult, Error, WithStyle, IN_DATA_402, IN_MSG_301};
 use crate::extract::{parse_id, Body, Check, Fields, Query, WHOLE_NUMBER};
-use crate::service::article::{
+use crate::service::article;
+use crate::service::signup::{
     self, SignUp, MAX_ADDRESS_CHARS, MAX_LEAVE_MESSAGE_CHARS, MAX_SIGNUP_NAME_CHARS,
 };
-use crate::timefmt;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -36,10 +40,6 @@ fn path_id(o_id: &str) -> Result<i64, Error> {
     parse_id(o_id).ok_or_else(Error::bad_request)
 }
 
-fn no_op() -> Error {
-    Error::UnknownOperation
-}
-
 async fn article_op(
     State(st): State<AppState>,
     CustomerAuth(customer_id): CustomerAuth,
@@ -47,49 +47,70 @@ async fn article_op(
     Args((oper, o_id)): Args<(String, String)>,
     Query(q): Query,
     Body(body): Body,
-) -> ApiResult {
-    let id = path_id(&o_id)?;
+) -> Response {
+    let id = match path_id(&o_id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
     match (method == Method::POST, oper.as_str()) {
-        (true, "review_article") => review_article(&st, customer_id, id, &body).await,
-        (true, "view_article") => view_article(&st, customer_id, id, &body).await,
-        (true, "staytime") => staytime(&st, customer_id, id, &body).await,
-        (false, "article_review_list") => {
-            let items = article::review_list(&st, customer_id, id).await?;
-            if items.is_empty() {
-                return Err(Error::NoData.into());
-            }
-            let n = items.len();
-            ok("查询成功", json!({"ret_data": items, "data_count": n}))
-        }
+        (true, "review_article") => review_article(&st, customer_id, id, &body)
+            .await
+            .into_response(),
+        (true, "view_article") => view_article(&st, customer_id, id, &body)
+            .await
+            .into_response(),
+        (true, "staytime") => staytime(&st, customer_id, id, &body).await.into_response(),
+        (false, "article_review_list") => review_list(&st, customer_id, id).await.into_response(),
         (false, "recommend_article_list") => {
-            let mut c = Check::new(&q);
-            let uid = c.req_int("uid", "uidID不能为空", WHOLE_NUMBER);
-            let company_id = c.req_int("company_id", "公司ID不能为空", WHOLE_NUMBER);
-            c.finish().styled(IN_DATA_402)?;
-            let (Some(uid), Some(company_id)) = (uid, company_id) else {
-                return Err(Error::bad_request().into());
-            };
-            let r = article::recommend(&st, customer_id, id, uid, company_id)
-                .await
-                .styled(IN_DATA_402)?;
-            if r.items.is_empty() {
-                return Err(Error::NoData.into());
-            }
-            ok(
-                "查询成功",
-                json!({"ret_data": r.items, "data_count": r.data_count}),
-            )
+            recommend(&st, customer_id, id, &q).await.into_response()
         }
-        _ => Err(no_op().into()),
+        _ => Error::UnknownOperation.into_response(),
     }
 }
 
-async fn review_article(
+async fn review_list(st: &AppState, customer_id: i64, article_id: i64) -> ApiResult<ReviewList> {
+    let items = article::review_list(st, customer_id, article_id).await?;
+    if items.is_empty() {
+        return Err(Error::NoData.into());
+    }
+    let data_count = items.len() as i64;
+    ok(
+        "查询成功",
+        ReviewList {
+            ret_data: items,
+            data_count,
+        },
+    )
+}
+
+fn recommend_query(q: &Fields) -> Result<RecommendQuery, ApiError> {
+    let mut c = Check::new(q);
+    let uid = c.req_int("uid", "uidID不能为空", WHOLE_NUMBER);
+    let company_id = c.req_int("company_id", "公司ID不能为空", WHOLE_NUMBER);
+    c.finish().styled(IN_DATA_402)?;
+    let (Some(uid), Some(company_id)) = (uid, company_id) else {
+        return Err(Error::bad_request().into());
+    };
+    Ok(RecommendQuery { uid, company_id })
+}
+
+async fn recommend(
     st: &AppState,
     customer_id: i64,
     article_id: i64,
-    body: &Fields,
-) -> ApiResult {
+    q: &Fields,
+) -> ApiResult<RecommendList> {
+    let q = recommend_query(q)?;
+    let list = article::recommend(st, customer_id, article_id, q.uid, q.company_id)
+        .await
+        .styled(IN_DATA_402)?;
+    if list.ret_data.is_empty() {
+        return Err(Error::NoData.into());
+    }
+    ok("查询成功", list)
+}
+
+fn review_form(body: &Fields) -> Result<ReviewForm, ApiError> {
     let mut c = Check::new(body);
     let content = match c
         .fields
@@ -109,10 +130,27 @@ async fn review_article(
     let uid = c.opt_int("uid", WHOLE_NUMBER);
     c.finish().styled(IN_MSG_301)?;
     let content = content.ok_or_else(Error::bad_request)?;
-    let id = article::review(st, customer_id, article_id, &content, uid)
+    Ok(ReviewForm { content, uid })
+}
+
+async fn review_article(
+    st: &AppState,
+    customer_id: i64,
+    article_id: i64,
+    body: &Fields,
+) -> ApiResult<ReviewPosted> {
+    let f = review_form(body)?;
+    let id = article::review(st, customer_id, article_id, &f.content, f.uid)
         .await
         .styled(IN_MSG_301)?;
-    ok("成功", json!({"id": id}))
+    ok("成功", ReviewPosted { id })
+}
+
+fn view_form(body: &Fields) -> Result<ViewForm, ApiError> {
+    let mut c = Check::new(body);
+    let uid = c.opt_int("uid", WHOLE_NUMBER);
+    c.finish().styled(IN_MSG_301)?;
+    Ok(ViewForm { uid })
 }
 
 async fn view_article(
@@ -120,31 +158,15 @@ async fn view_article(
     customer_id: i64,
     article_id: i64,
     body: &Fields,
-) -> ApiResult {
-    let mut c = Check::new(body);
-    let uid = c.opt_int("uid", WHOLE_NUMBER);
-    c.finish().styled(IN_MSG_301)?;
-    let v = article::view(st, customer_id, article_id, uid)
+) -> ApiResult<ViewedArticle> {
+    let f = view_form(body)?;
+    let v = article::view(st, customer_id, article_id, f.uid)
         .await
         .styled(IN_MSG_301)?;
-    ok(
-        "成功",
-        json!({
-            "log_id": v.log_id,
-            "read_count": v.read_count,
-            "id": article_id,
-            "company_id": v.company_id,
-            "title": v.title,
-            "summary": v.summary,
-            "body": v.body,
-            "cover_picture": v.cover_picture,
-            "create_date": timefmt::plain(st.config.tz, v.create_date),
-            "activity_id": v.activity_id,
-        }),
-    )
+    ok("成功", v)
 }
 
-async fn staytime(st: &AppState, customer_id: i64, article_id: i64, body: &Fields) -> ApiResult {
+fn stay_form(body: &Fields) -> Result<StayForm, ApiError> {
     let mut c = Check::new(body);
     let uid = c.req_int("uid", "雷达用户ID不能为空", WHOLE_NUMBER);
     let log_id = c.req_int("log_id", "访问记录ID不能为空", WHOLE_NUMBER);
@@ -156,23 +178,30 @@ async fn staytime(st: &AppState, customer_id: i64, article_id: i64, body: &Field
     let (Some(uid), Some(log_id), Some(seconds)) = (uid, log_id, seconds) else {
         return Err(Error::bad_request().into());
     };
-    let stored = article::stay(st, customer_id, article_id, uid, log_id, seconds)
-        .await
-        .styled(IN_MSG_301)?;
-    ok("成功", json!({"log_id": log_id, "stay_seconds": stored}))
+    Ok(StayForm {
+        uid,
+        log_id,
+        seconds,
+    })
 }
 
-async fn plugin_report_op(
-    State(st): State<AppState>,
-    CustomerAuth(customer_id): CustomerAuth,
-    Args((oper, o_id)): Args<(String, String)>,
-    Body(body): Body,
-) -> ApiResult {
-    let activity_id = path_id(&o_id)?;
-    if oper != "sign_up_activity" {
-        return Err(no_op().into());
-    }
-    let mut c = Check::new(&body);
+async fn staytime(
+    st: &AppState,
+    customer_id: i64,
+    article_id: i64,
+    body: &Fields,
+) -> ApiResult<StayTime> {
+    let f = stay_form(body)?;
+    let stored = article::stay(st, customer_id, article_id, f.uid, f.log_id, f.seconds)
+        .await
+        .styled(IN_MSG_301)?;
+    ok("成功", stored)
+}
+
+/// The sign-up form, validated (`phone_verify_code` is accepted and ignored:
+/// there is no SMS provider).
+fn sign_up_form(body: &Fields) -> Result<SignUp, ApiError> {
+    let mut c = Check::new(body);
     let uid = c.opt_int("uid", WHOLE_NUMBER);
     let customer_name = bounded(
         &mut c,
@@ -197,24 +226,36 @@ async fn plugin_report_op(
         MAX_LEAVE_MESSAGE_CHARS,
     );
     let address = c.opt_str("address", MAX_ADDRESS_CHARS);
-    // `phone_verify_code` is accepted and ignored: there is no SMS provider.
     c.finish().styled(IN_MSG_301)?;
     let (Some(customer_name), Some(phone), Some(leave_message)) =
         (customer_name, phone, leave_message)
     else {
         return Err(Error::bad_request().into());
     };
-    let s = SignUp {
+    Ok(SignUp {
         customer_name,
         phone,
         leave_message,
         address,
         uid,
-    };
-    let id = article::sign_up(&st, customer_id, activity_id, &s)
+    })
+}
+
+async fn plugin_report_op(
+    State(st): State<AppState>,
+    CustomerAuth(customer_id): CustomerAuth,
+    Args((oper, o_id)): Args<(String, String)>,
+    Body(body): Body,
+) -> ApiResult<SignedUp> {
+    let activity_id = path_id(&o_id)?;
+    if oper != "sign_up_activity" {
+        return Err(Error::UnknownOperation.into());
+    }
+    let s = sign_up_form(&body)?;
+    let id = signup::sign_up(&st, customer_id, activity_id, &s)
         .await
         .styled(IN_MSG_301)?;
-    ok("报名成功", json!({"id": id}))
+    ok("报名成功", SignedUp { id })
 }
 
 /// A required string of at most `max` characters.

@@ -41,8 +41,9 @@ pub fn follow_texts(st: &AppState, then_ms: Option<i64>, now_ms: i64) -> (String
     }
 }
 
-/// `last_activity_time` of the contact list: `今天`, `昨天` or the local date.
-pub fn activity_text(st: &AppState, then_ms: Option<i64>, now_ms: i64) -> String {
+/// When the customer was last seen in the access log (the contact list's
+/// `last_activity_time`): `今天`, `昨天` or the local date.
+pub fn last_seen_text(st: &AppState, then_ms: Option<i64>, now_ms: i64) -> String {
     let tz = st.config.tz;
     match then_ms {
         None => String::new(),

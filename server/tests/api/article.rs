@@ -6,6 +6,7 @@ use crate::both;
 use crate::common::*;
 use radar::db::{get_i64, get_opt_i64, get_str};
 use radar::service::article as svc;
+use radar::service::signup;
 use serde_json::{json, Value};
 
 const VIEW: &str = "/zhugeleida/gongzhonghao/article/view_article";
@@ -237,7 +238,7 @@ async fn view_returns_the_article_content_and_its_activity(b: Backend) {
     assert_eq!(d["activity_id"], Value::Null);
 
     // An activity naming the article is its sign-up form.
-    let named = svc::create_activity(&app.st, "沙龙", Some(w.article))
+    let named = signup::create_activity(&app.st, "沙龙", Some(w.article))
         .await
         .unwrap();
     let r = view(&w, &w.cust, w.article, &uid).await;
@@ -246,7 +247,7 @@ async fn view_returns_the_article_content_and_its_activity(b: Backend) {
 
     // An article that embeds an activity (plugin_report_id) shows that one,
     // also to a view without a sharing rep.
-    let embedded = svc::create_activity(&app.st, "嵌入的活动", None)
+    let embedded = signup::create_activity(&app.st, "嵌入的活动", None)
         .await
         .unwrap();
     let host = svc::create_article(&app.st, w.company, "承载文章", 1, 0)
@@ -842,7 +843,7 @@ fn form<'a>(phone: &'a str, uid: &'a str) -> Vec<(&'a str, &'a str)> {
 async fn sign_up_stores_and_logs_in_one_go(b: Backend) {
     let w = world(b).await;
     let app = &w.app;
-    let act = svc::create_activity(&app.st, "私域增长线下沙龙", Some(w.article))
+    let act = signup::create_activity(&app.st, "私域增长线下沙龙", Some(w.article))
         .await
         .unwrap();
     let uid = w.rep.id.to_string();
@@ -888,7 +889,9 @@ async fn sign_up_stores_and_logs_in_one_go(b: Backend) {
     assert_eq!(app.count("access_log").await, 1);
 
     // Another activity takes the same phone. Without a rep nothing is logged.
-    let act2 = svc::create_activity(&app.st, "第二场", None).await.unwrap();
+    let act2 = signup::create_activity(&app.st, "第二场", None)
+        .await
+        .unwrap();
     let r = sign_up(&w, &again, act2, &form("13020002341", "")).await;
     assert_eq!(code(&r), 200, "{r}");
     assert_eq!(
@@ -907,7 +910,7 @@ async fn sign_up_title_comes_from_the_activitys_article(b: Backend) {
     w.app.relate(&w.rep, &w.cust).await;
     let uid = w.rep.id.to_string();
     // Embedded only through article.plugin_report_id.
-    let act = svc::create_activity(&app.st, "活动标题", None)
+    let act = signup::create_activity(&app.st, "活动标题", None)
         .await
         .unwrap();
     let host = svc::create_article(&app.st, w.company, "承载文章", 1, 0)
@@ -924,7 +927,7 @@ async fn sign_up_title_comes_from_the_activitys_article(b: Backend) {
         200
     );
     // No article at all: the activity's own title; a related rep is enough.
-    let bare = svc::create_activity(&app.st, "独立活动", None)
+    let bare = signup::create_activity(&app.st, "独立活动", None)
         .await
         .unwrap();
     assert_eq!(
@@ -958,7 +961,7 @@ async fn sign_up_title_comes_from_the_activitys_article(b: Backend) {
 async fn sign_up_rejects_bad_input_and_stores_nothing(b: Backend) {
     let w = world(b).await;
     let app = &w.app;
-    let act = svc::create_activity(&app.st, "沙龙", Some(w.article))
+    let act = signup::create_activity(&app.st, "沙龙", Some(w.article))
         .await
         .unwrap();
     let other = app.company("别家").await;
@@ -986,7 +989,7 @@ async fn sign_up_rejects_bad_input_and_stores_nothing(b: Backend) {
         let r = sign_up(&w, &w.cust, act, &form(bad, "")).await;
         assert_eq!(r["msg"]["phone"][0]["code"], "invalid", "{bad}: {r}");
     }
-    let long = "长".repeat(svc::MAX_LEAVE_MESSAGE_CHARS + 1);
+    let long = "长".repeat(signup::MAX_LEAVE_MESSAGE_CHARS + 1);
     let r = sign_up(
         &w,
         &w.cust,
@@ -1036,7 +1039,7 @@ async fn sign_up_rejects_bad_input_and_stores_nothing(b: Backend) {
 async fn concurrent_duplicate_sign_ups_store_one(b: Backend) {
     let w = world(b).await;
     let app = &w.app;
-    let act = svc::create_activity(&app.st, "沙龙", Some(w.article))
+    let act = signup::create_activity(&app.st, "沙龙", Some(w.article))
         .await
         .unwrap();
     let uid = w.rep.id.to_string();
@@ -1063,7 +1066,7 @@ async fn each_action_moves_the_contact_list(b: Backend) {
     app.relate(&w.rep, &w.cust).await;
     app.relate(&w.rep, &k2).await;
     app.relate(&w.rep, &k3).await;
-    let act = svc::create_activity(&app.st, "沙龙", Some(w.article))
+    let act = signup::create_activity(&app.st, "沙龙", Some(w.article))
         .await
         .unwrap();
     let uid = w.rep.id.to_string();

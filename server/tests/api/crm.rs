@@ -64,7 +64,7 @@ async fn article(app: &TestApp, company: i64, title: &str) -> i64 {
 }
 
 async fn tag(app: &TestApp, u: &Who, name: &str) -> i64 {
-    radar::service::crm::create_tag(&app.st, u.id, name, 1)
+    radar::service::crm::tags::create(&app.st, u.id, name, 1)
         .await
         .unwrap()
 }

@@ -33,7 +33,7 @@ use app::api::Action;
 use app::api::Side;
 use chrono::NaiveDate;
 use futures_util::StreamExt;
-use radar::service::{admin, article as svc};
+use radar::service::{admin, article as svc, signup};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
@@ -473,7 +473,7 @@ async fn fixture(b: Backend) -> World {
     let draft = svc::create_article(st, company, "草稿：下季度计划", 2, 0)
         .await
         .expect("draft");
-    let activity = svc::create_activity(st, "私域增长线下沙龙", Some(article))
+    let activity = signup::create_activity(st, "私域增长线下沙龙", Some(article))
         .await
         .expect("activity");
     // A global group (there is no command for one) with one of the rep's tags.

@@ -66,7 +66,7 @@ async fn world(b: Backend) -> World {
     let bid = svc::create_article(&app.st, company, TITLE_B, 1, 3)
         .await
         .unwrap();
-    let activity = svc::create_activity(&app.st, "私域增长线下沙龙", Some(a))
+    let activity = radar::service::signup::create_activity(&app.st, "私域增长线下沙龙", Some(a))
         .await
         .unwrap();
     World {

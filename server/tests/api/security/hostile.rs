@@ -210,7 +210,7 @@ async fn concurrent_duplicates_store_one_row(b: Backend) {
     let article = radar::service::article::create_article(&app.st, company, "文章", 1, 0)
         .await
         .unwrap();
-    let activity = radar::service::article::create_activity(&app.st, "沙龙", Some(article))
+    let activity = radar::service::signup::create_activity(&app.st, "沙龙", Some(article))
         .await
         .unwrap();
     let guest = app.customer(company, "访客").await;
@@ -619,7 +619,7 @@ async fn nul_characters_are_refused(b: Backend) {
     let article = radar::service::article::create_article(&app.st, company, "文章", 1, 0)
         .await
         .unwrap();
-    let activity = radar::service::article::create_activity(&app.st, "沙龙", Some(article))
+    let activity = radar::service::signup::create_activity(&app.st, "沙龙", Some(article))
         .await
         .unwrap();
     let reader = app.customer(company, "读者").await;
@@ -1179,7 +1179,7 @@ async fn hostile_input_sweep(b: Backend) {
     radar::service::article::create_article(&app.st, company, "另一篇", 1, 5)
         .await
         .unwrap();
-    let activity = radar::service::article::create_activity(&app.st, "沙龙", Some(article))
+    let activity = radar::service::signup::create_activity(&app.st, "沙龙", Some(article))
         .await
         .unwrap();
     let (_, v) = post_form(

@@ -3,7 +3,7 @@
 //! refusal answers exactly like a missing article or relation and stores
 //! nothing.
 
-use radar::service::{admin, article as svc};
+use radar::service::{admin, article as svc, signup};
 use serde_json::{json, Value};
 
 use crate::both;
@@ -321,10 +321,10 @@ async fn recommend_lists_only_own_published_articles(b: Backend) {
 async fn sign_up_for_a_draft_or_foreign_activity_is_refused(b: Backend) {
     let w = world(b).await;
     let app = &w.app;
-    let on_draft = svc::create_activity(&app.st, "草稿的活动", Some(w.draft))
+    let on_draft = signup::create_activity(&app.st, "草稿的活动", Some(w.draft))
         .await
         .unwrap();
-    let on_foreign = svc::create_activity(&app.st, "乙的活动", Some(w.foreign))
+    let on_foreign = signup::create_activity(&app.st, "乙的活动", Some(w.foreign))
         .await
         .unwrap();
     let newcomer = app.customer(w.a, "新客户").await;
@@ -342,7 +342,7 @@ async fn sign_up_for_a_draft_or_foreign_activity_is_refused(b: Backend) {
     }
     assert_eq!(state(app).await, before);
     // The same sign-up on the company's own published article goes through.
-    let own = svc::create_activity(&app.st, "甲的活动", Some(w.published))
+    let own = signup::create_activity(&app.st, "甲的活动", Some(w.published))
         .await
         .unwrap();
     assert_eq!(
@@ -566,10 +566,10 @@ async fn customer_without_company_reaches_nothing(b: Backend) {
     svc::approve_review(&app.st, r["data"]["id"].as_i64().unwrap())
         .await
         .unwrap();
-    let activity = svc::create_activity(&app.st, "甲的活动", Some(w.published))
+    let activity = signup::create_activity(&app.st, "甲的活动", Some(w.published))
         .await
         .unwrap();
-    let bare = svc::create_activity(&app.st, "独立活动", None)
+    let bare = signup::create_activity(&app.st, "独立活动", None)
         .await
         .unwrap();
     let missing = missing_article(app).await;

@@ -28,21 +28,3 @@ fn pct_keeps_only_unreserved_bytes() {
     assert_eq!(pct(":/?=&|# "), "%3A%2F%3F%3D%26%7C%23%20");
     assert_eq!(pct("文"), "%E6%96%87");
 }
-
-#[test]
-fn stay_seconds_are_bounded() {
-    assert_eq!(stay_seconds(0), Ok(0));
-    assert_eq!(stay_seconds(75), Ok(75));
-    assert_eq!(stay_seconds(STAY_CAP_SECS + 1), Ok(STAY_CAP_SECS));
-    assert_eq!(stay_seconds(STAY_MAX_INPUT_SECS), Ok(STAY_CAP_SECS));
-    assert!(stay_seconds(-1).is_err());
-    assert!(stay_seconds(STAY_MAX_INPUT_SECS + 1).is_err());
-}
-
-#[test]
-fn review_content_is_trimmed_and_bounded() {
-    assert_eq!(review_content("  好文  "), Ok("好文".to_owned()));
-    assert!(review_content(" \n ").is_err());
-    assert!(review_content(&"字".repeat(1000)).is_ok());
-    assert!(review_content(&"字".repeat(1001)).is_err());
-}

@@ -1,0 +1,278 @@
+//! The rep's contact list, 通讯录 (API doc 1.5, semantics §3.1).
+
+use app::api::crm::{ContactItem, Page};
+use app::api::{customer_source_text, source_text, Action};
+use app::domain::MessageContent;
+
+use super::{Arg, Where};
+use crate::db::placeholders;
+use crate::error::Error;
+use crate::extract::{Check, Fields, Paging, WHOLE_NUMBER};
+use crate::service::display::{customer_name, follow_texts, last_seen_text, subscribe_text};
+use crate::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContactOrder {
+    column: &'static str,
+    desc: bool,
+}
+
+impl Default for ContactOrder {
+    fn default() -> Self {
+        ContactOrder {
+            column: "r.expedted_pr",
+            desc: true,
+        }
+    }
+}
+
+impl ContactOrder {
+    /// Whitelisted `order`; anything else falls back to `-expedted_pr`.
+    pub fn parse(s: Option<&str>) -> ContactOrder {
+        let Some(s) = s.map(str::trim) else {
+            return ContactOrder::default();
+        };
+        let (desc, name) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let column = match name {
+            "expedted_pr" | "customer__expedted_pr" => "r.expedted_pr",
+            "last_follow_time" => "r.last_follow_time",
+            "last_activity_time" => "r.last_activity_time",
+            "create_date" => "r.create_date",
+            _ => return ContactOrder::default(),
+        };
+        ContactOrder { column, desc }
+    }
+
+    /// NULLs last when descending and first when ascending (MySQL's placement),
+    /// then the newest relation first so pages never overlap.
+    fn sql(self) -> String {
+        let c = self.column;
+        if self.desc {
+            format!("CASE WHEN {c} IS NULL THEN 1 ELSE 0 END, {c} DESC, r.id DESC")
+        } else {
+            format!("CASE WHEN {c} IS NULL THEN 0 ELSE 1 END, {c} ASC, r.id DESC")
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactFilter {
+    pub customer_id: Option<i64>,
+    /// Relation sources allowed by `customer_type` (1 → article customers, 2 → the others).
+    pub sources: Option<Vec<i64>>,
+    pub source: Option<i64>,
+    pub username: Option<String>,
+}
+
+/// The contact list's query parameters. Paging errors are 402 with the fields in `data`.
+pub fn parse_query(q: &Fields) -> Result<(ContactFilter, ContactOrder, Paging), Error> {
+    let mut c = Check::new(q);
+    let paging = Paging::parse(&mut c, 10);
+    let customer_id = c.opt_int("customer_id", WHOLE_NUMBER);
+    let sources = match c.opt_int("customer_type", WHOLE_NUMBER) {
+        None => None,
+        Some(1) => Some(vec![4]),
+        Some(2) => Some(vec![1, 2, 3]),
+        Some(_) => {
+            c.error("customer_type", "客户类型只能是1或2", "invalid");
+            None
+        }
+    };
+    let source = c.opt_int("customer__source", WHOLE_NUMBER);
+    let username = c.opt_str("username", 100);
+    let order = ContactOrder::parse(q.text("order").as_deref());
+    c.finish()?;
+    let paging = paging.ok_or_else(Error::bad_request)?;
+    Ok((
+        ContactFilter {
+            customer_id,
+            sources,
+            source,
+            username,
+        },
+        order,
+        paging,
+    ))
+}
+
+/// `%s%` for LIKE with `\` as the escape character.
+fn like_contains(s: &str) -> String {
+    let mut out = String::from("%");
+    for ch in s.to_lowercase().chars() {
+        if matches!(ch, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+const CONTACT_FROM: &str = "FROM relation r JOIN customer c ON c.id = r.customer_id
+     LEFT JOIN information i ON i.customer_id = r.customer_id AND i.user_id = r.user_id";
+
+/// One contact as the list query reads it.
+#[derive(sqlx::FromRow)]
+struct ContactRow {
+    customer_id: i64,
+    source: i64,
+    expected_time: Option<String>,
+    expedted_pr: Option<i64>,
+    last_follow_time: Option<i64>,
+    /// The relation's `last_activity_time`: the newest access-log entry.
+    last_seen: Option<i64>,
+    last_msg_id: Option<i64>,
+    username: String,
+    headimgurl: String,
+    user_type: i64,
+    is_subscribe: Option<i64>,
+    note_name: Option<String>,
+    article_id: Option<i64>,
+    unread: i64,
+    last_content: Option<String>,
+    data_count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct TitleRow {
+    id: i64,
+    title: String,
+}
+
+/// The rep's customers; `NoData` (302) when none match.
+pub async fn list(
+    st: &AppState,
+    user_id: i64,
+    f: &ContactFilter,
+    order: ContactOrder,
+    paging: Paging,
+) -> Result<Page<ContactItem>, Error> {
+    let mut w = Where::new("r.user_id = $1", user_id);
+    if let Some(id) = f.customer_id {
+        w.and("r.customer_id = {}", Arg::Int(id));
+    }
+    if let Some(s) = f.source {
+        w.and("r.source = {}", Arg::Int(s));
+    }
+    if let Some(list) = &f.sources {
+        let marks: Vec<String> = (0..list.len()).map(|i| format!("{{{i}}}")).collect();
+        w.and_all(
+            &format!("r.source IN ({})", marks.join(",")),
+            list.iter().map(|s| Arg::Int(*s)).collect(),
+        );
+    }
+    if let Some(name) = &f.username {
+        // The rep finds a customer by WeChat name or by the memo name it gave them.
+        let pattern = like_contains(name);
+        w.and_all(
+            "(LOWER(c.username) LIKE {0} ESCAPE '\\' OR LOWER(COALESCE(i.note_name, '')) LIKE {1} ESCAPE '\\')",
+            vec![Arg::Text(pattern.clone()), Arg::Text(pattern)],
+        );
+    }
+    let n = w.next();
+    let sql = format!(
+        "SELECT r.customer_id, r.source, r.expected_time, r.expedted_pr, r.last_follow_time,
+                r.last_activity_time AS last_seen, r.last_msg_id, c.username, c.headimgurl, c.user_type,
+                c.is_subscribe, i.note_name,
+                (SELECT a.article_id FROM access_log a WHERE a.user_id = r.user_id AND a.customer_id = r.customer_id
+                   AND a.action = {view} AND a.article_id IS NOT NULL ORDER BY a.id DESC LIMIT 1) AS article_id,
+                (SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message m WHERE m.user_id = r.user_id
+                   AND m.customer_id = r.customer_id AND m.send_type = 2 AND m.id > r.user_read_id) AS unread,
+                lm.content AS last_content, CAST(COUNT(*) OVER () AS BIGINT) AS data_count
+         {CONTACT_FROM} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
+         WHERE {} ORDER BY {} LIMIT ${n} OFFSET ${}",
+        w.sql,
+        order.sql(),
+        n + 1,
+        view = Action::ViewArticle.code(),
+    );
+    let rows: Vec<ContactRow> = w
+        .query_as(&sql)
+        .bind(paging.length)
+        .bind(paging.offset())
+        .fetch_all(&st.db.pool)
+        .await?;
+    // The window count comes with the page; only an empty page (no match at
+    // all, or a page past the end) needs its own count.
+    let data_count = match rows.first() {
+        Some(r) => r.data_count,
+        None => {
+            let count_sql = format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) {CONTACT_FROM} WHERE {}",
+                w.sql
+            );
+            w.query_scalar(&count_sql).fetch_one(&st.db.pool).await?
+        }
+    };
+    if data_count == 0 {
+        return Err(Error::NoData);
+    }
+    let article_ids: Vec<i64> = rows.iter().filter_map(|r| r.article_id).collect();
+    let titles = article_titles(st, &article_ids).await?;
+    let now = st.clock.now_ms();
+    let ret_data = rows
+        .into_iter()
+        .map(|r| contact_item(st, r, &titles, now))
+        .collect();
+    Ok(Page {
+        ret_data,
+        data_count,
+    })
+}
+
+async fn article_titles(st: &AppState, ids: &[i64]) -> Result<Vec<TitleRow>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, title FROM article WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query_as(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(&st.db.pool).await?)
+}
+
+fn contact_item(st: &AppState, r: ContactRow, titles: &[TitleRow], now: i64) -> ContactItem {
+    let (last_follow_time, follow_status) = follow_texts(st, r.last_follow_time, now);
+    let title = r
+        .article_id
+        .and_then(|a| titles.iter().find(|t| t.id == a))
+        .map(|t| t.title.clone())
+        .unwrap_or_default();
+    ContactItem {
+        customer_id: r.customer_id,
+        customer_username: customer_name(r.customer_id, &r.username),
+        memo_name: r.note_name.unwrap_or_default(),
+        headimgurl: r.headimgurl,
+        expected_time: r.expected_time,
+        expected_pr: r.expedted_pr,
+        customer_source: r.user_type,
+        customer_source_text: customer_source_text(r.user_type).to_owned(),
+        is_subscribe: r.is_subscribe,
+        is_subscribe_text: subscribe_text(r.is_subscribe).map(str::to_owned),
+        source: r.source,
+        source_text: source_text(r.source).to_owned(),
+        last_follow_time,
+        last_seen: last_seen_text(st, r.last_seen, now),
+        follow_status,
+        article_id: r.article_id,
+        title,
+        unread_msg_num: r.unread,
+        last_msg: r
+            .last_content
+            .as_deref()
+            .map(MessageContent::stored_preview)
+            .unwrap_or_default(),
+        last_msg_id: r.last_msg_id,
+    }
+}
+
+#[cfg(test)]
+#[path = "../tests/crm/contacts.rs"]
+mod tests;
