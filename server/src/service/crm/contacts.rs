@@ -179,8 +179,7 @@ pub async fn list(
                 c.is_subscribe, i.note_name,
                 (SELECT a.article_id FROM access_log a WHERE a.user_id = r.user_id AND a.customer_id = r.customer_id
                    AND a.action = {view} AND a.article_id IS NOT NULL ORDER BY a.id DESC LIMIT 1) AS article_id,
-                (SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message m WHERE m.user_id = r.user_id
-                   AND m.customer_id = r.customer_id AND m.send_type = 2 AND m.id > r.user_read_id) AS unread,
+                {unread} AS unread,
                 lm.content AS last_content, CAST(COUNT(*) OVER () AS BIGINT) AS data_count
          {CONTACT_FROM} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
          WHERE {} ORDER BY {} LIMIT ${n} OFFSET ${}",
@@ -188,6 +187,7 @@ pub async fn list(
         order.sql(),
         n + 1,
         view = Action::ViewArticle.code(),
+        unread = crate::service::chat::unread::unread_count(app::api::Side::Sales, "r"),
     );
     let rows: Vec<ContactRow> = w
         .query_as(&sql)
