@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Row, Transaction};
+use sqlx::{AnyPool, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// Longest wait for a pooled connection, connecting included (sqlx retries a
@@ -199,19 +199,6 @@ pub fn placeholders(first: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(",")
-}
-
-pub fn get_i64(row: &AnyRow, col: &str) -> Result<i64, sqlx::Error> {
-    row.try_get::<i64, _>(col)
-}
-pub fn get_opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>, sqlx::Error> {
-    row.try_get::<Option<i64>, _>(col)
-}
-pub fn get_str(row: &AnyRow, col: &str) -> Result<String, sqlx::Error> {
-    Ok(row.try_get::<Option<String>, _>(col)?.unwrap_or_default())
-}
-pub fn get_opt_str(row: &AnyRow, col: &str) -> Result<Option<String>, sqlx::Error> {
-    row.try_get::<Option<String>, _>(col)
 }
 
 pub fn redact(url: &str) -> String {

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-use leptos_router::hooks::use_params_map;
 
 use super::client::{self, Creds, Role};
 use super::server_fns::article_head;
@@ -372,11 +371,7 @@ fn listed<T>(res: Result<Vec<T>, Failure>) -> Result<Vec<T>, Failure> {
 
 #[component]
 pub fn ArticlePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = params
-        .with_untracked(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()))
-        .filter(|i| *i > 0);
-    let Some(id) = id else {
+    let Some(id) = super::route_id() else {
         return view! { <TopBar title=Signal::stored("文章".to_string())/><Failed msg="文章ID无效"/> }.into_any();
     };
     // Link previews (WeChat's share card) read only the server's HTML and never

@@ -10,7 +10,6 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 
 use super::client::{self, Creds, Role};
 use super::live::{self, CountPage, Link, LiveHandle, LivePage, Sender, Verdict};
@@ -661,10 +660,8 @@ impl LivePage for Chat {
 
 #[component]
 pub fn RepChat() -> impl IntoView {
-    let params = use_params_map();
-    let id = params.with_untracked(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()));
-    match id {
-        Some(customer_id) if customer_id > 0 => view! { <ChatPage end=End::rep(customer_id)/> }.into_any(),
+    match super::route_id() {
+        Some(customer_id) => view! { <ChatPage end=End::rep(customer_id)/> }.into_any(),
         _ => view! { <TopBar title=Signal::stored("聊天".to_string()) back="/rep"/><Failed msg="客户ID无效"/> }.into_any(),
     }
 }

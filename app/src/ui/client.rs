@@ -5,13 +5,8 @@
 //! storage), so everything here runs in the browser. The server build gets inert stand-ins with the same signatures.
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::api::{Envelope, Failure, Refusal};
-
-/// An answer read without its type: what the pages not yet moved to typed
-/// calls use (`loose_get`, `loose_post`).
-pub type Loose = Envelope<Value>;
 
 /// Who is using the page; each role keeps its own stored credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +77,6 @@ fn describe_code(code: i64, msg: &str) -> String {
     }
 }
 
-pub fn loose_describe(env: &Loose) -> String {
-    describe_code(env.code, &env.msg.text())
-}
-
 /// Retries of one write refused for the write rate before the refusal is shown.
 pub const WRITE_RETRY_ATTEMPTS: u32 = 8;
 
@@ -107,38 +98,6 @@ pub fn field_errors(f: &Failure) -> crate::domain::FieldErrors {
         Failure::Refused(r) => r.field_errors(),
         Failure::Transport(_) => crate::domain::FieldErrors::new(),
     }
-}
-
-pub fn loose_field_errors(env: &Loose) -> crate::domain::FieldErrors {
-    match serde_json::from_value::<Refusal>(serde_json::to_value(env).unwrap_or_default()) {
-        Ok(r) => r.field_errors(),
-        Err(_) => crate::domain::FieldErrors::new(),
-    }
-}
-
-pub fn str_of(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
-
-pub fn int_of(v: &Value, key: &str) -> Option<i64> {
-    match v.get(key) {
-        Some(Value::Number(n)) => n.as_i64(),
-        Some(Value::String(s)) => s.trim().parse().ok(),
-        Some(Value::Bool(b)) => Some(i64::from(*b)),
-        _ => None,
-    }
-}
-
-pub fn list_of(env: &Loose) -> Vec<Value> {
-    env.data
-        .get("ret_data")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -251,16 +210,6 @@ mod imp {
 
     const OFFLINE: &str = "网络连接失败，请检查网络后重试";
 
-    async fn read_loose(
-        resp: Result<gloo_net::http::Response, gloo_net::Error>,
-    ) -> Result<Loose, String> {
-        let resp = resp.map_err(|_| OFFLINE.to_string())?;
-        let status = resp.status();
-        resp.json::<Loose>()
-            .await
-            .map_err(|_| format!("服务器返回异常（HTTP {status}）"))
-    }
-
     async fn read<T: DeserializeOwned + Default>(
         resp: Result<gloo_net::http::Response, gloo_net::Error>,
     ) -> Result<Envelope<T>, Failure> {
@@ -277,19 +226,6 @@ mod imp {
             }
             refused => refused,
         })
-    }
-
-    pub async fn loose_get(
-        creds: &Creds,
-        path: &str,
-        params: &[(&str, String)],
-    ) -> Result<Loose, String> {
-        read_loose(
-            gloo_net::http::Request::get(&url(creds, path, params))
-                .send()
-                .await,
-        )
-        .await
     }
 
     /// A signed read of `path` under `/zhugeleida/`, typed by its `data`.
@@ -337,24 +273,6 @@ mod imp {
         }
     }
 
-    pub async fn loose_post(
-        creds: &Creds,
-        path: &str,
-        params: &[(&str, String)],
-        form: &[(&str, String)],
-    ) -> Result<Loose, String> {
-        match post::<Value>(creds, path, params, form).await {
-            Ok(env) => Ok(env),
-            Err(Failure::Refused(r)) => Ok(Envelope {
-                code: r.code,
-                msg: r.msg,
-                data: serde_json::to_value(r.data).unwrap_or_default(),
-                note: crate::api::Empty {},
-            }),
-            Err(Failure::Transport(t)) => Err(t),
-        }
-    }
-
     pub async fn sleep(ms: i32) {
         let p = js_sys::Promise::new(&mut |resolve, _| {
             if let Some(w) = window() {
@@ -362,6 +280,12 @@ mod imp {
             }
         });
         let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+    }
+
+    /// `ms` plus up to half again at random, so that the pages a restart cut
+    /// off do not all come back in the same instant.
+    pub fn jitter(ms: i32) -> i32 {
+        ms + (js_sys::Math::random() * f64::from(ms) * 0.5) as i32
     }
 
     pub fn online() -> bool {
@@ -501,18 +425,10 @@ mod imp {
     ) -> Result<Envelope<T>, Failure> {
         Err(Failure::Transport(BROWSER_ONLY.into()))
     }
-    pub async fn loose_get(_c: &Creds, _p: &str, _q: &[(&str, String)]) -> Result<Loose, String> {
-        Err(BROWSER_ONLY.into())
-    }
-    pub async fn loose_post(
-        _c: &Creds,
-        _p: &str,
-        _q: &[(&str, String)],
-        _f: &[(&str, String)],
-    ) -> Result<Loose, String> {
-        Err(BROWSER_ONLY.into())
-    }
     pub async fn sleep(_ms: i32) {}
+    pub fn jitter(ms: i32) -> i32 {
+        ms
+    }
     pub fn online() -> bool {
         true
     }

@@ -5,7 +5,6 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use serde::de::DeserializeOwned;
 
 use super::client::{self, Creds, Role};
@@ -562,11 +561,7 @@ impl Editor {
 
 #[component]
 pub fn CustomerEditor() -> impl IntoView {
-    let params = use_params_map();
-    let id = params
-        .with_untracked(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()))
-        .filter(|i| *i > 0);
-    let Some(id) = id else {
+    let Some(id) = super::route_id() else {
         return view! { <TopBar title=Signal::stored("客户资料".to_string()) back="/rep"/><Failed msg="客户ID无效"/> }.into_any();
     };
     let e = Editor {

@@ -8,13 +8,15 @@
 //!
 //! * offline (the browser says so): wait, and report [`Link::Offline`];
 //! * before every connection: the page's `prepare`; if that fails, back off
-//!   (1 s doubling to 15 s) and report [`Link::Reconnecting`];
+//!   (1 s doubling to 15 s, each wait up to half again at random, so that the
+//!   pages a restart cut off do not all return at once) and report
+//!   [`Link::Reconnecting`];
 //! * a socket that does not register within 5 s (the server has none, or
 //!   refuses it) is given up for 30 s, during which the page polls with
 //!   `prepare` every `poll_ms` ([`Link::Polling`]);
 //! * while registered: a signed `lived` every 25 s, the page's `tick` every
 //!   250 ms; a refusal the page calls fatal, a close, going offline or a kick
-//!   end the connection, and a live one is reopened after 300 ms.
+//!   end the connection, and a live one is reopened after 300–450 ms.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
@@ -153,7 +155,7 @@ pub async fn run<P: LivePage>(page: P, creds: Creds, handle: LiveHandle) {
         }
         if page.prepare(&creds).await.is_err() {
             page.on_link(Link::Reconnecting);
-            client::sleep(backoff).await;
+            client::sleep(client::jitter(backoff)).await;
             backoff = (backoff * 2).min(BACKOFF_MAX_MS);
             continue;
         }
@@ -180,7 +182,7 @@ pub async fn run<P: LivePage>(page: P, creds: Creds, handle: LiveHandle) {
             } else {
                 Link::Offline
             });
-            client::sleep(REOPEN_MS).await;
+            client::sleep(client::jitter(REOPEN_MS)).await;
         } else {
             // The server has no such socket (or refused it): keep the page
             // current by polling, and try the socket again later.

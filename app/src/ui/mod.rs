@@ -15,7 +15,21 @@ pub mod server_fns;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::params::Params;
 use leptos_router::{path, SsrMode};
+
+/// The `{id}` of the routes that name a customer or an article.
+#[derive(Debug, Clone, PartialEq, Params)]
+struct IdParam {
+    id: Option<i64>,
+}
+
+/// The positive `{id}` of the current route, if it has one.
+pub fn route_id() -> Option<i64> {
+    leptos_router::hooks::use_params::<IdParam>()
+        .with_untracked(|p| p.as_ref().ok().and_then(|p| p.id))
+        .filter(|i| *i > 0)
+}
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

@@ -8,9 +8,9 @@
 //! what it made are plain SQL here, so the service layer keeps product rules only.
 
 use app::domain::{MessageContent, MobilePhone};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
-use crate::db::{get_i64, get_str};
 use crate::error::Error;
 use crate::service::admin::{self, NewCustomer, NewUser};
 use crate::service::chat::{self, Outgoing};
@@ -19,7 +19,7 @@ use crate::{AppState, Clock};
 
 pub const DEMO_COMPANY: &str = "诸葛雷达演示公司";
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Person {
     pub id: i64,
     pub name: String,
@@ -398,54 +398,38 @@ async fn seed_radar(
 }
 
 async fn people(st: &AppState, sql: &str, company_id: i64) -> Result<Vec<Person>, Error> {
-    let rows = sqlx::query(sql)
+    Ok(sqlx::query_as::<_, Person>(sql)
         .bind(company_id)
         .fetch_all(&st.db.pool)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Person {
-                id: get_i64(r, "id")?,
-                name: get_str(r, "username")?,
-                token: get_str(r, "token")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Error::from)
+        .await?)
 }
 
 async fn load(st: &AppState, company_id: i64, created: bool) -> Result<Demo, Error> {
     let reps = people(
         st,
-        "SELECT id, username, token FROM sales_user WHERE company_id = $1 ORDER BY id",
+        "SELECT id, COALESCE(username, '') AS name, token FROM sales_user WHERE company_id = $1 ORDER BY id",
         company_id,
     )
     .await?;
     let customers = people(
         st,
-        "SELECT id, username, token FROM customer WHERE company_id = $1 ORDER BY id",
+        "SELECT id, COALESCE(username, '') AS name, token FROM customer WHERE company_id = $1 ORDER BY id",
         company_id,
     )
     .await?;
-    let rel_rows = sqlx::query(
+    let relations = sqlx::query_as::<_, (i64, i64)>(
         "SELECT r.user_id, r.customer_id FROM relation r JOIN sales_user u ON u.id = r.user_id
          WHERE u.company_id = $1 ORDER BY r.id",
     )
     .bind(company_id)
     .fetch_all(&st.db.pool)
     .await?;
-    let relations = rel_rows
-        .iter()
-        .map(|r| Ok((get_i64(r, "user_id")?, get_i64(r, "customer_id")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let art_rows = sqlx::query("SELECT id, title FROM article WHERE company_id = $1 ORDER BY id")
-        .bind(company_id)
-        .fetch_all(&st.db.pool)
-        .await?;
-    let articles = art_rows
-        .iter()
-        .map(|r| Ok((get_i64(r, "id")?, get_str(r, "title")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
+    let articles = sqlx::query_as::<_, (i64, String)>(
+        "SELECT id, COALESCE(title, '') FROM article WHERE company_id = $1 ORDER BY id",
+    )
+    .bind(company_id)
+    .fetch_all(&st.db.pool)
+    .await?;
     let activity_id: Option<i64> = sqlx::query_scalar(
         "SELECT p.id FROM plugin_report p JOIN article a ON a.id = p.article_id WHERE a.company_id = $1 ORDER BY p.id LIMIT 1",
     )
@@ -464,21 +448,37 @@ async fn load(st: &AppState, company_id: i64, created: bool) -> Result<Demo, Err
 }
 
 impl Demo {
-    pub fn to_json(&self) -> Value {
-        let p = |v: &[Person]| {
-            v.iter()
-                .map(|p| json!({"id": p.id, "name": p.name, "token": p.token}))
-                .collect::<Vec<_>>()
+    /// What `radar demo --json` prints.
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Titled<'a> {
+            id: i64,
+            title: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            company_id: i64,
+            created: bool,
+            reps: &'a [Person],
+            customers: &'a [Person],
+            relations: &'a [(i64, i64)],
+            articles: Vec<Titled<'a>>,
+            activity_id: Option<i64>,
+        }
+        let out = Out {
+            company_id: self.company_id,
+            created: self.created,
+            reps: &self.reps,
+            customers: &self.customers,
+            relations: &self.relations,
+            articles: self
+                .articles
+                .iter()
+                .map(|(id, title)| Titled { id: *id, title })
+                .collect(),
+            activity_id: self.activity_id,
         };
-        json!({
-            "company_id": self.company_id,
-            "created": self.created,
-            "reps": p(&self.reps),
-            "customers": p(&self.customers),
-            "relations": self.relations,
-            "articles": self.articles.iter().map(|(id, t)| json!({"id": id, "title": t})).collect::<Vec<_>>(),
-            "activity_id": self.activity_id,
-        })
+        serde_json::to_string(&out).unwrap_or_default()
     }
 
     pub fn to_text(&self, base: &str) -> String {

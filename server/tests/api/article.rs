@@ -4,7 +4,6 @@
 
 use crate::both;
 use crate::common::*;
-use radar::db::{get_i64, get_opt_i64, get_str};
 use radar::service::article as svc;
 use radar::service::signup;
 use serde_json::{json, Value};

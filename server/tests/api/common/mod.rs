@@ -319,3 +319,14 @@ pub fn text(msg: &str) -> String {
 pub fn code(v: &Value) -> i64 {
     v["code"].as_i64().unwrap_or(-1)
 }
+
+/// Column reads for the tests' own checks on stored rows.
+pub fn get_i64(row: &sqlx::any::AnyRow, col: &str) -> Result<i64, sqlx::Error> {
+    sqlx::Row::try_get::<i64, _>(row, col)
+}
+pub fn get_opt_i64(row: &sqlx::any::AnyRow, col: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::Row::try_get::<Option<i64>, _>(row, col)
+}
+pub fn get_str(row: &sqlx::any::AnyRow, col: &str) -> Result<String, sqlx::Error> {
+    Ok(sqlx::Row::try_get::<Option<String>, _>(row, col)?.unwrap_or_default())
+}

@@ -73,8 +73,8 @@ async fn snapshot(app: &TestApp) -> Vec<(String, i64)> {
         .iter()
         .map(|r| {
             (
-                radar::db::get_str(r, "t").expect("t"),
-                radar::db::get_i64(r, "n").expect("n"),
+                crate::common::get_str(r, "t").expect("t"),
+                crate::common::get_i64(r, "n").expect("n"),
             )
         })
         .collect();
