@@ -14,8 +14,7 @@ scripts/pg-up.sh
 
 step "format and lints"
 cargo fmt --all -- --check
-cargo clippy -p server --all-targets -- -D warnings
-cargo clippy -p bench --all-targets -- -D warnings
+cargo clippy -p server -p bench --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests (SQLite and PostgreSQL)"
