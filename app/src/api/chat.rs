@@ -396,17 +396,18 @@ impl InboxLegend {
     }
 }
 
-/// The rep's most recent customer activity over all relations.
+/// The customer the rep last saw in its access log, over all relations
+/// (`latest_activity` on the wire).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct LatestActivity {
+pub struct LastSeen {
     pub customer_id: i64,
     /// Epoch ms.
     pub time: i64,
 }
 
 /// `data` of a `leida_query_contact_list` frame: an inbox page, the badge and
-/// the latest activity (so that an article view or a sign-up of a customer
+/// the customer last seen in the access log (so that an article view or a sign-up of a customer
 /// without a chat still changes the page). A page over the frame limit comes
 /// in parts, each with a slice of `ret_data` and `part` (1-based) of `parts`;
 /// their keys come in another order ([`InboxFeedPart`]).
@@ -416,7 +417,8 @@ pub struct InboxFeed {
     pub ret_data: Vec<InboxItem>,
     pub data_count: i64,
     pub unread_msg_num: i64,
-    pub latest_activity: Option<LatestActivity>,
+    #[serde(rename = "latest_activity")]
+    pub last_seen: Option<LastSeen>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -435,7 +437,8 @@ impl InboxFeed {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InboxFeedPart {
-    pub latest_activity: Option<LatestActivity>,
+    #[serde(rename = "latest_activity")]
+    pub last_seen: Option<LastSeen>,
     pub data_count: i64,
     pub unread_msg_num: i64,
     pub ret_data: Vec<InboxItem>,

@@ -14,7 +14,7 @@ use super::client::{self, Creds, Role};
 use super::live::{self, CountPage, Link, LiveHandle, LivePage, Verdict};
 use super::{Avatar, Empty, Failed, Load, Loading, TopBar, NO_CREDS_REP};
 use crate::api::chat::{
-    ClientFrame, CountUpdate, FrameType, InboxItem, InboxPage, InboxUpdate, LatestActivity,
+    ClientFrame, CountUpdate, FrameType, InboxItem, InboxPage, InboxUpdate, LastSeen,
 };
 use crate::api::crm::{ContactItem, Page};
 use crate::api::Failure;
@@ -35,7 +35,7 @@ struct Row {
     pr: Option<i64>,
     expected: String,
     follow_status: String,
-    last_activity: String,
+    last_seen: String,
     source: String,
 }
 
@@ -53,7 +53,7 @@ impl From<ContactItem> for Row {
             pr: v.expected_pr,
             expected: v.expected_time.unwrap_or_default(),
             follow_status: v.follow_status,
-            last_activity: v.last_seen,
+            last_seen: v.last_seen,
             source: if v.source_text.is_empty() {
                 v.customer_source_text
             } else {
@@ -68,7 +68,7 @@ impl Row {
     fn render_key(&self) -> String {
         format!(
             "{}|{:?}|{}|{}|{}",
-            self.id, self.pr, self.follow_status, self.last_activity, self.expected
+            self.id, self.pr, self.follow_status, self.last_seen, self.expected
         )
     }
 }
@@ -98,7 +98,7 @@ struct Contacts {
     badge_live: RwSignal<bool>,
     live: RwSignal<bool>,
     /// The latest customer activity the feed reported.
-    latest: StoredValue<Option<LatestActivity>>,
+    latest: StoredValue<Option<LastSeen>>,
     /// The socket's first page since it (re)connected is the baseline: it
     /// moves nobody to the top.
     baseline: StoredValue<bool>,
@@ -258,7 +258,7 @@ impl Contacts {
     }
 
     /// An article view, a sign-up or a message moved the rep's latest activity.
-    fn apply_latest(&self, latest: Option<LatestActivity>, live: bool) {
+    fn apply_latest(&self, latest: Option<LastSeen>, live: bool) {
         let before = self.latest.try_get_value().flatten();
         if latest.is_none() || latest == before {
             return;
@@ -320,7 +320,7 @@ impl LivePage for Contacts {
                 // its last part.
                 let live = !self.baseline.try_get_value().unwrap_or(true);
                 self.apply_feed(&page.ret_data, false, live);
-                self.apply_latest(page.latest_activity, live);
+                self.apply_latest(page.last_seen, live);
                 if page.completes_page() {
                     self.baseline.set_value(false);
                 }
@@ -461,10 +461,10 @@ fn ContactRow(r: Row, feed: RwSignal<HashMap<i64, Feed>>) -> impl IntoView {
         Some(p) => format!("{p}%"),
         None => "—".into(),
     };
-    let activity = if r.last_activity.is_empty() {
+    let seen = if r.last_seen.is_empty() {
         "暂无活动".to_string()
     } else {
-        format!("活动：{}", r.last_activity)
+        format!("活动：{}", r.last_seen)
     };
     view! {
         <li class="contact" data-customer-id=id.to_string()>
@@ -482,7 +482,7 @@ fn ContactRow(r: Row, feed: RwSignal<HashMap<i64, Feed>>) -> impl IntoView {
                     <div class="contact-tags">
                         <span class="pill pill-pr" title="预计成交概率">{pr}</span>
                         <span class="pill pill-follow">{r.follow_status.clone()}</span>
-                        <span class="pill pill-muted">{activity}</span>
+                        <span class="pill pill-muted">{seen}</span>
                         {(!r.source.is_empty()).then(|| view! { <span class="pill pill-muted">{r.source.clone()}</span> })}
                     </div>
                 </div>

@@ -1,5 +1,5 @@
 //! `leida_query_contact_list` (semantics §10.7.3): page 1 of the rep's inbox
-//! with the badge and the latest customer activity, pushed whenever it
+//! with the badge and the customer last seen in the access log, pushed whenever it
 //! changes; `query_num` returns any page.
 
 use std::sync::Arc;

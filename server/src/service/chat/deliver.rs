@@ -464,7 +464,7 @@ pub fn inbox_frames(feed: &InboxFeed, msg: &str) -> Vec<InboxOut> {
         .map(|(i, part)| {
             InboxOut::Part(InboxPartFrame {
                 data: InboxFeedPart {
-                    latest_activity: feed.latest_activity,
+                    last_seen: feed.last_seen,
                     data_count: feed.data_count,
                     unread_msg_num: feed.unread_msg_num,
                     ret_data: part,

@@ -2,7 +2,7 @@
 //! customer with messages, latest conversation first, computed live; and the
 //! page the `leida_query_contact_list` socket pushes.
 
-use app::api::chat::{Content, InboxFeed, InboxItem, InboxPage, LatestActivity};
+use app::api::chat::{Content, InboxFeed, InboxItem, InboxPage, LastSeen};
 use app::api::{customer_source_text, Side};
 
 use super::unread::{badge, unread_count};
@@ -104,7 +104,7 @@ pub async fn page(st: &AppState, user_id: i64, paging: Paging) -> Result<InboxPa
 }
 
 /// A `leida_query_contact_list` page: the inbox page, the badge (given, as the
-/// socket shares it with the rep's other sockets) and the latest activity.
+/// socket shares it with the rep's other sockets) and the customer last seen.
 pub async fn feed(
     st: &AppState,
     user_id: i64,
@@ -116,23 +116,24 @@ pub async fn feed(
         ret_data,
         data_count,
         unread_msg_num: badge,
-        latest_activity: latest_activity(st, user_id).await?,
+        last_seen: last_seen(st, user_id).await?,
         part: None,
         parts: None,
     })
 }
 
 #[derive(sqlx::FromRow)]
-struct ActivityRow {
+struct LastSeenRow {
     customer_id: i64,
     last_activity_time: i64,
 }
 
-/// The rep's most recent customer activity over all relations. The inbox
-/// socket carries it so that an action of a customer without a chat (an
-/// article view, a sign-up) still changes the pushed page.
-pub async fn latest_activity(st: &AppState, user_id: i64) -> Result<Option<LatestActivity>, Error> {
-    let row = sqlx::query_as::<_, ActivityRow>(
+/// The customer this rep last saw in the access log, over all relations
+/// (`latest_activity` on the wire). The inbox socket carries it so that an
+/// action of a customer without a chat (an article view, a sign-up) still
+/// changes the pushed page.
+pub async fn last_seen(st: &AppState, user_id: i64) -> Result<Option<LastSeen>, Error> {
+    let row = sqlx::query_as::<_, LastSeenRow>(
         "SELECT customer_id, last_activity_time FROM relation
          WHERE user_id = $1 AND last_activity_time IS NOT NULL
          ORDER BY last_activity_time DESC, customer_id DESC LIMIT 1",
@@ -140,7 +141,7 @@ pub async fn latest_activity(st: &AppState, user_id: i64) -> Result<Option<Lates
     .bind(user_id)
     .fetch_optional(&st.db.pool)
     .await?;
-    Ok(row.map(|r| LatestActivity {
+    Ok(row.map(|r| LastSeen {
         customer_id: r.customer_id,
         time: r.last_activity_time,
     }))

@@ -26,7 +26,7 @@ pub use deliver::{chunk_items, inbox_frames, ChatFrame, InboxOut, Reader, Unread
 pub use history::{
     customer_getmsg, customer_history, sales_getmsg, sales_history, GETMSG_MAX_BYTES,
 };
-pub use inbox::{latest_activity, tags_of, MAX_LISTED_TAGS};
+pub use inbox::{last_seen, tags_of, MAX_LISTED_TAGS};
 pub use message::{customer_item, sales_item, MessageRow};
 pub use pair::{company_of_user, pair, Pair};
 pub use send::{customer_send, sales_send, send, Outgoing, Sent};

@@ -1,4 +1,4 @@
-use app::api::chat::{Content, InboxFeed, InboxItem, LatestActivity};
+use app::api::chat::{Content, InboxFeed, InboxItem, LastSeen};
 use app::domain::MessageContent;
 use serde_json::{json, Value};
 
@@ -93,7 +93,7 @@ fn a_large_inbox_page_goes_out_in_parts_of_the_same_keys() {
         ret_data: (1..=40).map(|i| inbox_item(i, 1000)).collect(),
         data_count: 40,
         unread_msg_num: 3,
-        latest_activity: Some(LatestActivity {
+        last_seen: Some(LastSeen {
             customer_id: 2,
             time: 5,
         }),
@@ -113,7 +113,7 @@ fn a_large_inbox_page_goes_out_in_parts_of_the_same_keys() {
             (i as i64 + 1, frames.len() as i64)
         );
         assert_eq!(p.data.unread_msg_num, 3);
-        assert_eq!(p.data.latest_activity, feed.latest_activity);
+        assert_eq!(p.data.last_seen, feed.last_seen);
         all.extend(p.data.ret_data.clone());
     }
     assert_eq!(all, feed.ret_data);
