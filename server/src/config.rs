@@ -34,7 +34,28 @@ pub struct Config {
     /// writes at once, refilled at `write_rate` per second; a rate of 0 turns it off.
     pub write_burst: u32,
     pub write_rate: f64,
+    /// Hosts of the WeCom API, the WeChat API and WeChat's OAuth pages (issue 16);
+    /// tests and private deployments point them elsewhere. No trailing `/`.
+    pub wecom_api: String,
+    pub wechat_api: String,
+    pub wechat_open: String,
+    /// The key that signs sign-in `state`s (`RADAR_STATE_KEY`); when unset, a
+    /// random key kept in the database, so every instance on it agrees.
+    pub state_key: Option<Secret>,
 }
+
+/// A secret value: its `Debug` never shows it, so printing a `Config` is safe.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The shortest `RADAR_STATE_KEY` accepted: 32 characters.
+pub const MIN_STATE_KEY_CHARS: usize = 32;
 
 impl Config {
     pub fn from_env() -> Result<Config, String> {
@@ -59,7 +80,26 @@ impl Config {
                 .ok_or_else(|| format!("RADAR_WRITE_RATE is not a number ≥ 0: {s}"))?,
             None => 10.0,
         };
+        let host = |k: &str, default: &str| {
+            var(k)
+                .unwrap_or_else(|| default.into())
+                .trim()
+                .trim_end_matches('/')
+                .to_owned()
+        };
+        let state_key = match var("RADAR_STATE_KEY") {
+            Some(k) if k.chars().count() < MIN_STATE_KEY_CHARS => {
+                return Err(format!(
+                    "RADAR_STATE_KEY must have at least {MIN_STATE_KEY_CHARS} characters"
+                ))
+            }
+            k => k.map(Secret),
+        };
         Ok(Config {
+            wecom_api: host("RADAR_WECOM_API", "https://qyapi.weixin.qq.com"),
+            wechat_api: host("RADAR_WECHAT_API", "https://api.weixin.qq.com"),
+            wechat_open: host("RADAR_WECHAT_OPEN", "https://open.weixin.qq.com"),
+            state_key,
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             public_url: var("RADAR_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
             addr,

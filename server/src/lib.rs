@@ -9,6 +9,7 @@ pub mod db;
 pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod integrations;
 pub mod limit;
 pub mod rest;
 pub mod service;
@@ -43,6 +44,9 @@ pub struct AppState {
     pub writes: limit::WriteLimiter,
     /// The badge and inbox page shared by each rep's sockets.
     pub rep_views: service::chat::RepViews,
+    /// The WeCom and WeChat clients (sign-in, app messages).
+    pub weixin: integrations::Weixin,
+    pub state_key: service::signin::StateKey,
 }
 
 impl AppState {
@@ -57,6 +61,8 @@ impl AppState {
         let leptos_options = web::leptos_options(&config.site_root, config.addr);
         let tokens = auth::TokenCache::following(&bus);
         let writes = limit::WriteLimiter::new(config.write_burst, config.write_rate);
+        let weixin = integrations::Weixin::new(&config)?;
+        let state_key = service::signin::StateKey::load(&db, config.state_key.as_ref()).await?;
         Ok(AppState {
             db,
             bus,
@@ -66,6 +72,8 @@ impl AppState {
             tokens,
             writes,
             rep_views: service::chat::RepViews::default(),
+            weixin,
+            state_key,
         })
     }
 }

@@ -18,6 +18,13 @@ pub struct Credentials {
     pub token: String,
 }
 
+/// `{"id"}` of a rep or company whose settings were saved (no secret, ever).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Saved {
+    pub id: i64,
+}
+
 /// `{"migrated": true}` of `radar migrate`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Migrated {

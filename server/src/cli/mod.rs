@@ -4,7 +4,7 @@
 
 pub mod demo;
 
-use app::api::admin::{Created, Credentials, Migrated};
+use app::api::admin::{Created, Credentials, Migrated, Saved};
 use app::api::Side;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
@@ -143,11 +143,40 @@ pub enum CompanyOp {
         #[arg(long)]
         name: String,
     },
+    /// The WeCom (企业微信) app the company's reps sign in with.
+    Wecom {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        corp_id: String,
+        #[arg(long)]
+        agent_id: i64,
+        /// The app's Secret; `-` reads it from the first line of stdin.
+        #[arg(long)]
+        secret: String,
+    },
+    /// The Official Account (公众号, direct mode) the company's customers sign in with.
+    Gongzhonghao {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        appid: String,
+        /// The AppSecret; `-` reads it from the first line of stdin.
+        #[arg(long)]
+        secret: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum UserOp {
     Create(UserCreate),
+    /// Maps a rep to the WeCom user id (账号) they sign in with.
+    Update {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        wecom_userid: String,
+    },
     /// Issues a new token; the old one stops working everywhere within seconds.
     RotateToken {
         #[arg(long)]
@@ -167,6 +196,9 @@ pub struct UserCreate {
     pub phone: Option<String>,
     #[arg(long)]
     pub wechat: Option<String>,
+    /// The WeCom user id (账号) the rep signs in with.
+    #[arg(long)]
+    pub wecom_userid: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -280,6 +312,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             match out? {
                 Output::Created(c) => print_json(&c),
                 Output::Credentials(c) => print_json(&c),
+                Output::Saved(c) => print_json(&c),
             }
             Ok(())
         }
@@ -290,6 +323,19 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
 enum Output {
     Created(Created),
     Credentials(Credentials),
+    Saved(Saved),
+}
+
+/// `--secret -` reads the secret from stdin, keeping it out of `ps` and shell history.
+fn secret_arg(secret: String) -> Result<String, Error> {
+    if secret != "-" {
+        return Ok(secret);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::Internal(format!("cannot read the secret from stdin: {e}")))?;
+    Ok(line.trim().to_owned())
 }
 
 fn created(id: i64) -> Output {
@@ -312,10 +358,28 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<Output, Error> {
         Admin::Company {
             op: CompanyOp::Create { name },
         } => created(admin::create_company(st, &name).await?),
+        Admin::Company {
+            op:
+                CompanyOp::Wecom {
+                    id,
+                    corp_id,
+                    agent_id,
+                    secret,
+                },
+        } => {
+            admin::set_wecom_app(st, id, &corp_id, agent_id, &secret_arg(secret)?).await?;
+            Output::Saved(Saved { id })
+        }
+        Admin::Company {
+            op: CompanyOp::Gongzhonghao { id, appid, secret },
+        } => {
+            admin::set_official_account(st, id, &appid, &secret_arg(secret)?).await?;
+            Output::Saved(Saved { id })
+        }
         Admin::User {
             op: UserOp::Create(u),
         } => {
-            let (id, token) = admin::create_user(
+            let (id, token) = admin::create_user_with(
                 st,
                 admin::NewUser {
                     company_id: u.company_id,
@@ -324,9 +388,16 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<Output, Error> {
                     phone: u.phone.as_deref(),
                     wechat: u.wechat.as_deref(),
                 },
+                u.wecom_userid.as_deref(),
             )
             .await?;
             credentials(id, token)
+        }
+        Admin::User {
+            op: UserOp::Update { id, wecom_userid },
+        } => {
+            admin::set_wecom_userid(st, id, &wecom_userid).await?;
+            Output::Saved(Saved { id })
         }
         Admin::Customer {
             op: CustomerOp::Create(c),

@@ -68,16 +68,26 @@ pub struct NewUser<'a> {
 }
 
 pub async fn create_user(st: &AppState, u: NewUser<'_>) -> Result<(i64, String), Error> {
+    create_user_with(st, u, None).await
+}
+
+/// A rep, mapped to the WeCom user id `wecom_userid` when one is given.
+pub async fn create_user_with(
+    st: &AppState,
+    u: NewUser<'_>,
+    wecom_userid: Option<&str>,
+) -> Result<(i64, String), Error> {
     let name = name_ok("name", u.name)?;
+    let wecom_userid = wecom_userid.map(wecom_userid_ok).transpose()?;
     url_ok("avatar", u.avatar)?;
     if !exists(st, "company", u.company_id).await? {
         return Err(Error::field("company_id", "公司不存在", ""));
     }
     let token = new_token();
     let mut tx = st.db.begin_write().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO sales_user (company_id, username, token, avatar, mingpian_phone, wechat_phone, wechat, create_date)
-         VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
+    let id = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO sales_user (company_id, username, token, avatar, mingpian_phone, wechat_phone, wechat, wecom_userid, create_date)
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING id",
     )
     .bind(u.company_id)
     .bind(&name)
@@ -85,11 +95,141 @@ pub async fn create_user(st: &AppState, u: NewUser<'_>) -> Result<(i64, String),
     .bind(u.avatar.unwrap_or("statics/imgs/setAvator.jpg"))
     .bind(u.phone.unwrap_or(""))
     .bind(u.wechat.unwrap_or(""))
+    .bind(wecom_userid.as_deref())
     .bind(st.clock.now_ms())
     .fetch_one(&mut **tx)
-    .await?;
+    .await
+    .map_err(wecom_userid_taken)?;
     tx.commit().await?;
     Ok((id, token))
+}
+
+const WECOM_USERID_TAKEN: &str = "该企业微信账号已绑定本公司的其他用户";
+
+fn wecom_userid_taken(e: sqlx::Error) -> Error {
+    if crate::db::is_unique_violation(&e) {
+        Error::field("wecom_userid", WECOM_USERID_TAKEN, "unique")
+    } else {
+        e.into()
+    }
+}
+
+/// A WeCom user id (账号): 1–64 letters, digits and `_-@.`, as WeCom allows.
+fn wecom_userid_ok(u: &str) -> Result<String, Error> {
+    let u = u.trim();
+    if u.is_empty()
+        || u.len() > 64
+        || !u
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'@' | b'.'))
+    {
+        return Err(Error::field(
+            "wecom_userid",
+            "企业微信账号须为1到64位字母、数字或_-@.",
+            "invalid",
+        ));
+    }
+    Ok(u.to_owned())
+}
+
+/// Maps a rep to the WeCom user id they sign in with.
+pub async fn set_wecom_userid(
+    st: &AppState,
+    user_id: i64,
+    wecom_userid: &str,
+) -> Result<(), Error> {
+    let wecom_userid = wecom_userid_ok(wecom_userid)?;
+    let mut tx = st.db.begin_write().await?;
+    let changed = sqlx::query("UPDATE sales_user SET wecom_userid = $1 WHERE id = $2")
+        .bind(&wecom_userid)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(wecom_userid_taken)?
+        .rows_affected();
+    if changed == 0 {
+        return Err(Error::field("id", "用户不存在", ""));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An app credential (corp id, app id, secret): printable ASCII without
+/// spaces, at most `max` bytes. Its value never appears in the error.
+fn credential_ok(field: &str, value: &str, max: usize) -> Result<String, Error> {
+    let v = value.trim();
+    if v.is_empty() || v.len() > max || !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::field(
+            field,
+            &format!("须为1到{max}位可见ASCII字符"),
+            "invalid",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+async fn company_exists(st: &AppState, company_id: i64) -> Result<(), Error> {
+    if exists(st, "company", company_id).await? {
+        Ok(())
+    } else {
+        Err(Error::field("id", "公司不存在", ""))
+    }
+}
+
+/// Sets (or replaces) the company's WeCom app, which its reps sign in with.
+pub async fn set_wecom_app(
+    st: &AppState,
+    company_id: i64,
+    corp_id: &str,
+    agent_id: i64,
+    secret: &str,
+) -> Result<(), Error> {
+    let corp_id = credential_ok("corp_id", corp_id, 64)?;
+    let secret = credential_ok("secret", secret, 128)?;
+    if agent_id <= 0 {
+        return Err(Error::field("agent_id", "应用AgentId须为正整数", "invalid"));
+    }
+    company_exists(st, company_id).await?;
+    let mut tx = st.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO wecom_app (company_id, corp_id, agent_id, secret) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (company_id) DO UPDATE SET corp_id = excluded.corp_id,
+         agent_id = excluded.agent_id, secret = excluded.secret",
+    )
+    .bind(company_id)
+    .bind(&corp_id)
+    .bind(agent_id)
+    .bind(&secret)
+    .execute(&mut **tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets (or replaces) the app id and secret of the company's Official Account
+/// (direct mode), which its customers sign in with.
+pub async fn set_official_account(
+    st: &AppState,
+    company_id: i64,
+    appid: &str,
+    secret: &str,
+) -> Result<(), Error> {
+    let appid = credential_ok("appid", appid, 64)?;
+    let secret = credential_ok("secret", secret, 128)?;
+    company_exists(st, company_id).await?;
+    let mut tx = st.db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO gongzhonghao_app (company_id, authorization_appid, secret) VALUES ($1, $2, $3)
+         ON CONFLICT (company_id) DO UPDATE SET authorization_appid = excluded.authorization_appid,
+         secret = excluded.secret",
+    )
+    .bind(company_id)
+    .bind(&appid)
+    .bind(&secret)
+    .execute(&mut **tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub struct NewCustomer<'a> {

@@ -3,6 +3,7 @@
 //! One test binary with a module per area, so the tests link once.
 
 mod common;
+mod fakeweixin;
 mod wsutil;
 
 mod article;
@@ -15,5 +16,6 @@ mod hot_paths;
 mod invariant;
 mod radar_flow;
 mod security;
+mod signin;
 mod web;
 mod ws;
