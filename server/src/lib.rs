@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/healthz", get(healthz))
         .nest("/zhugeleida", rest::routes())
+        .merge(rest::signin::routes())
         .merge(web::routes(&state))
         .with_state(state);
     edge::layers(app, &net)

@@ -4,6 +4,7 @@
 pub mod article;
 pub mod chat;
 pub mod crm;
+pub mod signin;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;

@@ -9,6 +9,13 @@ use sha2::Sha256;
 
 use crate::config::Secret;
 use crate::db::Db;
+use crate::error::Error;
+use crate::integrations::http::enc;
+use crate::integrations::wechat::{self, OfficialAccount};
+use crate::integrations::wecom::{self, WecomApp};
+use crate::integrations::ApiError;
+use crate::service::admin::MAX_NAME_CHARS;
+use crate::AppState;
 
 /// The key that signs `state`s. Its `Debug` never shows it.
 #[derive(Clone)]
@@ -149,6 +156,411 @@ pub fn same_site_path(next: &str) -> Option<&str> {
     ok.then_some(next)
 }
 
+/// Why a sign-in was refused; the adapter shows each as a page.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// A missing or malformed parameter, or a `next` off this site (400).
+    #[error("bad request")]
+    BadRequest,
+    /// A `state` that is forged, altered or expired (400).
+    #[error("bad state")]
+    BadState,
+    /// A `code` that is malformed, used or expired (400).
+    #[error("bad code")]
+    BadCode,
+    /// No such company, or it has not set up this sign-in (403).
+    #[error("sign-in not configured")]
+    Unconfigured,
+    /// The company's account has expired (403).
+    #[error("company account expired")]
+    Expired,
+    /// The WeCom member is not a rep of this company (403).
+    #[error("unknown rep")]
+    UnknownRep,
+    /// WeCom or WeChat is unreachable or refused for another reason (503).
+    #[error("upstream: {0}")]
+    Upstream(ApiError),
+    #[error(transparent)]
+    Internal(#[from] Error),
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(e: sqlx::Error) -> Self {
+        Refusal::Internal(e.into())
+    }
+}
+
+/// A successful sign-in: whose credentials, and the page to open with them.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user_id: i64,
+    pub token: String,
+    pub next: String,
+}
+
+/// The rep's landing page when the link names none.
+pub const REP_HOME: &str = "/rep";
+/// Longest `code` accepted (WeCom's and WeChat's are 32 characters).
+pub const MAX_CODE_CHARS: usize = 512;
+
+fn code_ok(code: &str) -> Result<&str, Refusal> {
+    let ok = !code.is_empty()
+        && code.len() <= MAX_CODE_CHARS
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    ok.then_some(code).ok_or(Refusal::BadCode)
+}
+
+fn next_ok(next: Option<&str>, default: Option<&str>) -> Result<String, Refusal> {
+    next.or(default)
+        .and_then(same_site_path)
+        .map(str::to_owned)
+        .ok_or(Refusal::BadRequest)
+}
+
+/// A positive rep id, when the link carries one.
+pub fn uid_ok(uid: Option<&str>) -> Result<Option<i64>, Refusal> {
+    match uid {
+        None => Ok(None),
+        Some(u) => match u.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Refusal::BadRequest),
+        },
+    }
+}
+
+/// What the upstream failure means for the person signing in.
+fn upstream(company_id: i64, service: &'static str, e: ApiError) -> Refusal {
+    if e.is_bad_code() {
+        return Refusal::BadCode;
+    }
+    // errcode and the failure's kind only: never the URL, which holds secrets.
+    tracing::warn!(company_id, service, errcode = ?e.errcode(), error = %e, "sign-in call failed");
+    Refusal::Upstream(e)
+}
+
+/// The company exists and its account has not expired.
+async fn company_open(st: &AppState, company_id: i64) -> Result<(), Refusal> {
+    let expiry: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT account_expired_time FROM company WHERE id = $1")
+            .bind(company_id)
+            .fetch_optional(&st.db.pool)
+            .await?;
+    match expiry {
+        None => Err(Refusal::Unconfigured),
+        Some(Some(t)) if t <= st.clock.now_ms() => Err(Refusal::Expired),
+        Some(_) => Ok(()),
+    }
+}
+
+pub async fn wecom_app(st: &AppState, company_id: i64) -> Result<Option<WecomApp>, Error> {
+    Ok(sqlx::query_as::<_, WecomApp>(
+        "SELECT company_id, corp_id, agent_id, secret FROM wecom_app WHERE company_id = $1",
+    )
+    .bind(company_id)
+    .fetch_optional(&st.db.pool)
+    .await?)
+}
+
+/// The company's Official Account when customers can sign in with it (it has a secret).
+pub async fn official_account(
+    st: &AppState,
+    company_id: i64,
+) -> Result<Option<OfficialAccount>, Error> {
+    Ok(sqlx::query_as::<_, OfficialAccount>(
+        "SELECT company_id, authorization_appid AS appid, secret FROM gongzhonghao_app
+         WHERE company_id = $1 AND secret <> '' AND authorization_appid <> ''",
+    )
+    .bind(company_id)
+    .fetch_optional(&st.db.pool)
+    .await?)
+}
+
+fn callback_uri(st: &AppState, kind: &str, l: &Landing) -> String {
+    let mut uri = format!(
+        "{}/auth/{kind}/{}?next={}",
+        st.config.public_url.trim_end_matches('/'),
+        l.company_id,
+        enc(&l.next)
+    );
+    if let Some(uid) = l.uid {
+        uri.push_str(&format!("&uid={uid}"));
+    }
+    uri
+}
+
+/// `GET /auth/wecom/{company_id}/start`: the WeCom authorize page to send the
+/// rep to, coming back to `/auth/wecom/{company_id}` with a code.
+pub async fn rep_start(
+    st: &AppState,
+    company_id: i64,
+    next: Option<&str>,
+) -> Result<String, Refusal> {
+    let next = next_ok(next, Some(REP_HOME))?;
+    company_open(st, company_id).await?;
+    let app = wecom_app(st, company_id)
+        .await?
+        .ok_or(Refusal::Unconfigured)?;
+    let landing = Landing {
+        company_id,
+        next,
+        uid: None,
+    };
+    let state = st.state_key.sign(Flow::Rep, &landing, st.clock.now_ms());
+    let redirect = callback_uri(st, "wecom", &landing);
+    Ok(wecom::authorize_url(
+        &st.weixin.open,
+        &app,
+        &redirect,
+        &state,
+    ))
+}
+
+/// `GET /auth/wecom/{company_id}?code&state&next`: the rep WeCom signed in,
+/// with their name and avatar brought up to date.
+pub async fn rep_callback(
+    st: &AppState,
+    company_id: i64,
+    code: Option<&str>,
+    state: Option<&str>,
+    next: Option<&str>,
+) -> Result<SignedIn, Refusal> {
+    let next = next_ok(next, Some(REP_HOME))?;
+    let code = code_ok(code.unwrap_or(""))?;
+    let landing = Landing {
+        company_id,
+        next,
+        uid: None,
+    };
+    if !st
+        .state_key
+        .verify(Flow::Rep, &landing, state.unwrap_or(""), st.clock.now_ms())
+    {
+        return Err(Refusal::BadState);
+    }
+    company_open(st, company_id).await?;
+    let app = wecom_app(st, company_id)
+        .await?
+        .ok_or(Refusal::Unconfigured)?;
+    let member = st
+        .weixin
+        .wecom
+        .sign_in(&app, code)
+        .await
+        .map_err(|e| upstream(company_id, "wecom", e))?
+        .ok_or(Refusal::UnknownRep)?;
+    let rep: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, token FROM sales_user WHERE company_id = $1 AND wecom_userid = $2",
+    )
+    .bind(company_id)
+    .bind(&member.userid)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    let (user_id, token) = rep.ok_or(Refusal::UnknownRep)?;
+    let name = member.name.as_deref().and_then(display_name);
+    let avatar = member.avatar.as_deref().and_then(picture);
+    if name.is_some() || avatar.is_some() {
+        let mut tx = st.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE sales_user SET username = COALESCE($1, username), avatar = COALESCE($2, avatar)
+             WHERE id = $3",
+        )
+        .bind(name)
+        .bind(avatar)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(SignedIn {
+        user_id,
+        token,
+        next: landing.next,
+    })
+}
+
+/// A name from WeCom or WeChat as Radar stores names: trimmed, without control
+/// characters, at most [`MAX_NAME_CHARS`]; `None` when nothing is left.
+fn display_name(raw: &str) -> Option<String> {
+    let clean: String = raw
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .chars()
+        .take(MAX_NAME_CHARS)
+        .collect();
+    (!clean.is_empty()).then_some(clean)
+}
+
+/// An avatar link, when it passes the rules of links (`check_url`).
+fn picture(raw: &str) -> Option<&str> {
+    app::domain::check_url(raw).ok().map(|_| raw)
+}
+
+/// The relation source of a customer who came through a rep's article share.
+pub const SOURCE_ARTICLE_SHARE: i64 = 4;
+/// A customer whose WeChat nickname is empty.
+pub const NO_NICKNAME: &str = "微信用户";
+
+/// `GET /auth/wechat/{company_id}/start?next&uid`: the Official Account's
+/// authorize page, coming back to `/auth/wechat/{company_id}` with a code.
+pub async fn customer_start(
+    st: &AppState,
+    company_id: i64,
+    next: Option<&str>,
+    uid: Option<&str>,
+) -> Result<String, Refusal> {
+    let next = next_ok(next, None)?;
+    let uid = uid_ok(uid)?;
+    company_open(st, company_id).await?;
+    let oa = official_account(st, company_id)
+        .await?
+        .ok_or(Refusal::Unconfigured)?;
+    let landing = Landing {
+        company_id,
+        next,
+        uid,
+    };
+    let state = st
+        .state_key
+        .sign(Flow::Customer, &landing, st.clock.now_ms());
+    let redirect = callback_uri(st, "wechat", &landing);
+    Ok(wechat::authorize_url(
+        &st.weixin.open,
+        &oa,
+        &redirect,
+        &state,
+    ))
+}
+
+#[derive(sqlx::FromRow)]
+struct Known {
+    id: i64,
+    token: String,
+}
+
+/// `GET /auth/wechat/{company_id}?code&state&next&uid`: the customer WeChat
+/// signed in, found by (company, openid) or created, nickname and avatar
+/// brought up to date, and bound to the sharing rep when that rep is of the
+/// same company (a `uid` from elsewhere is ignored).
+pub async fn customer_callback(
+    st: &AppState,
+    company_id: i64,
+    code: Option<&str>,
+    state: Option<&str>,
+    next: Option<&str>,
+    uid: Option<&str>,
+) -> Result<SignedIn, Refusal> {
+    let next = next_ok(next, None)?;
+    let uid = uid_ok(uid)?;
+    let code = code_ok(code.unwrap_or(""))?;
+    let landing = Landing {
+        company_id,
+        next,
+        uid,
+    };
+    if !st.state_key.verify(
+        Flow::Customer,
+        &landing,
+        state.unwrap_or(""),
+        st.clock.now_ms(),
+    ) {
+        return Err(Refusal::BadState);
+    }
+    company_open(st, company_id).await?;
+    let oa = official_account(st, company_id)
+        .await?
+        .ok_or(Refusal::Unconfigured)?;
+    let reader = st
+        .weixin
+        .wechat
+        .sign_in(&oa, code)
+        .await
+        .map_err(|e| upstream(company_id, "wechat", e))?;
+    let nickname = reader.nickname.as_deref().and_then(display_name);
+    let headimgurl = reader.headimgurl.as_deref().and_then(picture);
+    let now = st.clock.now_ms();
+    let mut tx = st.db.begin_write().await?;
+    let known = sqlx::query_as::<_, Known>(
+        "SELECT id, token FROM customer WHERE company_id = $1 AND openid = $2",
+    )
+    .bind(company_id)
+    .bind(&reader.openid)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let customer = match known {
+        Some(k) => {
+            sqlx::query(
+                "UPDATE customer SET username = COALESCE($1, username),
+                 headimgurl = COALESCE($2, headimgurl) WHERE id = $3",
+            )
+            .bind(nickname.as_deref())
+            .bind(headimgurl)
+            .bind(k.id)
+            .execute(&mut **tx)
+            .await?;
+            k
+        }
+        None => {
+            let token = super::new_token();
+            // Two first visits at once (PostgreSQL): the second waits for the
+            // first to commit, inserts nothing, and reads the first's row.
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO customer (company_id, username, headimgurl, token, openid, user_type, create_date)
+                 VALUES ($1, $2, COALESCE($3, 'statics/imgs/Avator.jpg'), $4, $5, 1, $6)
+                 ON CONFLICT (company_id, openid) WHERE openid IS NOT NULL DO NOTHING RETURNING id",
+            )
+            .bind(company_id)
+            .bind(nickname.as_deref().unwrap_or(NO_NICKNAME))
+            .bind(headimgurl)
+            .bind(&token)
+            .bind(&reader.openid)
+            .bind(now)
+            .fetch_optional(&mut **tx)
+            .await?;
+            match id {
+                Some(id) => Known { id, token },
+                None => {
+                    sqlx::query_as::<_, Known>(
+                        "SELECT id, token FROM customer WHERE company_id = $1 AND openid = $2",
+                    )
+                    .bind(company_id)
+                    .bind(&reader.openid)
+                    .fetch_one(&mut **tx)
+                    .await?
+                }
+            }
+        }
+    };
+    if let Some(uid) = uid {
+        let same_company: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM sales_user WHERE id = $1 AND company_id = $2")
+                .bind(uid)
+                .bind(company_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if same_company.is_some() {
+            sqlx::query(
+                "INSERT INTO relation (user_id, customer_id, source, create_date) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (user_id, customer_id) DO NOTHING",
+            )
+            .bind(uid)
+            .bind(customer.id)
+            .bind(SOURCE_ARTICLE_SHARE)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(SignedIn {
+        user_id: customer.id,
+        token: customer.token,
+        next: landing.next,
+    })
+}
 #[cfg(test)]
 #[path = "tests/signin.rs"]
 mod tests;

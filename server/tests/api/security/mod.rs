@@ -8,3 +8,4 @@ mod limits;
 mod logs;
 mod outage;
 mod scope;
+mod signin;
