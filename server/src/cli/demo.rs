@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::error::Error;
 use crate::service::admin::{self, NewCustomer, NewUser};
 use crate::service::chat::{self, Outgoing};
-use crate::service::{article, crm, signup};
+use crate::service::{article, crm, signin, signup};
 use crate::{AppState, Clock};
 
 pub const DEMO_COMPANY: &str = "诸葛雷达演示公司";
@@ -36,6 +36,9 @@ pub struct Demo {
     pub relations: Vec<(i64, i64)>,
     pub articles: Vec<(i64, String)>,
     pub activity_id: Option<i64>,
+    /// The company's customers sign in with its Official Account, so article
+    /// links go through that sign-in.
+    pub signs_in_customers: bool,
 }
 
 /// Deal fields: customer index, probability, expected date, days since follow-up and activity.
@@ -436,6 +439,7 @@ async fn load(st: &AppState, company_id: i64, created: bool) -> Result<Demo, Err
     .bind(company_id)
     .fetch_optional(&st.db.pool)
     .await?;
+    let signs_in_customers = signin::official_account(st, company_id).await?.is_some();
     Ok(Demo {
         company_id,
         created,
@@ -444,6 +448,7 @@ async fn load(st: &AppState, company_id: i64, created: bool) -> Result<Demo, Err
         relations,
         articles,
         activity_id,
+        signs_in_customers,
     })
 }
 
@@ -513,11 +518,34 @@ impl Demo {
             let Some((rep, _)) = self.relations.iter().find(|(_, cid)| *cid == c.id) else {
                 continue;
             };
+            let _ = write!(
+                s,
+                "  {} id {}, token {}\n         {base}/h5/chat?u_id={rep}#user_id={}&token={}",
+                c.name, c.id, c.token, c.id, c.token
+            );
+            if self.signs_in_customers {
+                let _ = writeln!(s);
+            } else {
+                let _ = writeln!(
+                    s,
+                    "\n         {base}/h5/article/{article}?uid={rep}#user_id={}&token={}",
+                    c.id, c.token
+                );
+            }
+        }
+        if self.signs_in_customers {
             let _ = writeln!(
                 s,
-                "  {} id {}, token {}\n         {base}/h5/chat?u_id={rep}#user_id={}&token={}\n         {base}/h5/article/{article}?uid={rep}#user_id={}&token={}",
-                c.name, c.id, c.token, c.id, c.token, c.id, c.token
+                "\nArticle share links (open in WeChat; the reader signs in with the Official Account):"
             );
+            for r in &self.reps {
+                let _ = writeln!(
+                    s,
+                    "  {:<6} {}",
+                    r.name,
+                    signin::share_link(base, self.company_id, article, r.id)
+                );
+            }
         }
         if let (Some(r), Some(c)) = (self.reps.first(), self.customers.first()) {
             let _ = writeln!(

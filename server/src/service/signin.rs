@@ -277,6 +277,24 @@ pub async fn official_account(
     .await?)
 }
 
+/// The article page a share link lands on. It keeps `?uid=`: the page reports
+/// the view to that rep.
+pub fn article_page(article_id: i64, uid: i64) -> String {
+    format!("/h5/article/{article_id}?uid={uid}")
+}
+
+/// The link a rep shares for an article when the company's customers sign in
+/// with its Official Account: through `/auth/wechat/{company_id}/start`, which
+/// lands on the article signed in and bound to `uid`. Absolute, on
+/// `RADAR_PUBLIC_URL`, because it is opened from WeChat, off this site.
+pub fn share_link(public_url: &str, company_id: i64, article_id: i64, uid: i64) -> String {
+    format!(
+        "{}/auth/wechat/{company_id}/start?next={}&uid={uid}",
+        public_url.trim_end_matches('/'),
+        enc(&article_page(article_id, uid))
+    )
+}
+
 fn callback_uri(st: &AppState, kind: &str, l: &Landing) -> String {
     let mut uri = format!(
         "{}/auth/{kind}/{}?next={}",

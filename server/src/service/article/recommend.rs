@@ -7,6 +7,7 @@ use super::{customer_company, STATUS_PUBLISHED};
 use crate::config::Config;
 use crate::error::Error;
 use crate::service::display::{render_time, TimeStyle};
+use crate::service::signin::share_link;
 use crate::AppState;
 
 /// How many articles `recommend_article_list` returns.
@@ -25,7 +26,8 @@ pub fn pct(s: &str) -> String {
     out
 }
 
-/// The share link of an article (semantics §4.4): the official-account OAuth URL,
+/// The share link of an article (semantics §4.4) when the company has no
+/// Official Account Radar can sign customers in with: the original's OAuth URL,
 /// whose `redirect_uri` is inserted raw, wrapped once in the share redirector.
 pub fn article_url(
     cfg: &Config,
@@ -98,6 +100,9 @@ pub async fn recommend(
     .bind(RECOMMEND_LIMIT)
     .fetch_all(&st.db.pool)
     .await?;
+    let signs_in = crate::service::signin::official_account(st, company_id)
+        .await?
+        .is_some();
     let appid: String = sqlx::query_scalar::<_, Option<String>>(
         "SELECT authorization_appid FROM gongzhonghao_app WHERE company_id = $1 ORDER BY id LIMIT 1",
     )
@@ -111,7 +116,11 @@ pub async fn recommend(
         .map(|r| RecommendItem {
             article_id: r.id,
             title: r.title,
-            article_url: article_url(&st.config, &appid, r.id, uid, company_id),
+            article_url: if signs_in {
+                share_link(&st.config.public_url, company_id, r.id, uid)
+            } else {
+                article_url(&st.config, &appid, r.id, uid, company_id)
+            },
             read_count: r.read_count,
             create_date: render_time(st, r.create_date, TimeStyle::Plain),
         })
