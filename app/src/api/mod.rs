@@ -11,6 +11,7 @@ pub mod article;
 pub mod chat;
 pub mod crm;
 mod envelope;
+pub mod signin;
 
 pub use envelope::*;
 

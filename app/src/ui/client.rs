@@ -6,6 +6,7 @@
 
 use serde::de::DeserializeOwned;
 
+use crate::api::signin::SignInOptions;
 use crate::api::{Envelope, Failure, Refusal};
 
 /// Who is using the page; each role keeps its own stored credentials.
@@ -56,6 +57,35 @@ pub fn form_encode(pairs: &[(&str, String)]) -> String {
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Where a page opened without credentials sends the person to sign in, when
+/// `company_id` offers that role's sign-in: back to `next` (the page's path and
+/// query), and for a customer, bound to the sharing rep `uid`. A customer
+/// sign-in needs `next`, a path on this site of at most 512 characters (the
+/// server's rule); a rep's without one lands on the contact list.
+pub fn sign_in_href(
+    role: Role,
+    company_id: i64,
+    offer: &SignInOptions,
+    next: Option<&str>,
+    uid: Option<i64>,
+) -> Option<String> {
+    let next = next.filter(|n| n.starts_with('/') && !n.starts_with("//") && n.len() <= 512);
+    match role {
+        Role::Rep if offer.wecom => Some(match next {
+            Some(n) => format!("/auth/wecom/{company_id}/start?next={}", encode(n)),
+            None => format!("/auth/wecom/{company_id}/start"),
+        }),
+        Role::Customer if offer.wechat => {
+            let mut href = format!("/auth/wechat/{company_id}/start?next={}", encode(next?));
+            if let Some(uid) = uid.filter(|u| *u > 0) {
+                href.push_str(&format!("&uid={uid}"));
+            }
+            Some(href)
+        }
+        _ => None,
+    }
 }
 
 /// The message a failed call shows to the user.
@@ -127,6 +157,27 @@ mod imp {
         let search = window()?.location().search().ok()?;
         let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
         params.get(name).filter(|v| !v.is_empty())
+    }
+
+    /// The current page's path and query (never the fragment).
+    pub fn here() -> Option<String> {
+        let loc = window()?.location();
+        Some(format!("{}{}", loc.pathname().ok()?, loc.search().ok()?))
+    }
+
+    /// The sign-ins company `company_id` offers; none when that cannot be read.
+    pub async fn sign_in_options(company_id: i64) -> SignInOptions {
+        let Ok(resp) = gloo_net::http::Request::get(&format!("/auth/options/{company_id}"))
+            .send()
+            .await
+        else {
+            return SignInOptions::default();
+        };
+        if resp.status() != 200 {
+            return SignInOptions::default();
+        }
+        let body = resp.text().await.unwrap_or_default();
+        serde_json::from_str(&body).unwrap_or_default()
     }
 
     /// The two credential parameters, if `p` has a usable pair.
@@ -405,6 +456,12 @@ mod imp {
     }
     pub fn query_param(_name: &str) -> Option<String> {
         None
+    }
+    pub fn here() -> Option<String> {
+        None
+    }
+    pub async fn sign_in_options(_company_id: i64) -> SignInOptions {
+        SignInOptions::default()
     }
     pub fn take_creds(_role: Role) -> Option<Creds> {
         None

@@ -126,12 +126,52 @@ pub fn Failed(
     #[prop(into)] msg: String,
     #[prop(optional, into)] retry: Option<Callback<()>>,
 ) -> impl IntoView {
+    let offer = match msg.as_str() {
+        NO_CREDS_REP => Some(client::Role::Rep),
+        NO_CREDS_H5 => Some(client::Role::Customer),
+        _ => None,
+    };
     view! {
         <div class="state state-error" role="alert">
             <div class="state-icon">"⚠️"</div>
             <p class="error-text">{msg}</p>
             {retry.map(|r| view! { <button class="btn" on:click=move |_| r.run(())>"重试"</button> })}
+            {offer.map(|role| view! { <SignInOffer role=role/> })}
         </div>
+    }
+}
+
+/// The sign-in link of a page opened without credentials, when its address
+/// names the company (`?company_id=`) and the company offers that sign-in
+/// (`GET /auth/options/{company_id}`, asked in the browser only).
+#[component]
+fn SignInOffer(role: client::Role) -> impl IntoView {
+    let href = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let num = |k: &str| {
+            client::query_param(k)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|v| *v > 0)
+        };
+        let Some(company) = num("company_id") else {
+            return;
+        };
+        // The customer chat names its rep `u_id`, the article page `uid`.
+        let uid = num("uid").or_else(|| num("u_id"));
+        leptos::task::spawn_local(async move {
+            let offer = client::sign_in_options(company).await;
+            let next = client::here();
+            let link = client::sign_in_href(role, company, &offer, next.as_deref(), uid);
+            let _ = href.try_set(link);
+        });
+    });
+    let label = match role {
+        client::Role::Rep => "企业微信登录",
+        client::Role::Customer => "微信登录",
+    };
+    move || {
+        href.get()
+            .map(|h| view! { <a class="btn btn-primary sign-in" href=h>{label}</a> })
     }
 }
 

@@ -1,5 +1,6 @@
 //! The sign-in pages (issue 16): `/auth/wecom/{company_id}[/start]` for reps,
-//! `/auth/wechat/{company_id}[/start]` for customers. Answers are redirects,
+//! `/auth/wechat/{company_id}[/start]` for customers, and `/auth/options/{company_id}`,
+//! the sign-ins a company offers. Answers are redirects,
 //! or a small zh-CN page saying why not (400 bad link, 403 not allowed,
 //! 503 WeCom/WeChat unreachable, retry later).
 
@@ -9,7 +10,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
+
+use app::api::signin::SignInOptions;
 
 use crate::service::signin::{self, Refusal, SignedIn};
 use crate::AppState;
@@ -20,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/wecom/{company_id}", get(rep_callback))
         .route("/auth/wechat/{company_id}/start", get(customer_start))
         .route("/auth/wechat/{company_id}", get(customer_callback))
+        .route("/auth/options/{company_id}", get(options))
 }
 
 /// The query string's parameters; a parameter given twice makes it ambiguous
@@ -234,4 +238,16 @@ async fn customer_callback(
         }
         .await,
     )
+}
+
+/// The sign-ins a company offers, for a page opened without credentials. Any
+/// query is ignored; a malformed id answers 400 with no offer.
+async fn options(State(st): State<AppState>, Path(company_id): Path<String>) -> Response {
+    let Ok(company_id) = company(&company_id) else {
+        return no_store((StatusCode::BAD_REQUEST, Json(SignInOptions::default())).into_response());
+    };
+    match signin::options(&st, company_id).await {
+        Ok(o) => no_store(Json(o).into_response()),
+        Err(e) => refused(Refusal::Internal(e)),
+    }
 }

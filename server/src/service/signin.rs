@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use app::api::signin::SignInOptions;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
@@ -277,10 +278,11 @@ pub async fn official_account(
     .await?)
 }
 
-/// The article page a share link lands on. It keeps `?uid=`: the page reports
-/// the view to that rep.
-pub fn article_page(article_id: i64, uid: i64) -> String {
-    format!("/h5/article/{article_id}?uid={uid}")
+/// The article page a share link lands on. It keeps `?uid=`, the rep the page
+/// reports the view to, and `company_id`, so that someone who opens a
+/// forwarded copy (without credentials) is offered this sign-in.
+pub fn article_page(company_id: i64, article_id: i64, uid: i64) -> String {
+    format!("/h5/article/{article_id}?uid={uid}&company_id={company_id}")
 }
 
 /// The link a rep shares for an article when the company's customers sign in
@@ -291,8 +293,22 @@ pub fn share_link(public_url: &str, company_id: i64, article_id: i64, uid: i64) 
     format!(
         "{}/auth/wechat/{company_id}/start?next={}&uid={uid}",
         public_url.trim_end_matches('/'),
-        enc(&article_page(article_id, uid))
+        enc(&article_page(company_id, article_id, uid))
     )
+}
+
+/// The sign-ins a company offers: each one whose start link would send the
+/// person on to WeCom or WeChat rather than refuse.
+pub async fn options(st: &AppState, company_id: i64) -> Result<SignInOptions, Error> {
+    match company_open(st, company_id).await {
+        Ok(()) => {}
+        Err(Refusal::Internal(e)) => return Err(e),
+        Err(_) => return Ok(SignInOptions::default()),
+    }
+    Ok(SignInOptions {
+        wecom: wecom_app(st, company_id).await?.is_some(),
+        wechat: official_account(st, company_id).await?.is_some(),
+    })
 }
 
 fn callback_uri(st: &AppState, kind: &str, l: &Landing) -> String {

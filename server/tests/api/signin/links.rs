@@ -44,7 +44,7 @@ async fn recommended_links_sign_the_reader_in(b: Backend) {
         path.starts_with(&format!("/auth/wechat/{c}/start?")),
         "{url}"
     );
-    let page = format!("/h5/article/{article}?uid={}", rep.id);
+    let page = format!("/h5/article/{article}?uid={}&company_id={c}", rep.id);
     assert_eq!(query_param(path, "next").as_deref(), Some(page.as_str()));
     assert_eq!(query_param(path, "uid"), Some(rep.id.to_string()));
 
@@ -138,7 +138,7 @@ async fn demo_prints_share_links_once_configured(b: Backend) {
         assert!(link.starts_with("http"), "absolute: {link}");
         assert_eq!(
             query_param(link, "next"),
-            Some(format!("/h5/article/{article}?uid={rep}"))
+            Some(format!("/h5/article/{article}?uid={rep}&company_id={c}"))
         );
     }
     // No article link with credentials is left; the chat links stay.

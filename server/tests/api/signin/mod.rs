@@ -51,6 +51,7 @@ pub fn json_line(out: &Output) -> serde_json::Value {
 
 pub mod customer;
 pub mod links;
+pub mod options;
 pub mod rep;
 
 use crate::common::{spawn_with, Backend, TestApp};
