@@ -3,7 +3,8 @@
 # Playwright suite in end2end/ (Debian's Chromium) against a real `radar serve`
 # on a free port, once on a fresh SQLite database and once on a fresh
 # PostgreSQL database (created with psql, dropped afterwards), both seeded
-# through the CLI. The two runs go side by side. Exits non-zero when anything fails.
+# through the CLI. Each run has its own fake WeCom/WeChat API (the integration
+# tests' fake, built as the example `fakeweixin`) for the sign-in tests. The two runs go side by side. Exits non-zero when anything fails.
 #
 #   E2E_SKIP_BUILD=1        reuse the built site and server binary
 #   E2E_RELEASE=1           test the release site (scripts/build-site.sh --release)
@@ -29,9 +30,13 @@ if [ ! -d end2end/node_modules/@playwright/test ]; then
 fi
 if [ "${E2E_SKIP_BUILD:-0}" != 1 ]; then
   if [ "${E2E_RELEASE:-0}" = 1 ]; then scripts/build-site.sh --release; else scripts/build-site.sh; fi
-  cargo build -p server
+  cargo build -p server --bins --example fakeweixin
 fi
 RADAR="$CARGO_TARGET_DIR/debug/radar"
+# The tests' fake WeCom/WeChat API (server/tests/api/fakeweixin.rs) as a process:
+# each run's server signs reps and customers in through it.
+FAKE="$CARGO_TARGET_DIR/debug/examples/fakeweixin"
+FAKE_PERSON=e2e-weixin-user
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/radar-e2e.XXXXXX")
 pg_db=""
@@ -64,7 +69,7 @@ seed() { # dir
     "$RADAR" admin relation create --user-id "$2" --customer-id "$(printf '%s' "$c" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')" > /dev/null
     node -e 'const c=JSON.parse(process.argv[1]); c.name=process.argv[2]; console.log(JSON.stringify(c))' "$c" "$1"
   }
-  local xss offline article unread live history media crowd crowd_id cid i
+  local xss offline article unread live history media crowd crowd_id cid i signin signin_id
   xss=$(new_customer '<script>window.__xss=1</script><b>粗体</b> 😀' 2)
   offline=$(new_customer '离线测试客户' 2)
   article=$(new_customer '读文章的客户' 1)
@@ -79,24 +84,43 @@ seed() { # dir
     cid=$("$RADAR" admin customer create --name "批量客户$i" --company-id "$company" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
     "$RADAR" admin relation create --user-id "$crowd_id" --customer-id "$cid" > /dev/null
   done
+  # Sign-in through the fake: the company's WeCom app and Official Account, and
+  # a rep mapped to the fake's person, with a customer of its own.
+  printf 'corp-secret-Zq8vX2pL9kW4' | "$RADAR" admin company wecom --id "$company" \
+    --corp-id wwfakecorp0001 --agent-id 1000002 --secret - > /dev/null
+  printf 'app-secret-Mn3bV7cR1tY6' | "$RADAR" admin company gongzhonghao --id "$company" \
+    --appid wxfakeapp00001 --secret - > /dev/null
+  signin=$("$RADAR" admin user create --name '企微登录销售' --company-id "$company" --wecom-userid "$FAKE_PERSON")
+  signin_id=$(printf '%s' "$signin" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+  new_customer '企微登录的客户' "$signin_id" > /dev/null
   node -e '
     const fs = require("fs");
     const d = JSON.parse(fs.readFileSync(process.argv[1]));
-    const [xss, offline, article, unread, live, history, media, crowd] = process.argv.slice(2, 10).map((s) => JSON.parse(s));
-    d.extra = { xss, offline, article, unread, live, history, media, crowd };
-    fs.writeFileSync(process.argv[10], JSON.stringify(d, null, 1));
-  ' "$dir/demo.json" "$xss" "$offline" "$article" "$unread" "$live" "$history" "$media" "$crowd" "$dir/seed.json"
+    const [xss, offline, article, unread, live, history, media, crowd, signin] = process.argv.slice(2, 11).map((s) => JSON.parse(s));
+    d.extra = { xss, offline, article, unread, live, history, media, crowd, signin };
+    fs.writeFileSync(process.argv[11], JSON.stringify(d, null, 1));
+  ' "$dir/demo.json" "$xss" "$offline" "$article" "$unread" "$live" "$history" "$media" "$crowd" "$signin" "$dir/seed.json"
 }
 
 # Runs the whole suite against one database; output goes to $work/<name>.log.
 suite() { # name database_url [playwright args...]
-  local name=$1 url=$2 dir="$work/$1" port pid status=0 shots
+  local name=$1 url=$2 dir="$work/$1" port pid status=0 shots fake
   shift 2
   mkdir -p "$dir"
   export DATABASE_URL="$url"
   seed "$dir"
+  "$FAKE" "$FAKE_PERSON" '企微登录销售' > "$dir/fake.url" 2> "$dir/fake.log" &
+  echo "$!" > "$work/$name-fake.pid"
+  for _ in $(seq 1 100); do [ -s "$dir/fake.url" ] && break; sleep 0.1; done
+  fake=$(head -n1 "$dir/fake.url")
+  if [ -z "$fake" ]; then
+    echo "[$name] the fake WeCom/WeChat API did not start" >&2
+    return 1
+  fi
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  RADAR_ADDR="127.0.0.1:$port" RADAR_LOG="${RADAR_LOG:-warn}" "$RADAR" serve > "$dir/server.log" 2>&1 &
+  RADAR_ADDR="127.0.0.1:$port" RADAR_PUBLIC_URL="http://127.0.0.1:$port" \
+    RADAR_WECOM_API="$fake" RADAR_WECHAT_API="$fake" RADAR_WECHAT_OPEN="$fake" \
+    RADAR_LOG="${RADAR_LOG:-warn}" "$RADAR" serve > "$dir/server.log" 2>&1 &
   pid=$!
   echo "$pid" > "$work/$name.pid"
   if ! curl -sf --retry 50 --retry-delay 0 --retry-connrefused --max-time 2 -o /dev/null "http://127.0.0.1:$port/healthz"; then
@@ -110,6 +134,7 @@ suite() { # name database_url [playwright args...]
     npx playwright test --output "test-results/artifacts-$name" "$@") || status=$?
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+  kill "$(cat "$work/$name-fake.pid")" 2>/dev/null || true
   if [ $status != 0 ]; then
     echo "---- [$name] server log (tail) ----"
     tail -n 40 "$dir/server.log"

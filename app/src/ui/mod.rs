@@ -169,9 +169,10 @@ fn SignInOffer(role: client::Role) -> impl IntoView {
         client::Role::Rep => "企业微信登录",
         client::Role::Customer => "微信登录",
     };
+    // `rel="external"`: a server page, not a route of the app's router.
     move || {
         href.get()
-            .map(|h| view! { <a class="btn btn-primary sign-in" href=h>{label}</a> })
+            .map(|h| view! { <a class="btn btn-primary sign-in" rel="external" href=h>{label}</a> })
     }
 }
 
