@@ -240,6 +240,7 @@ pub const OPS: &[Op] = &[
         ],
         data: "Page_ContactItem",
         msgs: &["查询成功"],
+        plain: &[402, 302],
         ..op(Get, "/qiyeweixin/tongxunlu", "/qiyeweixin/tongxunlu", R)
     },
     Op {
@@ -631,22 +632,26 @@ fn components() -> utoipa::openapi::Components {
 /// place the field errors go) and the send forms.
 fn hand_schemas() -> Map<String, Value> {
     let mut m = Map::new();
+    let variant = |codes: &[i64], required: &[&str], props: Value| {
+        let mut p = props.as_object().cloned().unwrap_or_default();
+        p.insert("info_type".into(), json!({ "enum": codes }));
+        let mut req = vec!["info_type"];
+        req.extend_from_slice(required);
+        json!({ "type": "object", "required": req, "properties": p })
+    };
+    let url =
+        json!({ "type": "string", "maxLength": 2048, "pattern": "^(https?://[^\\s]+|/[^\\s]*)$" });
     let content = json!({
-        "description": "The message: `info_type` 1 text and 3 ask-for-phone (`msg`, at most 5000 characters), 2 product card (`product_name` ≤ 200, `product_price` ≤ 32, `product_cover_url`), 4 image and 5 video (`url`, http(s) or a site path, ≤ 2048). A JSON object, or its JSON text (forms).",
+        "description": "The message: `info_type` 1 text and 3 ask-for-phone (`msg`, 1–5000 characters), 2 product card (`product_name` ≤ 200, `product_price` ≤ 32, `product_cover_url`), 4 image and 5 video (`url`, http(s) or a site path, ≤ 2048). A JSON object, or (forms) its JSON text.",
         "oneOf": [
-            { "type": "string", "description": "JSON text of the object" },
-            {
-                "type": "object",
-                "required": ["info_type"],
-                "properties": {
-                    "info_type": { "type": "integer", "enum": [1, 2, 3, 4, 5] },
-                    "msg": { "type": "string" },
-                    "url": { "type": "string" },
-                    "product_name": { "type": "string" },
-                    "product_price": { "type": "string" },
-                    "product_cover_url": { "type": "string" }
-                }
-            }
+            variant(&[1, 3], &["msg"], json!({ "msg": { "type": "string", "minLength": 1, "maxLength": 5000, "pattern": "\\S" } })),
+            variant(&[2], &["product_name", "product_price"], json!({
+                "product_name": { "type": "string", "minLength": 1, "maxLength": 200 },
+                "product_price": { "type": "string", "maxLength": 32 },
+                "product_cover_url": url,
+            })),
+            variant(&[4, 5], &["url"], json!({ "url": url })),
+            { "type": "string", "contentMediaType": "application/json", "description": "the object as JSON text" },
         ]
     });
     let common = json!({

@@ -218,14 +218,23 @@ async fn valid_document(b: Backend) {
 /// Schemathesis, driven by the document, signs each request (the hook in
 /// scripts/openapi_fuzz_hooks.py) and finds no 5xx, no undocumented status
 /// and no answer outside its schema. `RADAR_FUZZ_EXAMPLES` sets the examples
-/// per operation (default 12, a short CI run).
+/// per operation (default 25, a short CI run).
 async fn fuzz(b: Backend) {
     let app = spawn_with(b, |c| {
         c.write_rate = 0.0;
     })
     .await;
-    let (rep, customer) = app.pair().await;
-    let examples = std::env::var("RADAR_FUZZ_EXAMPLES").unwrap_or_else(|_| "12".into());
+    let company = app.company("公司").await;
+    let rep = app.user(company, "销售").await;
+    let customer = app.customer(company, "客户").await;
+    app.relate(&rep, &customer).await;
+    let article = radar::service::article::create_article(&app.st, company, "文章", 1, 3)
+        .await
+        .expect("article");
+    let activity = radar::service::signup::create_activity(&app.st, "活动", Some(article))
+        .await
+        .expect("activity");
+    let examples = std::env::var("RADAR_FUZZ_EXAMPLES").unwrap_or_else(|_| "25".into());
     let work = std::env::temp_dir().join(format!("radar_fuzz_{}_{:?}", std::process::id(), b));
     std::fs::create_dir_all(&work).expect("work dir");
     let st = py_tools().join("bin/st");
@@ -240,6 +249,9 @@ async fn fuzz(b: Backend) {
             .env("RADAR_FUZZ_REP_TOKEN", &rep.token)
             .env("RADAR_FUZZ_CUSTOMER_ID", customer.id.to_string())
             .env("RADAR_FUZZ_CUSTOMER_TOKEN", &customer.token)
+            .env("RADAR_FUZZ_COMPANY_ID", company.to_string())
+            .env("RADAR_FUZZ_ARTICLE_ID", article.to_string())
+            .env("RADAR_FUZZ_ACTIVITY_ID", activity.to_string())
             .env("NO_COLOR", "1")
             .args([
                 "run",
@@ -272,6 +284,18 @@ async fn fuzz(b: Backend) {
     // The summary, for the record (`cargo test -- --nocapture`).
     println!("{b:?} fuzz:\n{}", tail(&text, 40));
     assert!(out.status.success(), "schemathesis failed:\n{text}");
+    // The signatures and real ids got the run past authentication and the
+    // relation checks: it stored messages both ways, notes and views.
+    for (table, what) in [
+        ("chat_message WHERE send_type = 1", "rep messages"),
+        ("chat_message WHERE send_type = 2", "customer messages"),
+        ("follow_info", "follow-up notes"),
+        ("access_log", "access-log rows"),
+    ] {
+        let n = app.count(table).await;
+        println!("{what}: {n}");
+        assert!(n > 0, "the fuzz run stored no {what}");
+    }
 }
 
 fn tail(s: &str, n: usize) -> String {
