@@ -8,9 +8,6 @@ the venv of scripts/py-tools.sh.
       every recorded answer ({"method","path","status","body"}) of a documented
       operation matches the document's schema for that operation and status;
       prints how many were checked and fails on the first mismatches
-  openapi_check.py frames DOC.json FRAMES.json
-      every recorded socket frame ({"path","frame"}) matches one of the frames
-      `x-websockets` says that feed sends
 """
 
 import json
@@ -79,24 +76,6 @@ def answers(doc, samples):
     return checked, bad
 
 
-def frames(doc, samples):
-    ws = doc["x-websockets"]
-    checked, bad = 0, []
-    for s in samples:
-        feed = ws.get(s["path"])
-        if feed is None:
-            bad.append(f"{s['path']}: not under x-websockets")
-            continue
-        errs = errors_of(validator(doc, feed["send"]), s["frame"])
-        checked += 1
-        if errs:
-            bad.append(f"{s['path']}: {json.dumps(s['frame'], ensure_ascii=False)[:400]}\n    " + "\n    ".join(errs))
-    print(f"frames: {checked} checked against x-websockets")
-    for b in bad:
-        print("MISMATCH", b)
-    return checked, bad
-
-
 def main(argv):
     if len(argv) >= 2 and argv[0] == "validate":
         from openapi_spec_validator import validate
@@ -105,9 +84,8 @@ def main(argv):
         validate(doc)
         print(f"valid OpenAPI {doc['openapi']}: {len(doc['paths'])} paths")
         return 0
-    if len(argv) >= 3 and argv[0] in ("answers", "frames"):
-        doc = load(argv[1])
-        checked, bad = (answers if argv[0] == "answers" else frames)(doc, load(argv[2]))
+    if len(argv) >= 3 and argv[0] == "answers":
+        checked, bad = answers(load(argv[1]), load(argv[2]))
         return 1 if bad or checked == 0 else 0
     print(__doc__, file=sys.stderr)
     return 2
