@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod integrations;
 pub mod limit;
+pub mod openapi;
 pub mod rest;
 pub mod service;
 pub mod timefmt;
@@ -89,6 +90,9 @@ pub fn router(state: AppState) -> Router {
     let net = state.config.net.clone();
     let app = Router::new()
         .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(openapi::docs_page))
+        .route("/docs/{file}", get(openapi::docs_asset))
         .nest("/zhugeleida", rest::routes())
         .merge(rest::signin::routes())
         .merge(web::routes(&state))
