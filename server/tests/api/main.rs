@@ -14,6 +14,7 @@ mod crm;
 mod golden;
 mod hot_paths;
 mod invariant;
+mod notify;
 mod radar_flow;
 mod security;
 mod signin;
