@@ -15,6 +15,7 @@ mod golden;
 mod hot_paths;
 mod invariant;
 mod openapi;
+mod notify;
 mod radar_flow;
 mod security;
 mod signin;
