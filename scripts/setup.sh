@@ -43,3 +43,28 @@ if [ -f end2end/package.json ]; then
     cp end2end/package-lock.json "$stamp"
   fi
 fi
+
+# The /docs viewer: Scalar's standalone bundle from npm, checked against its
+# pinned integrity, embedded into the server binary by server/build.rs.
+scalar_version=1.72.1
+scalar_integrity=sha512-XpEJ0rfc/cXbCrR+iC4kK0o/WwX2dTtGQbT049OlPKAHD6IMIFdTeGz2r+M27P2EDWKyUITRm/NzlP8z2pw/Ow==
+if [ "$(cat vendor/docs/version 2>/dev/null)" != "$scalar_version" ]; then
+  log "fetching @scalar/api-reference $scalar_version (the /docs viewer)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "@scalar/api-reference@$scalar_version" >/dev/null)
+  tgz="$tmp/scalar-api-reference-$scalar_version.tgz"
+  got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+  if [ "$got" != "$scalar_integrity" ]; then
+    echo "setup: @scalar/api-reference $scalar_version: integrity $got, expected $scalar_integrity" >&2
+    exit 1
+  fi
+  tar xzf "$tgz" -C "$tmp" package/dist/browser/standalone.js
+  mkdir -p vendor/docs
+  cp "$tmp/package/dist/browser/standalone.js" vendor/docs/viewer.js
+  echo "$scalar_version" > vendor/docs/version
+  rm -rf "$tmp"
+fi
+
+# Python tools of the API document tests (tests/api/openapi.rs): a venv with
+# openapi-spec-validator, jsonschema and schemathesis, pinned.
+scripts/py-tools.sh >/dev/null

@@ -17,6 +17,8 @@ cargo fmt --all -- --check
 cargo clippy -p server -p bench --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
+# Includes the OpenAPI checks (tests/api/openapi.rs, golden.rs): they use the
+# viewer and the Python venv that setup.sh installed.
 step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test -p app -p server -p bench
 

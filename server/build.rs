@@ -43,7 +43,27 @@ fn public_files(code: &mut String) {
     code.push_str("];\n");
 }
 
+/// `VIEWER`: the `/docs` viewer (Scalar's standalone bundle), which
+/// scripts/setup.sh fetches from npm into `vendor/docs/viewer.js`; `None` when
+/// it is not there (the page then says how to get it).
+fn docs_bundle() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/docs/viewer.js");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let code = match path.canonicalize() {
+        Ok(p) if p.is_file() => format!(
+            "pub static VIEWER: Option<&[u8]> = Some(include_bytes!({:?}));\n",
+            p.display().to_string()
+        ),
+        _ => "pub static VIEWER: Option<&[u8]> = None;\n".to_owned(),
+    };
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join("docs_bundle.rs");
+    if let Err(e) = std::fs::write(&out, code) {
+        panic!("cannot write {}: {e}", out.display());
+    }
+}
+
 fn main() {
+    docs_bundle();
     println!("cargo:rerun-if-env-changed=RADAR_EMBED_SITE");
     let mut code = String::from("pub static FILES: &[(&str, &[u8])] = &[\n");
     if let Some(dir) = std::env::var_os("RADAR_EMBED_SITE").filter(|d| !d.is_empty()) {

@@ -135,6 +135,10 @@ struct Inner {
     sockets: watch::Sender<usize>,
     /// Runs on every delivered event before any subscriber is woken.
     observer: OnceLock<Observer>,
+    /// Moves when a rep's first socket authenticates or last one goes
+    /// (a `Credential(Sales, _)` key gains its first or loses its last
+    /// subscriber): presence is published from it (`service::notify`).
+    reps: watch::Sender<u64>,
 }
 
 /// The subscribers of one key, and the generation of the last event
@@ -247,6 +251,7 @@ impl Bus {
                 closing: watch::Sender::new(false),
                 sockets: watch::Sender::new(0),
                 observer: OnceLock::new(),
+                reps: watch::Sender::new(0),
             }),
         }
     }
@@ -281,20 +286,55 @@ impl Bus {
     pub fn watch(&self, key: Key) -> Subscription {
         let signal = Arc::new(Notify::new());
         let inner = &self.inner;
-        inner
-            .subs()
-            .entry(key)
-            .or_insert_with(|| Slot {
+        let first = {
+            let mut subs = inner.subs();
+            let slot = subs.entry(key).or_insert_with(|| Slot {
                 generation: inner.seq.fetch_add(1, Ordering::Relaxed) + 1,
                 signals: Vec::new(),
-            })
-            .signals
-            .push(signal.clone());
+            });
+            slot.signals.push(signal.clone());
+            slot.signals.len() == 1
+        };
+        if first && is_rep(key) {
+            inner.reps.send_modify(|n| *n = n.wrapping_add(1));
+        }
         Subscription {
             inner: self.inner.clone(),
             key,
             signal,
         }
+    }
+
+    /// True while a socket of rep `user_id` is authenticated on this instance.
+    pub fn rep_connected(&self, user_id: i64) -> bool {
+        self.inner
+            .subs()
+            .contains_key(&Key::Credential(Side::Sales, user_id))
+    }
+
+    /// The reps with an authenticated socket on this instance.
+    pub fn connected_reps(&self) -> Vec<i64> {
+        let mut reps: Vec<i64> = self
+            .inner
+            .subs()
+            .keys()
+            .filter_map(|k| match k {
+                Key::Credential(Side::Sales, id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        reps.sort_unstable();
+        reps
+    }
+
+    /// Changes whenever `connected_reps` may have changed.
+    pub fn reps_changed(&self) -> watch::Receiver<u64> {
+        self.inner.reps.subscribe()
+    }
+
+    /// This instance's id (unique among the processes on one database).
+    pub fn instance_id(&self) -> i64 {
+        self.inner.origin as i64
     }
 
     /// Number of live keyed subscriptions (for tests and metrics).
@@ -423,14 +463,25 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let mut subs = self.inner.subs();
-        if let Some(v) = subs.get_mut(&self.key) {
-            v.signals.retain(|n| !Arc::ptr_eq(n, &self.signal));
-            if v.signals.is_empty() {
-                subs.remove(&self.key);
+        let mut last = false;
+        {
+            let mut subs = self.inner.subs();
+            if let Some(v) = subs.get_mut(&self.key) {
+                v.signals.retain(|n| !Arc::ptr_eq(n, &self.signal));
+                if v.signals.is_empty() {
+                    subs.remove(&self.key);
+                    last = true;
+                }
             }
         }
+        if last && is_rep(self.key) {
+            self.inner.reps.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
+}
+
+fn is_rep(key: Key) -> bool {
+    matches!(key, Key::Credential(Side::Sales, _))
 }
 
 #[derive(Debug)]

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod integrations;
 pub mod limit;
+pub mod openapi;
 pub mod rest;
 pub mod service;
 pub mod timefmt;
@@ -47,6 +48,8 @@ pub struct AppState {
     /// The WeCom and WeChat clients (sign-in, app messages).
     pub weixin: integrations::Weixin,
     pub state_key: service::signin::StateKey,
+    /// Wakes the WeCom notification worker (`service::notify`).
+    pub notify: service::notify::Kick,
 }
 
 impl AppState {
@@ -74,6 +77,7 @@ impl AppState {
             rep_views: service::chat::RepViews::default(),
             weixin,
             state_key,
+            notify: service::notify::Kick::default(),
         })
     }
 }
@@ -89,6 +93,9 @@ pub fn router(state: AppState) -> Router {
     let net = state.config.net.clone();
     let app = Router::new()
         .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(openapi::docs_page))
+        .route("/docs/{file}", get(openapi::docs_asset))
         .nest("/zhugeleida", rest::routes())
         .merge(rest::signin::routes())
         .merge(web::routes(&state))
@@ -111,6 +118,8 @@ pub async fn serve(
     let bus = state.bus.clone();
     let header_timeout = state.config.net.header_timeout;
     let rotations = tokio::spawn(auth::follow_rotations(state.clone()));
+    let notifier = tokio::spawn(service::notify::run(state.clone()));
+    let presence = tokio::spawn(service::notify::presence(state.clone()));
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
     let signal_bus = bus.clone();
     let shutdown = async move {
@@ -121,6 +130,13 @@ pub async fn serve(
     bus.begin_shutdown();
     bus.drain(SHUTDOWN_GRACE).await;
     rotations.abort();
+    // The worker stops between two deliveries; one under way may finish.
+    for task in [notifier, presence] {
+        let abort = task.abort_handle();
+        if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+            abort.abort();
+        }
+    }
     served
 }
 

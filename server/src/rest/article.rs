@@ -6,7 +6,7 @@
 use axum::extract::State;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, Router};
+use axum::routing::get;
 
 use app::api::article::{
     RecommendList, RecommendQuery, ReviewForm, ReviewList, ReviewPosted, SignedUp, StayForm,
@@ -24,16 +24,15 @@ use crate::service::signup::{
 };
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/gongzhonghao/article/{oper}/{o_id}",
-            get(article_op).post(article_op).fallback(wrong_method),
-        )
-        .route(
-            "/gongzhonghao/plugin_report/{oper}/{o_id}",
-            post_only(plugin_report_op),
-        )
+pub fn routes(t: &mut crate::rest::Routes) {
+    t.route(
+        "/gongzhonghao/article/{oper}/{o_id}",
+        get(article_op).post(article_op).fallback(wrong_method),
+    )
+    .route(
+        "/gongzhonghao/plugin_report/{oper}/{o_id}",
+        post_only(plugin_report_op),
+    );
 }
 
 fn path_id(o_id: &str) -> Result<i64, Error> {

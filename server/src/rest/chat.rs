@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use axum::routing::Router;
 use axum::Json;
 
 use app::api::chat::{
@@ -22,17 +21,16 @@ use crate::service::chat::{self, inbox, unread, Outgoing};
 use crate::service::display::TimeStyle;
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/gongzhonghao/chat/{oper}/{o_id}",
-            any_method(customer_chat_op),
-        )
-        .route("/gongzhonghao/chat", get_only(customer_history))
-        .route("/qiyeweixin/chat/{oper}/{o_id}", any_method(sales_chat_op))
-        .route("/qiyeweixin/chat", get_only(sales_history))
-        .route("/qiyeweixin/contact", get_only(inbox_page))
-        .route("/qiyeweixin/contact/{oper}", get_only(inbox_op))
+pub fn routes(t: &mut crate::rest::Routes) {
+    t.route(
+        "/gongzhonghao/chat/{oper}/{o_id}",
+        any_method(customer_chat_op),
+    )
+    .route("/gongzhonghao/chat", get_only(customer_history))
+    .route("/qiyeweixin/chat/{oper}/{o_id}", any_method(sales_chat_op))
+    .route("/qiyeweixin/chat", get_only(sales_history))
+    .route("/qiyeweixin/contact", get_only(inbox_page))
+    .route("/qiyeweixin/contact/{oper}", get_only(inbox_op));
 }
 
 fn parse_o_id(o_id: &str) -> Result<(), Error> {

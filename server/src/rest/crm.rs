@@ -8,7 +8,6 @@ use app::api::crm::{
 use app::api::Empty;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 
 use super::{get_only, post_only, Args};
 use crate::auth::SalesAuth;
@@ -19,9 +18,8 @@ use crate::extract::{parse_id, Body, Fields, Query};
 use crate::service::crm::{access_log, contacts, deal, notes, profile, tags};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/qiyeweixin/tongxunlu", get_only(contact_list))
+pub fn routes(t: &mut crate::rest::Routes) {
+    t.route("/qiyeweixin/tongxunlu", get_only(contact_list))
         .route("/qiyeweixin/customer", get_only(customer_profile))
         .route("/qiyeweixin/customer/{oper}/{o_id}", post_only(customer_op))
         .route("/qiyeweixin/tag_list", get_only(tag_list))
@@ -31,7 +29,7 @@ pub fn routes() -> Router<AppState> {
             "/qiyeweixin/follow_info/{oper}/{o_id}",
             post_only(follow_op),
         )
-        .route("/qiyeweixin/action/{oper}", get_only(action_op))
+        .route("/qiyeweixin/action/{oper}", get_only(action_op));
 }
 
 /// The id at the end of an operation path (`…/update_tag/12`): digits only, else 402.

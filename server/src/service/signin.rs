@@ -1,8 +1,6 @@
 //! Sign-in inside WeCom (reps) and WeChat (customers), issue 16: the signed
 //! `state` that carries a sign-in through the OAuth page and back.
 
-use std::sync::Arc;
-
 use app::api::signin::SignInOptions;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -18,9 +16,9 @@ use crate::integrations::ApiError;
 use crate::service::admin::MAX_NAME_CHARS;
 use crate::AppState;
 
-/// The key that signs `state`s. Its `Debug` never shows it.
+/// The key that signs `state`s, ready as an HMAC. Its `Debug` never shows it.
 #[derive(Clone)]
-pub struct StateKey(Arc<[u8]>);
+pub struct StateKey(Hmac<Sha256>);
 
 impl std::fmt::Debug for StateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35,7 +33,7 @@ impl StateKey {
     /// share the database, so the key lives there rather than in each process.
     pub async fn load(db: &Db, configured: Option<&Secret>) -> Result<StateKey, String> {
         if let Some(k) = configured {
-            return Ok(StateKey(k.0.as_bytes().into()));
+            return StateKey::new(k.0.as_bytes());
         }
         let mut fresh = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut fresh);
@@ -52,15 +50,18 @@ impl StateKey {
             .fetch_one(&db.pool)
             .await
             .map_err(|e| format!("cannot read the sign-in key: {e}"))?;
-        Ok(StateKey(stored.as_bytes().into()))
+        StateKey::new(stored.as_bytes())
+    }
+
+    /// Keyed once at start, so signing and checking a `state` cannot fail.
+    pub fn new(key: &[u8]) -> Result<StateKey, String> {
+        Hmac::<Sha256>::new_from_slice(key)
+            .map(StateKey)
+            .map_err(|e| format!("unusable sign-in key: {e}"))
     }
 
     fn mac(&self) -> Hmac<Sha256> {
-        // HMAC takes a key of any length.
-        match Hmac::<Sha256>::new_from_slice(&self.0) {
-            Ok(m) => m,
-            Err(_) => unreachable!("HMAC accepts keys of every length"),
-        }
+        self.0.clone()
     }
 }
 

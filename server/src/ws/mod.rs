@@ -69,7 +69,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::{timeout, Instant, MissedTickBehavior};
@@ -142,28 +142,27 @@ impl Kind {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/gongzhonghao/websocket/gongzhonghao_chat",
-            any(|s, w, q| upgrade(Kind::CustomerChat, s, w, q)),
-        )
-        .route(
-            "/gongzhonghao/websocket/gongzhonghao_query_info_num",
-            any(|s, w, q| upgrade(Kind::CustomerNum, s, w, q)),
-        )
-        .route(
-            "/qiyeweixin/websocket/leida_chat",
-            any(|s, w, q| upgrade(Kind::SalesChat, s, w, q)),
-        )
-        .route(
-            "/qiyeweixin/websocket/leida_query_info_num",
-            any(|s, w, q| upgrade(Kind::SalesBadge, s, w, q)),
-        )
-        .route(
-            "/qiyeweixin/websocket/leida_query_contact_list",
-            any(|s, w, q| upgrade(Kind::SalesContacts, s, w, q)),
-        )
+pub fn routes(t: &mut crate::rest::Routes) {
+    t.route(
+        "/gongzhonghao/websocket/gongzhonghao_chat",
+        any(|s, w, q| upgrade(Kind::CustomerChat, s, w, q)),
+    )
+    .route(
+        "/gongzhonghao/websocket/gongzhonghao_query_info_num",
+        any(|s, w, q| upgrade(Kind::CustomerNum, s, w, q)),
+    )
+    .route(
+        "/qiyeweixin/websocket/leida_chat",
+        any(|s, w, q| upgrade(Kind::SalesChat, s, w, q)),
+    )
+    .route(
+        "/qiyeweixin/websocket/leida_query_info_num",
+        any(|s, w, q| upgrade(Kind::SalesBadge, s, w, q)),
+    )
+    .route(
+        "/qiyeweixin/websocket/leida_query_contact_list",
+        any(|s, w, q| upgrade(Kind::SalesContacts, s, w, q)),
+    );
 }
 
 /// Credentials in the upgrade URL are checked before upgrading, but a failure

@@ -247,6 +247,9 @@ struct Golden {
     /// Answers recorded while the fixture is built, snapshotted once every
     /// fixture row has its label.
     kept: Mutex<Vec<(String, Value)>>,
+    /// Every HTTP answer as sent (`method`, `path`, `status`, `body`), checked
+    /// against the OpenAPI document at the end.
+    wire: Mutex<Vec<Value>>,
 }
 
 impl Golden {
@@ -256,6 +259,7 @@ impl Golden {
             app,
             norm: Mutex::new(Norm::default()),
             kept: Mutex::new(Vec::new()),
+            wire: Mutex::new(Vec::new()),
         }
     }
 
@@ -291,7 +295,9 @@ impl Golden {
 
     /// Status, content type, `Retry-After` when sent, and the body (JSON if it is).
     async fn answer(&self, req: reqwest::RequestBuilder) -> Value {
-        let resp = req.send().await.expect("request");
+        let req = req.build().expect("request");
+        let (method, path) = (req.method().to_string(), req.url().path().to_owned());
+        let resp = self.app.http.execute(req).await.expect("request");
         let mut out = Map::new();
         out.insert("status".into(), json!(resp.status().as_u16()));
         let header = |name: reqwest::header::HeaderName| {
@@ -306,6 +312,9 @@ impl Golden {
         }
         let text = resp.text().await.expect("body");
         let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+        self.wire.lock().expect("wire").push(json!({
+            "method": method, "path": path, "status": out["status"], "body": body,
+        }));
         out.insert("body".into(), body);
         Value::Object(out)
     }
@@ -1752,6 +1761,24 @@ async fn later_days(w: &World) {
     }
 }
 
+/// The document is true: every answer recorded here (successes and refusals)
+/// fits the schema `/openapi.json` gives for its operation and HTTP status.
+async fn answers_fit_the_document(g: &Golden) {
+    let doc = crate::openapi::fetch_doc(&g.app).await;
+    let wire = Value::Array(std::mem::take(&mut *g.wire.lock().expect("wire")));
+    let (d, a) = (
+        crate::openapi::Scratch::json("golden_doc", &doc),
+        crate::openapi::Scratch::json("golden_answers", &wire),
+    );
+    let out = crate::openapi::check(&["answers", d.path(), a.path()]);
+    let checked: usize = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(checked >= 90, "{out}");
+}
+
 async fn golden(b: Backend) {
     let w = fixture(b).await;
     rest_reads(&w).await;
@@ -1760,6 +1787,7 @@ async fn golden(b: Backend) {
     sales_sockets(&w).await;
     socket_endings(&w).await;
     later_days(&w).await;
+    answers_fit_the_document(&w.g).await;
     limits_and_parts(b).await;
 }
 

@@ -14,6 +14,8 @@ mod crm;
 mod golden;
 mod hot_paths;
 mod invariant;
+mod notify;
+mod openapi;
 mod radar_flow;
 mod security;
 mod signin;

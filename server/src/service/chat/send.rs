@@ -181,7 +181,12 @@ async fn store(st: &AppState, p: &Pair, from: Side, out: &Outgoing) -> Result<Se
         .execute(&mut **tx)
         .await?;
     }
+    let queued = from == Side::Customer
+        && crate::service::notify::queue(st, &mut tx, p.user_id, p.customer_id, id, now).await?;
     tx.commit().await?;
+    if queued {
+        st.notify.wake();
+    }
     st.bus.publish(Event::MessageCreated {
         id,
         user_id: p.user_id,

@@ -1,7 +1,7 @@
 use super::*;
 
 fn key(k: &str) -> StateKey {
-    StateKey(k.as_bytes().into())
+    StateKey::new(k.as_bytes()).expect("key")
 }
 
 fn landing(next: &str, uid: Option<i64>) -> Landing {
