@@ -350,6 +350,60 @@ async fn killed_before_delivery_delivers_after_restart(b: Backend) {
 
 both!(killed_before_delivery_delivers_after_restart);
 
+/// A private PostgreSQL cluster crashes while a card waits for WeCom, and comes
+/// back: the worker says it cannot reach the database, keeps going, and the
+/// card goes out once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_restart_delays_but_delivers_once() {
+    let pg = crate::security::outage::PgCluster::create();
+    let url = pg.url();
+    let st = seed_state(&url).await;
+    let (_, u, k) = setup(&st).await;
+    let fake = spawn_fake().await;
+    fake.set_down(true);
+    let server = {
+        let envs = serve_envs(&fake);
+        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        spawn_server(&url, &envs).await
+    };
+    Rest::new(&server.base)
+        .customer_says(&k, &u, "重启前的消息")
+        .await;
+    until("a failed attempt recorded", || async {
+        let row: Option<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT attempts, lease_until FROM rep_notice WHERE user_id = $1")
+                .bind(u.id)
+                .fetch_optional(&st.db.pool)
+                .await
+                .expect("row");
+        matches!(row, Some((n, None)) if n >= 1)
+    })
+    .await;
+    st.db.pool.close().await;
+
+    assert!(pg.crash(), "pg_ctl stop failed");
+    fake.set_down(false);
+    // Long enough for the worker's next attempt to meet the outage.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(fake.sent().is_empty(), "sent while the database was down");
+    pg.start();
+
+    until("delivered after the database came back", || async {
+        sent_to(&fake, "lisi").len() == 1
+    })
+    .await;
+    settle().await;
+    assert_eq!(sent_to(&fake, "lisi").len(), 1);
+    assert_eq!(
+        sent_to(&fake, "lisi")[0]["textcard"]["description"],
+        "重启前的消息"
+    );
+    assert!(
+        server.saw("notify:"),
+        "the worker says what it does in its log"
+    );
+}
+
 /// PostgreSQL, two instances: a socket on B keeps A from notifying; once it
 /// closes, A notifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

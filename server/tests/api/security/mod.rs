@@ -6,6 +6,6 @@ mod hostile;
 mod http;
 mod limits;
 mod logs;
-mod outage;
+pub(crate) mod outage;
 mod scope;
 mod signin;

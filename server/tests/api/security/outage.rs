@@ -25,7 +25,7 @@ const RECOVERY: Duration = Duration::from_secs(20);
 
 /// A throw-away PostgreSQL cluster owned by the `postgres` user when the test
 /// runs as root; stopped and deleted on drop.
-struct PgCluster {
+pub(crate) struct PgCluster {
     dir: PathBuf,
     bin: PathBuf,
     port: u16,
@@ -60,7 +60,7 @@ fn free_port() -> u16 {
 }
 
 impl PgCluster {
-    fn create() -> PgCluster {
+    pub(crate) fn create() -> PgCluster {
         let as_root = Command::new("id")
             .arg("-u")
             .output()
@@ -101,7 +101,7 @@ impl PgCluster {
         self.dir.join("data")
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
@@ -140,7 +140,7 @@ impl PgCluster {
         ok
     }
 
-    fn start(&self) {
+    pub(crate) fn start(&self) {
         let opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60",
             self.port,
@@ -158,7 +158,7 @@ impl PgCluster {
     }
 
     /// Kills the server the way a crash would: no shutdown handshake with clients.
-    fn crash(&self) -> bool {
+    pub(crate) fn crash(&self) -> bool {
         self.run(
             self.tool("pg_ctl").arg("-D").arg(self.data()).args([
                 "-w",
