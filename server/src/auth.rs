@@ -270,7 +270,7 @@ pub fn check_fresh(ts: &str, now_ms: i64, skew_secs: i64) -> Result<(), Error> {
     Ok(())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -284,6 +284,7 @@ async fn from_query(parts: &Parts, st: &AppState, party: Side) -> Result<i64, Ap
     let q = Fields::parse_urlencoded(parts.uri.query().unwrap_or(""))
         .map_err(|_| Error::Auth("query string unreadable"))?;
     let id = verify(st, party, &Credentials::from_fields(&q)).await?;
+    crate::telemetry::set_principal(&parts.extensions, party, id);
     if parts.method == axum::http::Method::POST {
         st.writes.charge(party, id)?;
     }

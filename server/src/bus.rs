@@ -19,7 +19,7 @@
 //! (database away) are folded into one `Resync` sent when NOTIFY works again.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -86,6 +86,18 @@ pub enum Key {
 }
 
 impl Event {
+    /// The `kind` label of `radar_bus_events_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::MessageCreated { .. } => "message_created",
+            Event::CustomerRead { .. } => "customer_read",
+            Event::SalesRead { .. } => "sales_read",
+            Event::ContactChanged { .. } => "contact_changed",
+            Event::TokenRotated { .. } => "token_rotated",
+            Event::Resync => "resync",
+        }
+    }
+
     /// The keys whose subscribers this event concerns (`None` for Resync: all).
     fn keys(&self) -> Option<[Option<Key>; 2]> {
         let pair = |user_id, customer_id| {
@@ -129,6 +141,8 @@ struct Inner {
     all: broadcast::Sender<Event>,
     /// Set when PostgreSQL fan-out runs.
     remote: OnceLock<mpsc::UnboundedSender<Outbound>>,
+    /// True while the PostgreSQL listener's LISTEN is active (`/readyz`).
+    listening: AtomicBool,
     /// Tags this instance's notifications so that it ignores its own echo.
     origin: u64,
     closing: watch::Sender<bool>,
@@ -197,6 +211,7 @@ impl Inner {
     }
 
     fn deliver(&self, ev: Event) {
+        metrics::counter!(crate::telemetry::BUS_EVENTS, "kind" => ev.kind()).increment(1);
         if let Some(o) = self.observer.get() {
             (o.0)(&ev);
         }
@@ -247,6 +262,7 @@ impl Bus {
                 seq: AtomicU64::new(0),
                 all,
                 remote: OnceLock::new(),
+                listening: AtomicBool::new(false),
                 origin: origin_id(),
                 closing: watch::Sender::new(false),
                 sockets: watch::Sender::new(0),
@@ -374,9 +390,19 @@ impl Bus {
         if self.inner.remote.set(tx).is_err() {
             return Err("bus: PostgreSQL fan-out already started".into());
         }
+        self.inner.listening.store(true, Ordering::Relaxed);
         tokio::spawn(notifier(self.inner.origin, pool.clone(), rx));
         tokio::spawn(listen_loop(self.inner.clone(), pool, listener));
         Ok(())
+    }
+
+    /// Whether the PostgreSQL listener is connected: `None` without fan-out
+    /// (SQLite, one instance).
+    pub fn listener_connected(&self) -> Option<bool> {
+        self.inner
+            .remote
+            .get()
+            .map(|_| self.inner.listening.load(Ordering::Relaxed))
     }
 
     /// Waits (at most `within`) until every event published so far has been
@@ -598,6 +624,7 @@ async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
                         "bus: LISTEN re-established; resyncing local sockets"
                     );
                     backoff = BACKOFF_MIN;
+                    inner.listening.store(true, Ordering::Relaxed);
                     inner.deliver(Event::Resync);
                     l
                 }
@@ -632,6 +659,7 @@ async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
                     inner.deliver(Event::Resync);
                 }
                 Err(e) => {
+                    inner.listening.store(false, Ordering::Relaxed);
                     tracing::warn!(error = %e, "bus: listener connection lost; cross-instance events paused");
                     outage = Some((tokio::time::Instant::now(), 0));
                     break;

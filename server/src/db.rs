@@ -184,6 +184,24 @@ impl Db {
             .map_err(|e| sqlx::Error::Io(std::io::Error::other(e.to_string())))?
     }
 
+    /// Whether every migration this binary knows of is applied; also a ping
+    /// (bounded like [`Db::ping`]).
+    pub async fn migrated(&self) -> Result<bool, sqlx::Error> {
+        let m = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let latest = m.iter().map(|m| m.version).max().unwrap_or(0);
+        let q = sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT CAST(MAX(version) AS BIGINT) FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_one(&self.pool);
+        match tokio::time::timeout(PING_TIMEOUT, q).await {
+            Ok(r) => r.map(|applied| applied.unwrap_or(0) >= latest),
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         let q = sqlx::query("SELECT 1").fetch_one(&self.pool);
         match tokio::time::timeout(PING_TIMEOUT, q).await {

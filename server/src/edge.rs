@@ -1,6 +1,6 @@
 //! The edge of the server (contract §6 "Browsers", "Connections", "Panics"):
 //! the HTTP/1 accept loop with its header-read timeout, and the layers every
-//! request passes: a trace span, CORS on the API, `nosniff`/`no-referrer`, the
+//! request passes: the access log (`telemetry::access`), CORS on the API, `nosniff`/`no-referrer`, the
 //! request timeout and the panic catcher.
 
 use std::convert::Infallible;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use app::api::{Empty, Envelope};
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -25,13 +25,13 @@ use tower::{Layer, Service, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
-use tracing::Span;
 
 pub const DEFAULT_MAX_SOCKETS: usize = 50_000;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_WS_AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the server pings a socket (see `ws::PING_INTERVAL`).
+pub const DEFAULT_WS_PING: Duration = Duration::from_secs(30);
 /// How long a browser may cache a preflight answer.
 const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
 
@@ -56,19 +56,28 @@ pub struct NetConfig {
     pub ws_auth_timeout: Duration,
     /// `RADAR_MAX_SOCKETS` (50,000): open sockets; over it the upgrade answers 503.
     pub max_sockets: usize,
+    /// `RADAR_WS_PING_SECS` (30): the sockets' ping interval (tests use 1 s).
+    pub ws_ping: Duration,
+}
+
+/// A positive number of seconds in variable `k`, or `default` when unset.
+pub fn positive_secs(
+    var: &dyn Fn(&str) -> Option<String>,
+    k: &str,
+    default: Duration,
+) -> Result<Duration, String> {
+    match var(k) {
+        None => Ok(default),
+        Some(s) => match s.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+            _ => Err(format!("{k} is not a positive number of seconds: {s}")),
+        },
+    }
 }
 
 impl NetConfig {
     pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<NetConfig, String> {
-        let secs = |k: &str, default: Duration| -> Result<Duration, String> {
-            match var(k) {
-                None => Ok(default),
-                Some(s) => match s.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
-                    _ => Err(format!("{k} is not a positive number of seconds: {s}")),
-                },
-            }
-        };
+        let secs = |k: &str, default: Duration| positive_secs(var, k, default);
         let max_sockets = crate::config::integer(var, "RADAR_MAX_SOCKETS", DEFAULT_MAX_SOCKETS)?;
         Ok(NetConfig {
             cors_origins: parse_origins(var("RADAR_CORS_ORIGINS").as_deref())?,
@@ -76,6 +85,7 @@ impl NetConfig {
             header_timeout: secs("RADAR_HEADER_TIMEOUT_SECS", DEFAULT_HEADER_TIMEOUT)?,
             ws_auth_timeout: secs("RADAR_WS_AUTH_TIMEOUT_SECS", DEFAULT_WS_AUTH_TIMEOUT)?,
             max_sockets,
+            ws_ping: secs("RADAR_WS_PING_SECS", DEFAULT_WS_PING)?,
         })
     }
 }
@@ -88,6 +98,7 @@ impl Default for NetConfig {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             ws_auth_timeout: DEFAULT_WS_AUTH_TIMEOUT,
             max_sockets: DEFAULT_MAX_SOCKETS,
+            ws_ping: DEFAULT_WS_PING,
         }
     }
 }
@@ -138,33 +149,10 @@ pub fn envelope(status: StatusCode, code: i64, msg: &str) -> Response {
     (status, Json(Envelope::new(code, msg, Empty {}))).into_response()
 }
 
-/// The span of one request: method and matched route, then its status and
-/// latency. The raw URI is left out on purpose: signed requests carry the
-/// token's `rand_str` and the user id in the query string.
-fn request_span(req: &Request) -> Span {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str)
-        .unwrap_or("(unmatched)");
-    tracing::info_span!(
-        "request",
-        method = %req.method(),
-        route = %route,
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
-    )
-}
-
-fn record_response(res: &Response, latency: Duration, span: &Span) {
-    span.record("status", res.status().as_u16());
-    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
-    tracing::debug!("answered");
-}
-
 /// The layers around the whole router (innermost first): request timeout,
 /// panic catcher, CORS on the API, the two headers every response carries,
-/// and outermost the request's trace span, so its latency covers them all.
+/// and outermost the access log (request id, span, metrics), so its latency
+/// covers them all.
 pub fn layers(router: Router, net: &NetConfig) -> Router {
     let limit = net.request_timeout;
     let cors = cors_layer(&net.cors_origins);
@@ -185,14 +173,7 @@ pub fn layers(router: Router, net: &NetConfig) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_request(())
-                .on_response(record_response)
-                .on_body_chunk(())
-                .on_eos(()),
-        )
+        .layer(axum::middleware::from_fn(crate::telemetry::access))
 }
 
 /// Reads an API request's whole body before it is routed. A request can be

@@ -14,6 +14,7 @@ pub mod limit;
 pub mod openapi;
 pub mod rest;
 pub mod service;
+pub mod telemetry;
 pub mod timefmt;
 pub mod web;
 pub mod ws;
@@ -22,7 +23,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::LeptosOptions;
@@ -55,6 +56,7 @@ pub struct AppState {
 impl AppState {
     /// Connects, migrates and starts the event bus.
     pub async fn start(config: Config) -> Result<AppState, String> {
+        telemetry::metrics_handle();
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
         db.migrate().await?;
         let bus = Bus::new();
@@ -89,10 +91,36 @@ async fn healthz(State(st): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
+/// `GET /readyz`: 200 once the migrations have run, while the database
+/// answers and (PostgreSQL) the event listener is connected; else 503 and why.
+async fn readyz(
+    State(st): State<AppState>,
+) -> (
+    StatusCode,
+    [(header::HeaderName, &'static str); 1],
+    &'static str,
+) {
+    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    let answer = match st.db.migrated().await {
+        Err(_) => Err("database unavailable"),
+        Ok(false) => Err("migrations pending"),
+        Ok(true) if st.bus.listener_connected() == Some(false) => {
+            Err("event listener disconnected")
+        }
+        Ok(true) => Ok("ready"),
+    };
+    match answer {
+        Ok(ready) => (StatusCode::OK, no_store, ready),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, no_store, why),
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let net = state.config.net.clone();
     let app = Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(telemetry::metrics_endpoint))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs_page))
         .route("/docs/{file}", get(openapi::docs_asset))
@@ -140,29 +168,27 @@ pub async fn serve(
     served
 }
 
-/// `radar serve`: bind, announce, serve until SIGINT/SIGTERM.
+/// `radar serve`: bind, announce, serve until SIGINT/SIGTERM. The logger is
+/// set up by the caller (`cli`), before the configuration is read.
 pub async fn run_server(config: Config) -> Result<(), String> {
-    init_tracing();
     let addr = config.addr;
     let state = AppState::start(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(%local, backend = state.db.backend.name(), "radar listening");
-    println!(
-        "radar listening on http://{local} ({})",
-        state.db.backend.name()
-    );
+    let backend = state.db.backend.name();
+    match telemetry::log_format() {
+        // The log line is the banner: one JSON object like every other line.
+        telemetry::LogFormat::Json => tracing::info!(%local, backend, "radar listening"),
+        telemetry::LogFormat::Text => {
+            tracing::info!(%local, backend, "radar listening");
+            println!("radar listening on http://{local} ({backend})");
+        }
+    }
     serve(state, listener, shutdown_signal())
         .await
         .map_err(|e| e.to_string())
-}
-
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RADAR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
 pub async fn shutdown_signal() {

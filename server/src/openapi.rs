@@ -488,7 +488,7 @@ pub const FEEDS: &[Feed] = &[
 ];
 
 /// Paths outside `/zhugeleida` that the document describes.
-pub const META_PATHS: &[&str] = &["/healthz", "/openapi.json"];
+pub const META_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json"];
 
 fn r(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
@@ -875,6 +875,22 @@ fn meta_paths() -> Value {
             "responses": {
                 "200": { "description": "ok", "content": { "text/plain": { "schema": { "const": "ok" } } } },
                 "503": { "description": "database unavailable", "content": { "text/plain": { "schema": { "type": "string" } } } }
+            }
+        }},
+        "/readyz": { "get": {
+            "tags": ["meta"], "summary": "`ready` once the migrations have run, while the database answers and (PostgreSQL) the event listener is connected",
+            "operationId": "get_readyz",
+            "responses": {
+                "200": { "description": "ready", "content": { "text/plain": { "schema": { "const": "ready" } } } },
+                "503": { "description": "not ready, and why", "content": { "text/plain": { "schema": { "enum": ["database unavailable", "migrations pending", "event listener disconnected"] } } } }
+            }
+        }},
+        "/metrics": { "get": {
+            "tags": ["meta"], "summary": "Prometheus metrics (text format); with RADAR_METRICS_TOKEN set, `Authorization: Bearer <token>` is required",
+            "operationId": "get_metrics",
+            "responses": {
+                "200": { "description": "metrics", "content": { "text/plain": { "schema": { "type": "string" } } } },
+                "401": { "description": "RADAR_METRICS_TOKEN is set and the request does not carry it", "content": { "text/plain": { "schema": { "type": "string" } } } }
             }
         }},
         "/openapi.json": { "get": {

@@ -9,7 +9,7 @@ use app::api::Side;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
-use crate::config::{Config, DEFAULT_DATABASE_URL};
+use crate::config::{Config, Settings, DEFAULT_DATABASE_URL};
 use crate::error::Error;
 use crate::service::{admin, article, signup};
 use crate::AppState;
@@ -21,8 +21,10 @@ use crate::AppState;
     about = "Radar: sales CRM and live chat for WeCom and WeChat Official Accounts"
 )]
 pub struct Cli {
-    /// Database URL: `sqlite://radar.db?mode=rwc` or `postgres://user@host/db`.
-    #[arg(long, global = true, env = "DATABASE_URL")]
+    /// Database URL: `sqlite://radar.db?mode=rwc` (the default) or
+    /// `postgres://user@host/db` (TLS: `?sslmode=require`, `verify-ca` or
+    /// `verify-full` with `&sslrootcert=/path/ca.pem`).
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     #[command(subcommand)]
     pub cmd: Cmd,
@@ -32,9 +34,8 @@ pub struct Cli {
 pub enum Cmd {
     /// Serve the API, the sockets and the web pages.
     Serve {
-        /// Listen address (also RADAR_ADDR), default 127.0.0.1:3000.
-        #[arg(long, env = "RADAR_ADDR")]
-        addr: Option<String>,
+        #[command(flatten)]
+        settings: Settings,
     },
     /// Apply the database migrations.
     Migrate,
@@ -240,7 +241,7 @@ pub async fn run(cli: Cli) -> i32 {
     match dispatch(cli).await {
         Ok(()) => 0,
         Err(msg) => {
-            eprintln!("error: {msg}");
+            crate::telemetry::say(&format!("error: {msg}"), true);
             1
         }
     }
@@ -274,16 +275,22 @@ async fn state(database_url: Option<String>) -> Result<AppState, String> {
 
 async fn dispatch(cli: Cli) -> Result<(), String> {
     match cli.cmd {
-        Cmd::Serve { addr } => {
-            let mut config = Config::from_env()?;
+        Cmd::Serve { settings } => {
+            // The logger first, so that even a bad setting is reported in
+            // the chosen format.
+            let format = settings
+                .get("RADAR_LOG_FORMAT")
+                .unwrap_or_default()
+                .parse()
+                .unwrap_or_default();
+            let filter = settings
+                .get("RADAR_LOG")
+                .unwrap_or_else(|| crate::telemetry::DEFAULT_LOG_FILTER.into());
+            crate::telemetry::init_tracing(format, &filter);
+            let mut config = Config::from_settings(&settings)?;
             config.database_url = cli
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-            if let Some(a) = addr {
-                config.addr = a
-                    .parse()
-                    .map_err(|_| format!("--addr is not an address: {a}"))?;
-            }
             crate::run_server(config).await
         }
         Cmd::Migrate => {

@@ -57,7 +57,7 @@ mod inbox;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::api::chat::Signal;
@@ -69,7 +69,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::{timeout, Instant, MissedTickBehavior};
@@ -78,6 +78,7 @@ use crate::auth::{verify_token, Credentials};
 use crate::bus::{Key, SocketGuard, Subscription};
 use crate::error::{ApiError, Error};
 use crate::extract::{parse_id, Fields};
+use crate::telemetry::{Principal, WsGauge};
 use crate::AppState;
 
 /// Bytes read from the network at a time. The tungstenite default (128 KiB)
@@ -98,7 +99,7 @@ pub use crate::service::chat::deliver::{BATCH, MAX_PUSH_BYTES, PUSH_SOFT_BYTES};
 /// anything) by the next ping is considered dead and reaped, so a vanished
 /// client holds its socket for at most two intervals. Overridable with
 /// `RADAR_WS_PING_SECS` (tests use 1 s).
-pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+pub const PING_INTERVAL: Duration = crate::edge::DEFAULT_WS_PING;
 /// A client that does not take a frame within this time is dropped, so a
 /// stalled reader cannot pin the task (and its buffers) forever.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -110,18 +111,6 @@ pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// real client, while a flood is cut off within a fraction of a second.
 pub const FLOOD_BURST: f64 = 60.0;
 pub const FLOOD_PER_SEC: f64 = 20.0;
-
-fn ping_interval() -> Duration {
-    static P: OnceLock<Duration> = OnceLock::new();
-    *P.get_or_init(|| {
-        std::env::var("RADAR_WS_PING_SECS")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .map(Duration::from_secs)
-            .unwrap_or(PING_INTERVAL)
-    })
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -140,28 +129,39 @@ impl Kind {
             Kind::SalesChat | Kind::SalesBadge | Kind::SalesContacts => Side::Sales,
         }
     }
+
+    /// The `feed` label of `radar_ws_connections`.
+    fn feed(self) -> &'static str {
+        match self {
+            Kind::CustomerChat => "customer_chat",
+            Kind::CustomerNum => "customer_num",
+            Kind::SalesChat => "sales_chat",
+            Kind::SalesBadge => "sales_badge",
+            Kind::SalesContacts => "sales_contacts",
+        }
+    }
 }
 
 pub fn routes(t: &mut crate::rest::Routes) {
     t.route(
         "/gongzhonghao/websocket/gongzhonghao_chat",
-        any(|s, w, q| upgrade(Kind::CustomerChat, s, w, q)),
+        any(|s, p, w, q| upgrade(Kind::CustomerChat, s, p, w, q)),
     )
     .route(
         "/gongzhonghao/websocket/gongzhonghao_query_info_num",
-        any(|s, w, q| upgrade(Kind::CustomerNum, s, w, q)),
+        any(|s, p, w, q| upgrade(Kind::CustomerNum, s, p, w, q)),
     )
     .route(
         "/qiyeweixin/websocket/leida_chat",
-        any(|s, w, q| upgrade(Kind::SalesChat, s, w, q)),
+        any(|s, p, w, q| upgrade(Kind::SalesChat, s, p, w, q)),
     )
     .route(
         "/qiyeweixin/websocket/leida_query_info_num",
-        any(|s, w, q| upgrade(Kind::SalesBadge, s, w, q)),
+        any(|s, p, w, q| upgrade(Kind::SalesBadge, s, p, w, q)),
     )
     .route(
         "/qiyeweixin/websocket/leida_query_contact_list",
-        any(|s, w, q| upgrade(Kind::SalesContacts, s, w, q)),
+        any(|s, p, w, q| upgrade(Kind::SalesContacts, s, p, w, q)),
     );
 }
 
@@ -171,6 +171,7 @@ pub fn routes(t: &mut crate::rest::Routes) {
 async fn upgrade(
     kind: Kind,
     State(st): State<AppState>,
+    principal: Option<Extension<Principal>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     RawQuery(q): RawQuery,
 ) -> Response {
@@ -194,7 +195,11 @@ async fn upgrade(
         Some(Ok(f)) => {
             let c = Credentials::from_fields(&f);
             if c.is_present() {
-                Some(verify_token(&st, kind.party(), &c).await)
+                let v = verify_token(&st, kind.party(), &c).await;
+                if let (Ok((id, _)), Some(Extension(p))) = (&v, &principal) {
+                    p.set(kind.party(), *id);
+                }
+                Some(v)
             } else {
                 None
             }
@@ -663,6 +668,7 @@ async fn run(
     pre: Option<Result<(i64, Arc<str>), Error>>,
     _slot: SocketGuard,
 ) {
+    let _gauge = WsGauge::open(kind.feed());
     let mut closing = st.bus.closing();
     let auth_deadline = tokio::time::sleep(st.config.net.ws_auth_timeout);
     tokio::pin!(auth_deadline);
@@ -684,7 +690,7 @@ async fn run(
         None => {}
     }
     let mut feed = Feed::new(kind);
-    let period = ping_interval();
+    let period = c.st.config.net.ws_ping;
     let mut ping = tokio::time::interval_at(Instant::now() + period, period);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {

@@ -29,7 +29,20 @@ struct World {
 }
 
 async fn world(b: Backend) -> World {
-    let app = spawn_app(b).await;
+    world_with(b, |_| {}).await
+}
+
+/// The original's share link hosts (`RADAR_ARTICLE_*`), as the API doc's example has them.
+fn vendor_share(c: &mut radar::Config) {
+    c.article_share = Some(radar::config::ArticleShare {
+        api_url: "http://api.zhugeyingxiao.com".into(),
+        authorization_url: "http://zhugeleida.zhugeyingxiao.com".into(),
+        component_appid: "wx6ba07e6ddcdc69b3".into(),
+    });
+}
+
+async fn world_with(b: Backend, tweak: impl FnOnce(&mut radar::Config)) -> World {
+    let app = spawn_with(b, tweak).await;
     let company = app.company("雷达公司").await;
     let rep = app.user(company, "张聪").await;
     let cust = app.customer(company, "王小明").await;
@@ -666,7 +679,7 @@ async fn review_list_edges(b: Backend) {
 // ---------------------------------------------------------------------------
 
 async fn recommend_lists_the_three_most_read_others(b: Backend) {
-    let w = world(b).await;
+    let w = world_with(b, vendor_share).await;
     let app = &w.app;
     sqlx::query("INSERT INTO gongzhonghao_app (company_id, authorization_appid) VALUES ($1, 'wxa77213c591897a13')")
         .bind(w.company)
@@ -719,7 +732,7 @@ async fn recommend_lists_the_three_most_read_others(b: Backend) {
     assert_eq!(
         items[0]["article_url"],
         svc::article_url(
-            &app.st.config,
+            app.st.config.article_share.as_ref().expect("configured"),
             "wxa77213c591897a13",
             a593,
             w.rep.id,
@@ -742,8 +755,58 @@ async fn recommend_lists_the_three_most_read_others(b: Backend) {
     assert_eq!(r["data"]["data_count"], 4);
 }
 
+/// Without `RADAR_ARTICLE_*` a share link is this deployment's article page;
+/// with them, the original's OAuth-wrapped form on their hosts.
+async fn share_links_point_at_this_deployment_unless_configured(b: Backend) {
+    for configured in [false, true] {
+        let w = if configured {
+            world_with(b, vendor_share).await
+        } else {
+            world(b).await
+        };
+        let app = &w.app;
+        let other = svc::create_article(&app.st, w.company, "第二篇", 1, 5)
+            .await
+            .unwrap();
+        let q = format!("uid={}&company_id={}", w.rep.id, w.company);
+        let r = app.get(&at(RECOMMEND, w.article), &w.cust, &q).await;
+        assert_eq!(code(&r), 200, "{r}");
+        let url = r["data"]["ret_data"][0]["article_url"]
+            .as_str()
+            .expect("article_url")
+            .to_owned();
+        let page = format!(
+            "{}/h5/article/{other}?uid={}&company_id={}",
+            app.st.config.public_url, w.rep.id, w.company
+        );
+        if configured {
+            assert!(
+                url.starts_with("http://zhugeleida.zhugeyingxiao.com/zhugeleida/gongzhonghao/work_gongzhonghao_auth/redirect_share_url?share_url="),
+                "{url}"
+            );
+            assert!(
+                url.contains("component_appid%3Dwx6ba07e6ddcdc69b3"),
+                "{url}"
+            );
+            assert!(!url.contains(&app.st.config.public_url), "{url}");
+        } else {
+            assert!(app.st.config.article_share.is_none());
+            assert_eq!(url, page);
+            // The link's path opens the article page on this server.
+            let path = &url[app.st.config.public_url.len()..];
+            let res = app
+                .http
+                .get(format!("{}{path}", app.base))
+                .send()
+                .await
+                .expect("page");
+            assert_eq!(res.status(), 200, "{path}");
+        }
+    }
+}
+
 async fn recommend_validates_and_scopes_by_company(b: Backend) {
-    let w = world(b).await;
+    let w = world_with(b, vendor_share).await;
     let app = &w.app;
     let other = app.company("别家").await;
     let stranger = app.user(other, "外人").await;
@@ -1224,10 +1287,15 @@ async fn demo_data_serves_the_radar(b: Backend) {
     let q = format!("uid={}&company_id={}", rep.id, demo.company_id);
     let r = app.get(&at(RECOMMEND, article), &cust, &q).await;
     assert_eq!(r["data"]["data_count"], 3);
-    assert!(r["data"]["ret_data"][0]["article_url"]
-        .as_str()
-        .unwrap()
-        .contains("wxa77213c591897a13"));
+    // No RADAR_ARTICLE_*: the share link is this deployment's article page.
+    let first = r["data"]["ret_data"][0]["article_id"].as_i64().unwrap();
+    assert_eq!(
+        r["data"]["ret_data"][0]["article_url"],
+        format!(
+            "{}/h5/article/{first}?uid={}&company_id={}",
+            app.st.config.public_url, rep.id, demo.company_id
+        )
+    );
     assert_eq!(
         app.count(&format!(
             "access_log WHERE user_id = {} AND customer_id = {}",
@@ -1465,6 +1533,7 @@ both!(
     review_list_edges,
     recommend_lists_the_three_most_read_others,
     recommend_validates_and_scopes_by_company,
+    share_links_point_at_this_deployment_unless_configured,
     sign_up_stores_and_logs_in_one_go,
     sign_up_title_comes_from_the_activitys_article,
     sign_up_rejects_bad_input_and_stores_nothing,

@@ -234,9 +234,11 @@ fn fixed_config(c: &mut radar::Config) {
     c.tz = chrono_tz::Asia::Shanghai;
     c.auth_max_skew_secs = 900;
     c.public_url = "https://radar.example.com".into();
-    c.article_api_url = "https://api.example.com".into();
-    c.article_authorization_url = "https://share.example.com".into();
-    c.article_component_appid = "wx_component_appid".into();
+    c.article_share = Some(radar::config::ArticleShare {
+        api_url: "https://api.example.com".into(),
+        authorization_url: "https://share.example.com".into(),
+        component_appid: "wx_component_appid".into(),
+    });
     c.write_burst = 1000;
     c.write_rate = 1000.0;
 }

@@ -16,6 +16,7 @@ mod hot_paths;
 mod invariant;
 mod notify;
 mod openapi;
+mod ops;
 mod radar_flow;
 mod security;
 mod signin;

@@ -4,10 +4,10 @@
 use app::api::article::{RecommendItem, RecommendList};
 
 use super::{customer_company, STATUS_PUBLISHED};
-use crate::config::Config;
+use crate::config::ArticleShare;
 use crate::error::Error;
 use crate::service::display::{render_time, TimeStyle};
-use crate::service::signin::share_link;
+use crate::service::signin::{article_page, share_link};
 use crate::AppState;
 
 /// How many articles `recommend_article_list` returns.
@@ -27,10 +27,11 @@ pub fn pct(s: &str) -> String {
 }
 
 /// The share link of an article (semantics §4.4) when the company has no
-/// Official Account Radar can sign customers in with: the original's OAuth URL,
-/// whose `redirect_uri` is inserted raw, wrapped once in the share redirector.
+/// Official Account Radar can sign customers in with and `RADAR_ARTICLE_*` are
+/// set: the original's OAuth URL, whose `redirect_uri` is inserted raw,
+/// wrapped once in the share redirector.
 pub fn article_url(
-    cfg: &Config,
+    cfg: &ArticleShare,
     authorization_appid: &str,
     article_id: i64,
     uid: i64,
@@ -38,15 +39,15 @@ pub fn article_url(
 ) -> String {
     let redirect_uri = format!(
         "{}/zhugeleida/gongzhonghao/work_gongzhonghao_auth?relate=article_id_{article_id}|pid_|level_1|uid_{uid}|company_id_{company_id}",
-        cfg.article_api_url
+        cfg.api_url
     );
     let inner = format!(
         "https://open.weixin.qq.com/connect/oauth2/authorize?appid={authorization_appid}&redirect_uri={redirect_uri}&response_type=code&scope=snsapi_userinfo&state=snsapi_base&component_appid={}#wechat_redirect",
-        cfg.article_component_appid
+        cfg.component_appid
     );
     format!(
         "{}/zhugeleida/gongzhonghao/work_gongzhonghao_auth/redirect_share_url?share_url={}",
-        cfg.article_authorization_url,
+        cfg.authorization_url,
         pct(&inner)
     )
 }
@@ -103,23 +104,33 @@ pub async fn recommend(
     let signs_in = crate::service::signin::official_account(st, company_id)
         .await?
         .is_some();
-    let appid: String = sqlx::query_scalar::<_, Option<String>>(
-        "SELECT authorization_appid FROM gongzhonghao_app WHERE company_id = $1 ORDER BY id LIMIT 1",
-    )
-    .bind(company_id)
-    .fetch_optional(&st.db.pool)
-    .await?
-    .flatten()
-    .unwrap_or_default();
+    // The original's links name the company's authorizing app id.
+    let appid: String = if signs_in || st.config.article_share.is_none() {
+        String::new()
+    } else {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT authorization_appid FROM gongzhonghao_app WHERE company_id = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(company_id)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .flatten()
+        .unwrap_or_default()
+    };
     let ret_data = rows
         .into_iter()
         .map(|r| RecommendItem {
             article_id: r.id,
             title: r.title,
-            article_url: if signs_in {
-                share_link(&st.config.public_url, company_id, r.id, uid)
-            } else {
-                article_url(&st.config, &appid, r.id, uid, company_id)
+            article_url: match &st.config.article_share {
+                _ if signs_in => share_link(&st.config.public_url, company_id, r.id, uid),
+                Some(share) => article_url(share, &appid, r.id, uid, company_id),
+                // Without the original's hosts: this deployment's article page.
+                None => format!(
+                    "{}{}",
+                    st.config.public_url.trim_end_matches('/'),
+                    article_page(company_id, r.id, uid)
+                ),
             },
             read_count: r.read_count,
             create_date: render_time(st, r.create_date, TimeStyle::Plain),

@@ -90,9 +90,15 @@ async fn recommended_links_without_official_account_are_unchanged(b: Backend) {
         .await
         .expect("app id");
     let (rep, article, url) = recommended_link(&e, c).await;
+    // Without RADAR_ARTICLE_*: the article page of this deployment.
+    assert!(e.app.st.config.article_share.is_none());
     assert_eq!(
         url,
-        radar::service::article::article_url(&e.app.st.config, APP_ID, article, rep.id, c)
+        format!(
+            "{}{}",
+            e.app.st.config.public_url,
+            radar::service::signin::article_page(c, article, rep.id)
+        )
     );
     assert!(!url.contains("/auth/"), "{url}");
 }

@@ -1,11 +1,11 @@
 use super::*;
 
-fn cfg() -> Config {
-    let mut c = Config::from_env().unwrap();
-    c.article_api_url = "http://api.zhugeyingxiao.com".into();
-    c.article_authorization_url = "http://zhugeleida.zhugeyingxiao.com".into();
-    c.article_component_appid = "wx6ba07e6ddcdc69b3".into();
-    c
+fn cfg() -> ArticleShare {
+    ArticleShare {
+        api_url: "http://api.zhugeyingxiao.com".into(),
+        authorization_url: "http://zhugeleida.zhugeyingxiao.com".into(),
+        component_appid: "wx6ba07e6ddcdc69b3".into(),
+    }
 }
 
 #[test]
