@@ -119,7 +119,7 @@ impl Db {
         let pool = opts
             .connect(url)
             .await
-            .map_err(|e| format!("cannot connect to {}: {e}", redact(url)))?;
+            .map_err(|e| format!("cannot connect to {}: {e}{}", redact(url), connect_hint(&e)))?;
         Ok(Db {
             pool,
             backend,
@@ -217,6 +217,18 @@ pub fn placeholders(first: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// What an operator can do about a refused connection, when the error says.
+fn connect_hint(e: &sqlx::Error) -> &'static str {
+    let text = e.to_string();
+    if text.contains("no encryption") {
+        " (the server accepts only TLS connections: add sslmode=require, or verify-full with sslrootcert=<CA file>, to DATABASE_URL)"
+    } else if matches!(e, sqlx::Error::Tls(_)) || text.contains("certificate") {
+        " (TLS: check sslrootcert and that the server certificate names the host in DATABASE_URL; see README \"Running in production\")"
+    } else {
+        ""
+    }
 }
 
 pub fn redact(url: &str) -> String {

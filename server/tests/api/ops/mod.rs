@@ -1,9 +1,11 @@
-//! Operations (issue 14): metrics, readiness, request ids and settings.
+//! Operations (issue 14): metrics, readiness, request ids, settings, and
+//! PostgreSQL over TLS.
 
 mod metrics;
 mod readyz;
 mod request_id;
 mod settings;
+mod tls;
 
 use std::collections::BTreeMap;
 

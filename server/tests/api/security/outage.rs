@@ -30,6 +30,8 @@ pub(crate) struct PgCluster {
     bin: PathBuf,
     port: u16,
     as_root: bool,
+    /// More `-c name=value` server options (the TLS tests' `ssl=on`, …).
+    extra_opts: String,
 }
 
 fn pg_bin_dir() -> PathBuf {
@@ -61,6 +63,13 @@ fn free_port() -> u16 {
 
 impl PgCluster {
     pub(crate) fn create() -> PgCluster {
+        PgCluster::create_with(|_| String::new())
+    }
+
+    /// A cluster whose server gets the options `prepare` returns; `prepare`
+    /// runs between initdb and the first start (to write certificates or
+    /// pg_hba.conf).
+    pub(crate) fn create_with(prepare: impl FnOnce(&PgCluster) -> String) -> PgCluster {
         let as_root = Command::new("id")
             .arg("-u")
             .output()
@@ -72,11 +81,12 @@ impl PgCluster {
             .unwrap_or(0);
         let dir = std::env::temp_dir().join(format!("radar-outage-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("cluster dir");
-        let c = PgCluster {
+        let mut c = PgCluster {
             dir,
             bin: pg_bin_dir(),
             port: free_port(),
             as_root,
+            extra_opts: String::new(),
         };
         if as_root {
             c.run(
@@ -93,12 +103,32 @@ impl PgCluster {
                 .arg("--locale=C"),
             "initdb",
         );
+        c.extra_opts = prepare(&c);
         c.start();
         c
     }
 
-    fn data(&self) -> PathBuf {
+    pub(crate) fn data(&self) -> PathBuf {
         self.dir.join("data")
+    }
+
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Hands a file written by the test to the server's user, readable by it alone.
+    pub(crate) fn give(&self, path: &std::path::Path) {
+        self.run(Command::new("chmod").arg("600").arg(path), "chmod");
+        if self.as_root {
+            self.run(
+                Command::new("chown").arg("postgres:postgres").arg(path),
+                "chown",
+            );
+        }
     }
 
     pub(crate) fn url(&self) -> String {
@@ -142,9 +172,10 @@ impl PgCluster {
 
     pub(crate) fn start(&self) {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60 {}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            self.extra_opts
         );
         self.run(
             self.tool("pg_ctl")
