@@ -96,8 +96,9 @@ pub async fn metrics_endpoint(State(st): State<AppState>, headers: HeaderMap) ->
         let sent = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, t)| t);
         if !crate::auth::constant_time_eq(sent.trim().as_bytes(), token.0.as_bytes()) {
             return (
                 StatusCode::UNAUTHORIZED,

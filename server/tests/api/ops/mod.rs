@@ -1,6 +1,7 @@
 //! Operations (issue 14): metrics, readiness, request ids, settings, and
 //! PostgreSQL over TLS.
 
+mod hostile;
 mod metrics;
 mod readyz;
 mod request_id;
