@@ -187,24 +187,36 @@ async fn postgres_over_tls_only() {
     assert_eq!(code(&r), 200, "{r}");
     drop(app);
 
-    // In clear text the server refuses, and `radar` says why and what to do.
-    for query in ["?sslmode=disable", ""] {
-        let out = Command::new(env!("CARGO_BIN_EXE_radar"))
-            .args(["migrate"])
-            .env("DATABASE_URL", url(&pg, query))
-            .output()
-            .expect("radar migrate");
-        let err = String::from_utf8_lossy(&out.stderr);
-        if query.is_empty() {
-            assert!(out.status.success(), "prefer negotiates TLS: {err}");
-            continue;
-        }
-        assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(out.stdout.is_empty());
-        assert!(err.starts_with("error: cannot connect to"), "{err}");
-        assert!(err.contains("no pg_hba.conf entry"), "{err}");
-        assert!(err.contains("sslmode=require"), "{err}");
-        assert!(!err.contains("panicked"), "{err}");
-        assert_eq!(err.lines().count(), 1, "{err}");
-    }
+    // `prefer` (no sslmode) negotiates TLS for the command line too.
+    let out = Command::new(env!("CARGO_BIN_EXE_radar"))
+        .args(["migrate"])
+        .env("DATABASE_URL", url(&pg, ""))
+        .output()
+        .expect("radar migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // In clear text the server refuses, and `radar serve` says why and what
+    // to do, in one line, and exits.
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_radar"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("DATABASE_URL", url(&pg, "?sslmode=disable"))
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("radar serve should have given up")
+        .expect("radar serve");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("error: cannot connect to"), "{err}");
+    assert!(err.contains("no pg_hba.conf entry"), "{err}");
+    assert!(err.contains("sslmode=require"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("radar listening"), "{stdout}");
 }
