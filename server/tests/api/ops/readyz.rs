@@ -97,3 +97,48 @@ async fn readyz_follows_a_postgres_outage() {
     assert_eq!((status, why.as_str()), (200, "ready"));
     assert_eq!(app.st.bus.listener_connected(), Some(true));
 }
+
+/// The database answers but the event listener cannot reconnect (new
+/// connections are refused while the request pool keeps its own): 503
+/// "event listener disconnected" until it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_wants_the_event_listener() {
+    let pg = PgCluster::create();
+    sqlx::any::install_default_drivers();
+    // The test's own connection is to `postgres`; the server's database is `radar`.
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg.url())
+        .await
+        .expect("admin connection");
+    sqlx::query("CREATE DATABASE radar")
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let url = format!("postgres://postgres@127.0.0.1:{}/radar", pg.port());
+    let app = spawn_with(Backend::Postgres, |c| c.database_url = url.clone()).await;
+    assert_eq!(readyz(&app.http, &app.base).await, (200, "ready".into()));
+    // The request pool keeps an open connection through what follows.
+    let held = app.st.db.pool.acquire().await.expect("connection");
+    drop(held);
+    sqlx::query("ALTER DATABASE radar ALLOW_CONNECTIONS false")
+        .execute(&mut admin)
+        .await
+        .expect("refuse new connections");
+    let cut: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(pg_terminate_backend(pid)) AS BIGINT) FROM pg_stat_activity WHERE datname = 'radar' AND application_name LIKE 'radar-bus-%'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .expect("terminate the bus connections");
+    assert!(cut >= 1, "the listener's connection");
+    let (status, why) = until(&app.http, &app.base, 503, Duration::from_secs(20)).await;
+    assert_eq!((status, why.as_str()), (503, "event listener disconnected"));
+    assert_eq!(app.st.bus.listener_connected(), Some(false));
+
+    sqlx::query("ALTER DATABASE radar ALLOW_CONNECTIONS true")
+        .execute(&mut admin)
+        .await
+        .expect("allow connections");
+    let (status, why) = until(&app.http, &app.base, 200, Duration::from_secs(30)).await;
+    assert_eq!((status, why.as_str()), (200, "ready"));
+    assert_eq!(app.st.bus.listener_connected(), Some(true));
+}
