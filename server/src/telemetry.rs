@@ -225,7 +225,7 @@ pub async fn access(mut req: Request, next: Next) -> Response {
     let method = method_label(req.method());
     let principal = Principal::default();
     req.extensions_mut().insert(principal.clone());
-    let span = tracing::info_span!("request", request_id = %id, method, route = %route);
+    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
     let mut res = next.run(req).instrument(span).await;
     let latency = started.elapsed();
     let status = res.status();
@@ -239,7 +239,7 @@ pub async fn access(mut req: Request, next: Next) -> Response {
     tracing::info!(
         target: "radar::access",
         request_id = %id,
-        method,
+        method = %method,
         route = %route,
         status = status.as_u16(),
         latency_ms = latency.as_secs_f64() * 1000.0,

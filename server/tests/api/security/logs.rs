@@ -118,6 +118,15 @@ async fn request_spans_name_the_route_and_never_the_credentials(b: Backend) {
     );
     assert!(answered("/zhugeleida/qiyeweixin/chat/{oper}/{o_id}", 200));
     assert!(answered("/zhugeleida/qiyeweixin/contact", 200));
+    // The access line names the request id and, once signed, the principal.
+    assert!(
+        lines.iter().any(|l| l.contains("radar::access")
+            && l.contains("request_id=")
+            && l.contains("route=/zhugeleida/gongzhonghao/chat/{oper}/{o_id} ")
+            && l.contains(&format!("principal=customer:{}", k.id))),
+        "{}",
+        lines.join("\n")
+    );
     for line in &lines {
         for secret in [&u.token, &k.token, &forged.token] {
             assert!(
