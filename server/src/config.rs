@@ -42,6 +42,12 @@ pub struct Config {
     /// The key that signs sign-in `state`s (`RADAR_STATE_KEY`); when unset, a
     /// random key kept in the database, so every instance on it agrees.
     pub state_key: Option<Secret>,
+    /// Webhook deliveries (`service::webhook`): the longest an attempt may
+    /// take (`RADAR_WEBHOOK_TIMEOUT_MS`, default 10 s) and the first retry's
+    /// delay, doubled after each failure (`RADAR_WEBHOOK_RETRY_MS`, default
+    /// 5 s). Tests shorten both so they need not wait.
+    pub webhook_timeout: std::time::Duration,
+    pub webhook_retry: std::time::Duration,
 }
 
 /// A secret value: its `Debug` never shows it, so printing a `Config` is safe.
@@ -95,7 +101,16 @@ impl Config {
             }
             k => k.map(Secret),
         };
+        let ms = |k: &str, default: u64| -> Result<std::time::Duration, String> {
+            let v = integer(&var, k, default)?;
+            if v == 0 {
+                return Err(format!("{k} must be at least 1"));
+            }
+            Ok(std::time::Duration::from_millis(v))
+        };
         Ok(Config {
+            webhook_timeout: ms("RADAR_WEBHOOK_TIMEOUT_MS", 10_000)?,
+            webhook_retry: ms("RADAR_WEBHOOK_RETRY_MS", 5_000)?,
             wecom_api: host("RADAR_WECOM_API", "https://qyapi.weixin.qq.com"),
             wechat_api: host("RADAR_WECHAT_API", "https://api.weixin.qq.com"),
             wechat_open: host("RADAR_WECHAT_OPEN", "https://open.weixin.qq.com"),
