@@ -8,9 +8,10 @@
 //!   `webhook_delivery` row per endpoint of the company subscribed to the
 //!   type, with the body already rendered: a committed event always has its
 //!   deliveries stored, and retries send the same bytes.
-//! * **Worker.** [`run`], one per instance, claims due rows one at a time with
-//!   an UPDATE that sets a lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so
-//!   with several instances each attempt is made by one of them; a row whose
+//! * **Worker.** [`run`], one per instance, claims due rows one at a time
+//!   with an UPDATE that sets a lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`)
+//!   and attempts up to [`MAX_IN_FLIGHT`] at once, so that a silent endpoint
+//!   does not hold up the others; with several instances each attempt is made by one of them; a row whose
 //!   worker died is taken over when its lease ends. Per endpoint, rows go out
 //!   in id order: a row is not claimed while an older one of its endpoint is
 //!   pending. Any 2xx acknowledges; anything else (3xx included: redirects are
@@ -33,7 +34,7 @@ use hmac::{Hmac, Mac};
 use hyper::body::Bytes;
 use rand::RngCore;
 use sha2::Sha256;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::db::Backend;
 use crate::error::Error;
@@ -57,6 +58,9 @@ const POLL: Duration = Duration::from_secs(2);
 const GC_EVERY: Duration = Duration::from_secs(3600);
 const DB_BACKOFF_MIN: Duration = Duration::from_millis(200);
 const DB_BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Attempts under way at once per instance: a slow or silent endpoint holds
+/// one slot until the timeout, and the other endpoints go on meanwhile.
+const MAX_IN_FLIGHT: usize = 16;
 
 pub const PENDING: i64 = 0;
 pub const DELIVERED: i64 = 1;
@@ -591,31 +595,44 @@ fn log(st: &AppState, c: &Claimed, outcome: &Outcome, now: i64) {
     }
 }
 
-/// Delivers every due head row; returns when the next one is due (ms,
-/// server clock).
-async fn drain(st: &AppState) -> Result<Option<i64>, sqlx::Error> {
+/// Delivers every due head row, up to [`MAX_IN_FLIGHT`] at once; returns
+/// when the next one is due (ms, server clock).
+async fn drain(st: &AppState, slots: &Arc<Semaphore>) -> Result<Option<i64>, sqlx::Error> {
     loop {
         let next = next_due(st).await?;
         if st.bus.is_closing() || next.is_none_or(|due| due > st.clock.now_ms()) {
             return Ok(next);
         }
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return Ok(next);
+        };
         let Some(c) = claim(st).await? else {
             // Another instance holds it: look again shortly.
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let attempted_at = st.clock.now_ms();
-        let outcome = match deliver(st, &c).await {
-            Ok(o) => o,
-            Err(e) => {
-                // The row stays leased; it is attempted again when the lease ends.
-                tracing::warn!(delivery = c.id, error = %e, "webhook: cannot read the endpoint");
-                return Err(e);
-            }
-        };
-        let now = st.clock.now_ms();
-        log(st, &c, &outcome, now);
-        finish(st, &c, &outcome, attempted_at, now).await;
+        let st = st.clone();
+        tokio::spawn(async move {
+            attempt(&st, c).await;
+            drop(slot);
+            // The endpoint's next event may go now.
+            st.webhooks.wake();
+        });
+    }
+}
+
+/// One attempt of a claimed row, its log line and its outcome.
+async fn attempt(st: &AppState, c: Claimed) {
+    let attempted_at = st.clock.now_ms();
+    match deliver(st, &c).await {
+        Ok(outcome) => {
+            let now = st.clock.now_ms();
+            log(st, &c, &outcome, now);
+            finish(st, &c, &outcome, attempted_at, now).await;
+        }
+        // The row stays leased; it is attempted again when the lease ends.
+        Err(e) => tracing::warn!(delivery = c.id, error = %e,
+            "webhook: cannot read the endpoint; the event will be attempted again"),
     }
 }
 
@@ -637,9 +654,12 @@ pub async fn run(st: AppState) {
     let mut backoff = DB_BACKOFF_MIN;
     let mut failing = false;
     let mut gc_due = tokio::time::Instant::now();
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     tracing::debug!("webhook: worker started");
     loop {
         if *closing.borrow() {
+            // Let the attempts under way record their outcome (serve bounds the wait).
+            let _ = slots.acquire_many(MAX_IN_FLIGHT as u32).await;
             return;
         }
         if tokio::time::Instant::now() >= gc_due {
@@ -654,7 +674,7 @@ pub async fn run(st: AppState) {
                 Err(e) => tracing::debug!(error = %e, "webhook: cannot delete old deliveries"),
             }
         }
-        let pause = match drain(&st).await {
+        let pause = match drain(&st, &slots).await {
             Ok(next) => {
                 if failing {
                     tracing::info!("webhook: the outbox is reachable again");

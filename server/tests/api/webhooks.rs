@@ -768,6 +768,46 @@ async fn redirects_and_silence_fail(b: Backend) {
     assert_eq!(endpoint(&url, e_moved)["last_error"], Value::Null);
 }
 
+/// An endpoint that never answers holds up no other company's: B's event
+/// is delivered while A's first attempt is still waiting (10 s timeout).
+async fn a_silent_endpoint_holds_up_no_other(b: Backend) {
+    let app = spawn_with(b, |c| {
+        c.webhook_timeout = Duration::from_secs(10);
+        c.write_rate = 0.0;
+    })
+    .await;
+    let url = app.db.url.clone();
+    let ca = app.company("甲").await;
+    let (ua, ka) = (
+        app.user(ca, "甲销售").await,
+        app.customer(ca, "甲客户").await,
+    );
+    app.relate(&ua, &ka).await;
+    let cb = app.company("乙").await;
+    let (ub, kb) = (
+        app.user(cb, "乙销售").await,
+        app.customer(cb, "乙客户").await,
+    );
+    app.relate(&ub, &kb).await;
+    let silent = Receiver::start().await;
+    silent.answer(Reply::Hang);
+    let fine = Receiver::start().await;
+    let ea = create(&url, ca, &silent, None);
+    create(&url, cb, &fine, None);
+    say(&app, &ka, &ua, true, "甲的消息").await;
+    until("A's attempt under way", || async {
+        !silent.got().is_empty()
+    })
+    .await;
+    say(&app, &kb, &ub, true, "乙的消息").await;
+    until("B's event delivered", || async { fine.acked().len() == 1 }).await;
+    let a = delivery(&app.st, ea).await;
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].0, 1, "A's first attempt");
+    assert!(a[0].2.is_some(), "A's first attempt is still under way");
+    assert_eq!(silent.got().len(), 1);
+}
+
 /// Hostile `radar admin webhook create` input: refused with a message on
 /// stderr and a non-zero exit; nothing stored.
 async fn hostile_cli_input_is_refused(b: Backend) {
@@ -868,6 +908,7 @@ both!(
     retries_keep_order,
     gives_up_after_24_hours,
     redirects_and_silence_fail,
+    a_silent_endpoint_holds_up_no_other,
     hostile_cli_input_is_refused,
 );
 
