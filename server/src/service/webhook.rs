@@ -98,7 +98,16 @@ fn url_ok(raw: &str) -> Result<String, Error> {
     let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
     let host_ok = uri.host().is_some_and(|h| !h.is_empty());
     let userinfo = uri.authority().is_some_and(|a| a.as_str().contains('@'));
-    if !scheme_ok || !host_ok || userinfo {
+    // `Uri` keeps an out-of-range port in the text but not in `port()`.
+    let port_ok = uri
+        .authority()
+        .is_none_or(|a| match a.as_str().rsplit_once(':') {
+            Some((_, p)) if p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<u16>().is_ok_and(|p| p > 0)
+            }
+            _ => true,
+        });
+    if !scheme_ok || !host_ok || userinfo || !port_ok {
         return Err(bad());
     }
     Ok(url.to_owned())
@@ -733,7 +742,12 @@ mod tests {
 
     #[test]
     fn urls_must_be_absolute_http_with_a_host() {
-        for ok in ["https://example.com/hook", "http://127.0.0.1:8080/x?y=1"] {
+        for ok in [
+            "https://example.com/hook",
+            "http://127.0.0.1:8080/x?y=1",
+            "http://[::1]/h",
+            "http://[::1]:65535/h",
+        ] {
             assert!(url_ok(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -742,6 +756,9 @@ mod tests {
             "/hook",
             "http://",
             "https://u:p@example.com/",
+            "https://example.com:0/",
+            "https://example.com:99999/",
+            "https://example.com:/",
             "http://a b/",
             "https://example.com/\0",
         ] {
