@@ -554,7 +554,7 @@ async fn finish(st: &AppState, c: &Claimed, outcome: &Outcome, attempted_at: i64
             Ok(0) => {
                 tracing::warn!(
                     delivery = c.id,
-                    "webhook: the lease ended before the outcome was recorded; another worker may repeat it"
+                    "webhook: the row was deleted with its endpoint, or its lease ended before the outcome was recorded (then it may be attempted again)"
                 );
                 return;
             }
