@@ -8,18 +8,17 @@
 //!   `webhook_delivery` row per endpoint of the company subscribed to the
 //!   type, with the body already rendered: a committed event always has its
 //!   deliveries stored, and retries send the same bytes.
-//! * **Worker.** [`run`], one per instance, claims due rows one at a time
-//!   with an UPDATE that sets a lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`)
-//!   and attempts up to [`MAX_IN_FLIGHT`] at once, so that a silent endpoint
-//!   does not hold up the others. With several instances each attempt is
-//!   made by one of them; a row whose worker died is taken over when its
-//!   lease ends. Per endpoint, rows go out
-//!   in id order: a row is not claimed while an older one of its endpoint is
-//!   pending (on PostgreSQL, events committed concurrently may commit out of
-//!   id order; those of one conversation cannot, the relation's row lock
-//!   orders them). Any 2xx acknowledges; anything else (3xx included: redirects are
-//!   not followed), a refused connection or no answer within
-//!   `Config::webhook_timeout` is retried after `Config::webhook_retry`,
+//! * **Worker.** [`run`], one per instance, claims due rows one at a time with
+//!   an UPDATE that sets a lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`) and
+//!   attempts up to [`MAX_IN_FLIGHT`] at once, so that a silent endpoint does
+//!   not hold up the others. With several instances each attempt is made by one
+//!   of them; a row whose worker died is taken over when its lease ends. Per
+//!   endpoint, rows go out in id order: a row is not claimed while an older one
+//!   of its endpoint is pending (on PostgreSQL, events committed concurrently
+//!   may commit out of id order; those of one conversation cannot, the
+//!   relation's row lock orders them). Any 2xx acknowledges; anything else (3xx
+//!   included: redirects are not followed), a refused connection or no answer
+//!   within `Config::webhook_timeout` is retried after `Config::webhook_retry`,
 //!   doubling up to [`RETRY_MAX_MS`], until [`HORIZON_MS`] after the event;
 //!   then it is given up and the endpoint shows as failing until a later
 //!   success. Done rows are deleted after [`RETENTION_MS`].
