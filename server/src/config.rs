@@ -70,6 +70,8 @@ pub const SETTINGS: &[Setting] = &[
     setting("RADAR_WECOM_API", "wecom-api", Some("https://qyapi.weixin.qq.com"), "WeCom API host (rep sign-in, notifications)"),
     setting("RADAR_WECHAT_API", "wechat-api", Some("https://api.weixin.qq.com"), "WeChat API host (customer sign-in)"),
     setting("RADAR_WECHAT_OPEN", "wechat-open", Some("https://open.weixin.qq.com"), "Host of the WeCom/WeChat OAuth authorize page"),
+    setting("RADAR_WEBHOOK_TIMEOUT_MS", "webhook-timeout-ms", Some("10000"), "A webhook delivery attempt without an answer by then fails (milliseconds)"),
+    setting("RADAR_WEBHOOK_RETRY_MS", "webhook-retry-ms", Some("5000"), "First webhook retry delay in milliseconds, doubled after each failure up to 1 h"),
     secret("RADAR_STATE_KEY", "state-key", "Key (at least 32 characters) that signs sign-in states [default: a random key kept in the database]"),
     setting("RADAR_ARTICLE_API_URL", "article-api-url", None, "With the two below: share links of companies without an Official Account take the original's OAuth-wrapped form on these hosts [default: unset, links point at $RADAR_PUBLIC_URL/h5/article/{id}]"),
     setting("RADAR_ARTICLE_AUTH_URL", "article-auth-url", None, "Host of the original's share redirector (see RADAR_ARTICLE_API_URL)"),
@@ -195,6 +197,12 @@ pub struct Config {
     /// `RADAR_LOG` and `RADAR_LOG_FORMAT` (read by `radar serve` before it starts).
     pub log_filter: String,
     pub log_format: crate::telemetry::LogFormat,
+    /// Webhook deliveries (`service::webhook`): the longest an attempt may
+    /// take (`RADAR_WEBHOOK_TIMEOUT_MS`, default 10 s) and the first retry's
+    /// delay, doubled after each failure (`RADAR_WEBHOOK_RETRY_MS`, default
+    /// 5 s). Tests shorten both so they need not wait.
+    pub webhook_timeout: std::time::Duration,
+    pub webhook_retry: std::time::Duration,
 }
 
 /// A secret value: its `Debug` never shows it, so printing a `Config` is safe.
@@ -274,7 +282,16 @@ impl Config {
             }
         };
         let net = crate::edge::NetConfig::from_env(&var)?;
+        let ms = |k: &str| -> Result<std::time::Duration, String> {
+            let v = integer(&var, k, 0u64)?;
+            if v == 0 {
+                return Err(format!("{k} must be at least 1"));
+            }
+            Ok(std::time::Duration::from_millis(v))
+        };
         Ok(Config {
+            webhook_timeout: ms("RADAR_WEBHOOK_TIMEOUT_MS")?,
+            webhook_retry: ms("RADAR_WEBHOOK_RETRY_MS")?,
             wecom_api: host("RADAR_WECOM_API").unwrap_or_default(),
             wechat_api: host("RADAR_WECHAT_API").unwrap_or_default(),
             wechat_open: host("RADAR_WECHAT_OPEN").unwrap_or_default(),

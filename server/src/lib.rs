@@ -51,6 +51,8 @@ pub struct AppState {
     pub state_key: service::signin::StateKey,
     /// Wakes the WeCom notification worker (`service::notify`).
     pub notify: service::notify::Kick,
+    /// Wakes the webhook delivery worker (`service::webhook`).
+    pub webhooks: service::webhook::Kick,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
             weixin,
             state_key,
             notify: service::notify::Kick::default(),
+            webhooks: service::webhook::Kick::default(),
         })
     }
 }
@@ -148,6 +151,7 @@ pub async fn serve(
     let rotations = tokio::spawn(auth::follow_rotations(state.clone()));
     let notifier = tokio::spawn(service::notify::run(state.clone()));
     let presence = tokio::spawn(service::notify::presence(state.clone()));
+    let webhooks = tokio::spawn(service::webhook::run(state.clone()));
     let app = NormalizePathLayer::trim_trailing_slash().layer(router(state));
     let signal_bus = bus.clone();
     let shutdown = async move {
@@ -158,8 +162,8 @@ pub async fn serve(
     bus.begin_shutdown();
     bus.drain(SHUTDOWN_GRACE).await;
     rotations.abort();
-    // The worker stops between two deliveries; one under way may finish.
-    for task in [notifier, presence] {
+    // The workers stop between two deliveries; one under way may finish.
+    for task in [notifier, presence, webhooks] {
         let abort = task.abort_handle();
         if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
             abort.abort();

@@ -960,7 +960,71 @@ The socket feeds are described under `x-websockets`."
         { "name": "meta", "description": "Health and this document" },
     ]);
     doc["x-websockets"] = websockets();
+    webhooks(&mut doc);
     doc
+}
+
+/// The webhook deliveries (contract §7) under OpenAPI 3.1's `webhooks`: one
+/// POST per event type, with the payload schemas added to the components.
+fn webhooks(doc: &mut Value) {
+    use app::api::webhook as wh;
+    let mut b = ComponentsBuilder::new();
+    macro_rules! from {
+        ($($t:ty),* $(,)?) => {$( b = b.schema_from::<$t>(); )*};
+    }
+    from!(
+        Side,
+        wh::EventType,
+        wh::WebhookPayload,
+        wh::WebhookData,
+        wh::MessageCreatedData,
+        wh::SignupCreatedData,
+        wh::ArticleViewedData,
+        wh::ReviewCreatedData,
+    );
+    let extra = serde_json::to_value(b.build()).unwrap_or_else(|_| json!({}));
+    if let (Some(schemas), Some(extra)) = (
+        doc.pointer_mut("/components/schemas")
+            .and_then(Value::as_object_mut),
+        extra["schemas"].as_object(),
+    ) {
+        schemas.extend(extra.clone());
+    }
+    let header = |name: &str, desc: &str| {
+        json!({ "name": name, "in": "header", "required": true,
+                "description": desc, "schema": { "type": "string" } })
+    };
+    let params = json!([
+        header("webhook-id", "`msg_<n>`: the same for every attempt of one event to one endpoint (deduplicate on it)."),
+        header("webhook-timestamp", "Unix seconds of this attempt; reject ones too far from your clock."),
+        header("webhook-signature", "`v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the base64-decoded part of the endpoint's secret after `whsec_`."),
+    ]);
+    let mut hooks = Map::new();
+    for (event, data) in [
+        (wh::EventType::MessageCreated, "MessageCreatedData"),
+        (wh::EventType::SignupCreated, "SignupCreatedData"),
+        (wh::EventType::ArticleViewed, "ArticleViewedData"),
+        (wh::EventType::ReviewCreated, "ReviewCreatedData"),
+    ] {
+        let name = event.name();
+        let body = json!({ "allOf": [r("WebhookPayload"), {
+            "type": "object",
+            "properties": { "type": { "const": name }, "data": r(data) },
+        }]});
+        hooks.insert(
+            name.into(),
+            json!({ "post": {
+                "operationId": format!("webhook_{}", name.replace('.', "_")),
+                "summary": format!("`{name}`, POSTed to each endpoint of the company subscribed to it"),
+                "parameters": params,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": body } } },
+                "responses": {
+                    "2XX": { "description": "Acknowledged. Any other answer, or none within 10 s, is retried with back-off for 24 h; the endpoint's next event waits." },
+                },
+            }}),
+        );
+    }
+    doc["webhooks"] = Value::Object(hooks);
 }
 
 fn cached() -> &'static str {

@@ -12,6 +12,7 @@ pub mod chat;
 pub mod crm;
 mod envelope;
 pub mod signin;
+pub mod webhook;
 
 pub use envelope::*;
 

@@ -5,13 +5,14 @@
 pub mod demo;
 
 use app::api::admin::{Created, Credentials, Migrated, Saved};
+use app::api::webhook::{WebhookCreated, WebhookDeleted, WebhookEndpoint};
 use app::api::Side;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::config::{Config, Settings, DEFAULT_DATABASE_URL};
 use crate::error::Error;
-use crate::service::{admin, article, signup};
+use crate::service::{admin, article, signup, webhook};
 use crate::AppState;
 
 #[derive(Parser, Debug)]
@@ -87,6 +88,36 @@ pub enum Admin {
     Tag {
         #[command(subcommand)]
         op: TagOp,
+    },
+    /// Webhook endpoints (Standard Webhooks).
+    Webhook {
+        #[command(subcommand)]
+        op: WebhookOp,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhookOp {
+    /// Registers an endpoint; prints its id and secret (shown only here).
+    Create {
+        #[arg(long)]
+        company_id: i64,
+        /// Where deliveries are POSTed (http or https).
+        #[arg(long)]
+        url: String,
+        /// Comma-separated event types; all four when omitted.
+        #[arg(long, value_delimiter = ',')]
+        events: Option<Vec<String>>,
+    },
+    /// Prints the endpoints with their last status (never their secrets).
+    List {
+        #[arg(long)]
+        company_id: Option<i64>,
+    },
+    /// Deletes an endpoint and its pending deliveries.
+    Delete {
+        #[arg(long)]
+        id: i64,
     },
 }
 
@@ -320,6 +351,9 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 Output::Created(c) => print_json(&c),
                 Output::Credentials(c) => print_json(&c),
                 Output::Saved(c) => print_json(&c),
+                Output::WebhookCreated(c) => print_json(&c),
+                Output::Webhooks(c) => print_json(&c),
+                Output::WebhookDeleted(c) => print_json(&c),
             }
             Ok(())
         }
@@ -331,6 +365,9 @@ enum Output {
     Created(Created),
     Credentials(Credentials),
     Saved(Saved),
+    WebhookCreated(WebhookCreated),
+    Webhooks(Vec<WebhookEndpoint>),
+    WebhookDeleted(WebhookDeleted),
 }
 
 /// `--secret -` reads the secret from stdin, keeping it out of `ps` and shell history.
@@ -458,5 +495,21 @@ async fn admin_cmd(st: &AppState, what: Admin) -> Result<Output, Error> {
                     tag_type,
                 },
         } => created(crate::service::crm::tags::create(st, user_id, &name, tag_type).await?),
+        Admin::Webhook {
+            op:
+                WebhookOp::Create {
+                    company_id,
+                    url,
+                    events,
+                },
+        } => {
+            Output::WebhookCreated(webhook::create(st, company_id, &url, events.as_deref()).await?)
+        }
+        Admin::Webhook {
+            op: WebhookOp::List { company_id },
+        } => Output::Webhooks(webhook::list(st, company_id).await?),
+        Admin::Webhook {
+            op: WebhookOp::Delete { id },
+        } => Output::WebhookDeleted(webhook::delete(st, id).await?),
     })
 }

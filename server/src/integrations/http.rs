@@ -26,7 +26,7 @@ pub enum Failure {
     Url,
     #[error("unreachable: {0}")]
     Transport(String),
-    #[error("no answer within {} s", TIMEOUT.as_secs())]
+    #[error("no answer in time")]
     Timeout,
     #[error("HTTP status {0}")]
     Status(u16),
@@ -79,6 +79,29 @@ impl Client {
         self.call(req).await
     }
 
+    /// POSTs `body` to any http(s) `url` with `headers` and returns the
+    /// answer's status. Redirects are not followed (the client never does) and
+    /// the answer's body is not read: only its status matters, and a huge or
+    /// endless body must not hold the caller.
+    pub async fn post_status(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<u16, Failure> {
+        let mut req = hyper::Request::post(url);
+        for (k, v) in headers {
+            req = req.header(*k, v.as_str());
+        }
+        let req = req.body(Full::new(body)).map_err(|_| Failure::Url)?;
+        let res = tokio::time::timeout(timeout, self.inner.request(req))
+            .await
+            .map_err(|_| Failure::Timeout)?
+            .map_err(|e| Failure::Transport(transport_reason(&e)))?;
+        Ok(res.status().as_u16())
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         req: hyper::Request<Full<Bytes>>,
@@ -103,6 +126,21 @@ impl Client {
         tokio::time::timeout(TIMEOUT, exchange)
             .await
             .map_err(|_| Failure::Timeout)?
+    }
+}
+
+/// A legacy-client error without the URL: the deepest cause's text (e.g.
+/// "Connection refused"), which is what an operator needs.
+fn transport_reason(e: &hyper_util::client::legacy::Error) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    if e.is_connect() && !text.contains("connect") {
+        format!("connect: {text}")
+    } else {
+        text
     }
 }
 

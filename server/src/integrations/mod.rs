@@ -59,6 +59,8 @@ impl ApiError {
 pub struct Weixin {
     pub wecom: wecom::Wecom,
     pub wechat: wechat::Wechat,
+    /// The same client for any URL (webhook deliveries).
+    pub http: http::Client,
     /// Base of the OAuth authorize pages.
     pub open: String,
 }
@@ -68,7 +70,8 @@ impl Weixin {
         let http = http::Client::new()?;
         Ok(Weixin {
             wecom: wecom::Wecom::new(http.clone(), &config.wecom_api),
-            wechat: wechat::Wechat::new(http, &config.wechat_api),
+            wechat: wechat::Wechat::new(http.clone(), &config.wechat_api),
+            http,
             open: config.wechat_open.clone(),
         })
     }

@@ -9,6 +9,7 @@ pub mod display;
 pub mod notify;
 pub mod signin;
 pub mod signup;
+pub mod webhook;
 
 use rand::RngCore;
 

@@ -2,6 +2,7 @@
 //! carries (`plugin_report`, the `sign_up_activity` endpoint), and the operator
 //! creates activities.
 
+use app::api::webhook::{SignupCreatedData, WebhookData};
 use app::api::Action;
 use app::domain::MobilePhone;
 
@@ -14,6 +15,7 @@ use crate::service::article::{
     STATUS_PUBLISHED,
 };
 use crate::service::crm::access_log;
+use crate::service::webhook;
 use crate::AppState;
 
 pub const MAX_SIGNUP_NAME_CHARS: usize = 50;
@@ -182,7 +184,29 @@ pub async fn sign_up(
         )
         .await?;
     }
+    let hooked = webhook::queue(
+        &mut tx,
+        own_company,
+        WebhookData::SignupCreated(SignupCreatedData {
+            id,
+            company_id: own_company,
+            activity_id,
+            article_id: act.article.as_ref().map(|a| a.id),
+            customer_id,
+            user_id: s.uid,
+            customer_name: s.customer_name.clone(),
+            phone: s.phone.as_str().to_owned(),
+            leave_message: s.leave_message.clone(),
+            address: s.address.clone().unwrap_or_default(),
+            created_at: webhook::rfc3339(now),
+        }),
+        now,
+    )
+    .await?;
     tx.commit().await?;
+    if hooked {
+        st.webhooks.wake();
+    }
     if let Some(u) = s.uid {
         st.bus.publish(Event::ContactChanged {
             user_id: u,

@@ -21,4 +21,5 @@ mod radar_flow;
 mod security;
 mod signin;
 mod web;
+mod webhooks;
 mod ws;

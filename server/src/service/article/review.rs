@@ -2,6 +2,7 @@
 //! once approved, and each author sees their own pending ones.
 
 use app::api::article::ReviewItem;
+use app::api::webhook::{ReviewCreatedData, WebhookData};
 use app::api::Action;
 
 use super::{check_rep, ensure_relation, no_article, visible_article};
@@ -9,6 +10,7 @@ use crate::bus::Event;
 use crate::error::Error;
 use crate::service::crm::access_log;
 use crate::service::display::{customer_name, render_time, TimeStyle};
+use crate::service::webhook;
 use crate::AppState;
 
 pub const MAX_REVIEW_CHARS: usize = 1000;
@@ -74,7 +76,25 @@ pub async fn review(
         )
         .await?;
     }
+    let hooked = webhook::queue(
+        &mut tx,
+        a.company_id,
+        WebhookData::ReviewCreated(ReviewCreatedData {
+            id,
+            article_id: a.id,
+            company_id: a.company_id,
+            customer_id,
+            user_id: uid,
+            content: content.clone(),
+            created_at: webhook::rfc3339(now),
+        }),
+        now,
+    )
+    .await?;
     tx.commit().await?;
+    if hooked {
+        st.webhooks.wake();
+    }
     if let Some(u) = uid {
         st.bus.publish(Event::ContactChanged {
             user_id: u,

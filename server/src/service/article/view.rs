@@ -2,6 +2,7 @@
 //! anonymous head of a published article for link previews.
 
 use app::api::article::ViewedArticle;
+use app::api::webhook::{ArticleViewedData, WebhookData};
 use app::api::{Action, ArticleHead};
 
 use super::{check_rep, ensure_relation, no_article, visible_article, STATUS_PUBLISHED};
@@ -9,7 +10,7 @@ use crate::bus::Event;
 use crate::error::Error;
 use crate::service::crm::access_log;
 use crate::service::display::{render_time, TimeStyle};
-use crate::service::signup;
+use crate::service::{signup, webhook};
 use crate::AppState;
 
 /// What the page shows of the article beyond its head row.
@@ -67,7 +68,26 @@ pub async fn view(
         }
         None => None,
     };
+    let hooked = webhook::queue(
+        &mut tx,
+        a.company_id,
+        WebhookData::ArticleViewed(ArticleViewedData {
+            article_id: a.id,
+            company_id: a.company_id,
+            customer_id,
+            user_id: uid,
+            log_id,
+            title: a.title.clone(),
+            read_count: reads,
+            created_at: webhook::rfc3339(now),
+        }),
+        now,
+    )
+    .await?;
     tx.commit().await?;
+    if hooked {
+        st.webhooks.wake();
+    }
     if let Some(u) = uid {
         st.bus.publish(Event::ContactChanged {
             user_id: u,

@@ -17,6 +17,8 @@ pub struct Pair {
     pub customer_name: String,
     pub customer_headimgurl: String,
     pub user_avatar: String,
+    /// The rep's company (the conversation's: a pair shares one).
+    pub company_id: i64,
     pub customer_read_id: i64,
     pub user_read_id: i64,
 }
@@ -33,7 +35,8 @@ impl Pair {
 
 /// The columns [`PairRow`] reads, over `relation r`, `customer c`, `sales_user u`.
 pub(super) const PAIR_COLS: &str = "r.id AS relation_id, r.customer_read_id, r.user_read_id,
-    c.username AS c_username, c.headimgurl AS c_headimgurl, u.avatar AS u_avatar";
+    c.username AS c_username, c.headimgurl AS c_headimgurl, u.avatar AS u_avatar,
+    u.company_id AS u_company_id";
 
 /// The joins [`PAIR_COLS`] reads from, for a relation `r`.
 pub(super) const PAIR_JOINS: &str =
@@ -48,6 +51,7 @@ pub(super) struct PairRow {
     c_username: Option<String>,
     c_headimgurl: Option<String>,
     u_avatar: Option<String>,
+    u_company_id: Option<i64>,
 }
 
 impl PairRow {
@@ -60,6 +64,7 @@ impl PairRow {
             customer_name: customer_name(customer_id, &self.c_username.unwrap_or_default()),
             customer_headimgurl: self.c_headimgurl.unwrap_or_default(),
             user_avatar: self.u_avatar.unwrap_or_default(),
+            company_id: self.u_company_id.unwrap_or_default(),
             customer_read_id: self.customer_read_id.unwrap_or(0),
             user_read_id: self.user_read_id.unwrap_or(0),
         })

@@ -1,7 +1,8 @@
 //! Sending a message (API doc 1.1, semantics §10.3): what a send carries, the
 //! article scope, and storing it with the relation's bookkeeping.
 
-use app::api::chat::SentMessage;
+use app::api::chat::{Content, SentMessage};
+use app::api::webhook::{MessageCreatedData, WebhookData};
 use app::api::Side;
 use app::domain::{MessageContent, MAX_CLIENT_MSG_ID};
 
@@ -11,6 +12,7 @@ use crate::db::{is_unique_violation, Backend};
 use crate::error::Error;
 use crate::extract::{Check, WHOLE_NUMBER};
 use crate::service::display::{render_time, TimeStyle};
+use crate::service::webhook;
 use crate::AppState;
 
 /// What a send needs after parsing.
@@ -183,9 +185,19 @@ async fn store(st: &AppState, p: &Pair, from: Side, out: &Outgoing) -> Result<Se
     }
     let queued = from == Side::Customer
         && crate::service::notify::queue(st, &mut tx, p.user_id, p.customer_id, id, now).await?;
+    let hooked = webhook::queue(
+        &mut tx,
+        p.company_id,
+        WebhookData::MessageCreated(message_created(p, from, id, &out.content, now)),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     if queued {
         st.notify.wake();
+    }
+    if hooked {
+        st.webhooks.wake();
     }
     st.bus.publish(Event::MessageCreated {
         id,
@@ -198,6 +210,28 @@ async fn store(st: &AppState, p: &Pair, from: Side, out: &Outgoing) -> Result<Se
         create_date: now,
         duplicate: false,
     })
+}
+
+/// The `message.created` webhook's data of a new message.
+fn message_created(
+    p: &Pair,
+    from: Side,
+    id: i64,
+    content: &MessageContent,
+    now: i64,
+) -> MessageCreatedData {
+    let content = Content::from(content);
+    MessageCreatedData {
+        id,
+        company_id: p.company_id,
+        user_id: p.user_id,
+        customer_id: p.customer_id,
+        side: from,
+        send_type: from.send_type(),
+        info_type: content.info_type().map_or(0, |t| t as i64),
+        content,
+        created_at: webhook::rfc3339(now),
+    }
 }
 
 /// Whether `article_id` may be named in a message of rep `user_id`'s
