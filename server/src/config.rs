@@ -42,6 +42,9 @@ pub struct Config {
     /// The key that signs sign-in `state`s (`RADAR_STATE_KEY`); when unset, a
     /// random key kept in the database, so every instance on it agrees.
     pub state_key: Option<Secret>,
+    /// `RADAR_ADMIN_TOKEN`: the bearer token of the admin API
+    /// (`/admin/api/v1/…`); unset, the API does not exist (404).
+    pub admin_token: Option<Secret>,
 }
 
 /// A secret value: its `Debug` never shows it, so printing a `Config` is safe.
@@ -56,6 +59,24 @@ impl std::fmt::Debug for Secret {
 
 /// The shortest `RADAR_STATE_KEY` accepted: 32 characters.
 pub const MIN_STATE_KEY_CHARS: usize = 32;
+
+/// The shortest `RADAR_ADMIN_TOKEN` accepted: 32 characters, so that guessing
+/// it is out of reach even without the admin API's failure limit.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
+/// `RADAR_ADMIN_TOKEN`: at least [`MIN_ADMIN_TOKEN_CHARS`] visible ASCII
+/// characters (what fits in an `Authorization` header unchanged).
+pub fn admin_token(value: Option<String>) -> Result<Option<Secret>, String> {
+    match value {
+        None => Ok(None),
+        Some(t) if t.len() < MIN_ADMIN_TOKEN_CHARS || !t.bytes().all(|b| b.is_ascii_graphic()) => {
+            Err(format!(
+                "RADAR_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} visible ASCII characters (no spaces), e.g. the output of `openssl rand -hex 32`"
+            ))
+        }
+        Some(t) => Ok(Some(Secret(t))),
+    }
+}
 
 impl Config {
     pub fn from_env() -> Result<Config, String> {
@@ -95,7 +116,9 @@ impl Config {
             }
             k => k.map(Secret),
         };
+        let admin_token = admin_token(var("RADAR_ADMIN_TOKEN"))?;
         Ok(Config {
+            admin_token,
             wecom_api: host("RADAR_WECOM_API", "https://qyapi.weixin.qq.com"),
             wechat_api: host("RADAR_WECHAT_API", "https://api.weixin.qq.com"),
             wechat_open: host("RADAR_WECHAT_OPEN", "https://open.weixin.qq.com"),

@@ -6,6 +6,7 @@ mod common;
 mod fakeweixin;
 mod wsutil;
 
+mod admin_api;
 mod article;
 mod chat;
 mod cli;
