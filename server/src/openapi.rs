@@ -450,42 +450,127 @@ pub struct Feed {
     pub path: &'static str,
     pub side: Side,
     pub summary: &'static str,
-    /// Component names of the frames the server sends.
-    pub sends: &'static [&'static str],
+    /// The frames the server sends.
+    pub sends: &'static [Frame],
 }
+
+/// A kind of frame the server sends: its component, and the `code` and
+/// `msg` values that tell it from the others (`msgs` empty: any text).
+pub struct Frame {
+    pub schema: &'static str,
+    pub codes: &'static [i64],
+    pub msgs: &'static [&'static str],
+    /// Keys its `data` never has (a whole inbox page has no `part`).
+    pub without: &'static [&'static str],
+}
+
+use app::api::chat::{codes as fc, msgs as fm};
+
+const fn frame(
+    schema: &'static str,
+    codes: &'static [i64],
+    msgs: &'static [&'static str],
+) -> Frame {
+    Frame {
+        schema,
+        codes,
+        msgs,
+        without: &[],
+    }
+}
+
+const REGISTERED_OR_LIVED: Frame = frame(
+    "Signal",
+    &[fc::REGISTERED, fc::LIVED],
+    &[fm::REGISTERED, fm::LIVED],
+);
+const LIVED: Frame = frame("Signal", &[fc::LIVED], &[fm::LIVED]);
+/// Error frames: any code but those of the frames above.
+const REFUSAL: Frame = frame("Refusal", &[], &[]);
 
 pub const FEEDS: &[Feed] = &[
     Feed {
         path: "/gongzhonghao/websocket/gongzhonghao_chat",
         side: C,
         summary: "`register` (`u_id`, optional `after_id`) → 199, then the pair's unread messages and every new one (both directions); a frame with `content` sends (acknowledged `小程序消息-发送成功`); `query_num` → the unread count; `lived` → 270; `closed` ends it",
-        sends: &["Signal", "CustomerPush", "SendAck", "CountFrame", "Refusal"],
+        sends: &[
+            REGISTERED_OR_LIVED,
+            frame("CustomerPush", &[fc::OK], &[fm::CUSTOMER_PUSH]),
+            frame("SendAck", &[fc::OK], &[fm::CUSTOMER_SENT]),
+            frame("CountFrame", &[fc::OK], &[fm::CUSTOMER_QUERY_NUM]),
+            REFUSAL,
+        ],
     },
     Feed {
         path: "/gongzhonghao/websocket/gongzhonghao_query_info_num",
         side: C,
         summary: "`register` (`u_id`) → the unread count from that rep; pushed again whenever it changes",
-        sends: &["CustomerCountFrame", "Signal", "Refusal"],
+        sends: &[
+            frame("CustomerCountFrame", &[fc::OK], &[fm::CUSTOMER_COUNT, fm::CUSTOMER_COUNT_LIVE]),
+            LIVED,
+            REFUSAL,
+        ],
     },
     Feed {
         path: "/qiyeweixin/websocket/leida_chat",
         side: R,
         summary: "`register` (`customer_id`, optional `after_id`) → 199, then new messages of the pair (the rep's own marked `echo`) and read receipts (202)",
-        sends: &["Signal", "SalesPush", "Receipt", "Refusal"],
+        sends: &[
+            REGISTERED_OR_LIVED,
+            frame("SalesPush", &[fc::OK], &[fm::SALES_PUSH]),
+            frame("Receipt", &[fc::RECEIPT], &[fm::RECEIPT]),
+            REFUSAL,
+        ],
     },
     Feed {
         path: "/qiyeweixin/websocket/leida_query_info_num",
         side: R,
         summary: "`register` → the rep's unread badge; pushed whenever it changes",
-        sends: &["CountFrame", "Signal", "Refusal"],
+        sends: &[
+            frame("CountFrame", &[fc::OK], &[fm::SALES_REGISTERED, fm::SALES_LIVE]),
+            LIVED,
+            REFUSAL,
+        ],
     },
     Feed {
         path: "/qiyeweixin/websocket/leida_query_contact_list",
         side: R,
         summary: "`register` (optional `current_page`, `length`) → the inbox page; pushed on any change; a page over 64 KiB comes in parts (`part`, `parts`)",
-        sends: &["InboxFrame", "InboxPartFrame", "Signal", "Refusal"],
+        sends: &[
+            Frame {
+                without: &["part", "parts"],
+                ..frame("InboxFrame", &[fc::OK], &[fm::SALES_REGISTERED, fm::SALES_LIVE])
+            },
+            frame("InboxPartFrame", &[fc::OK], &[fm::SALES_REGISTERED, fm::SALES_LIVE]),
+            LIVED,
+            REFUSAL,
+        ],
     },
 ];
+
+/// The schema of one kind of frame: its component, its `code` and `msg`
+/// values, and no other top-level key, so that each frame fits exactly one
+/// kind and a kind the document lacks fits none.
+fn frame_schema(f: &Frame) -> Value {
+    let code = if f.codes.is_empty() {
+        json!({ "type": "integer", "not": { "enum": [fc::OK, fc::REGISTERED, fc::LIVED, fc::RECEIPT] } })
+    } else {
+        json!({ "enum": f.codes })
+    };
+    let mut props = json!({ "code": code });
+    if !f.msgs.is_empty() {
+        props["msg"] = json!({ "enum": f.msgs });
+    }
+    if !f.without.is_empty() {
+        props["data"] = json!({ "not": { "anyOf": f.without.iter().map(|k| json!({ "required": [k] })).collect::<Vec<_>>() } });
+    }
+    json!({
+        "title": f.schema,
+        "allOf": [r(f.schema)],
+        "properties": props,
+        "unevaluatedProperties": false,
+    })
+}
 
 /// Paths outside `/zhugeleida` that the document describes.
 pub const META_PATHS: &[&str] = &["/healthz", "/openapi.json"];
@@ -937,7 +1022,7 @@ fn hand_schemas() -> Map<String, Value> {
         ]
     });
     let common = json!({
-        "content": content,
+        "content": content.clone(),
         "client_msg_id": { "type": "string", "maxLength": 64, "description": "makes a retried send idempotent" },
         "article_id": { "type": "integer", "description": "an article of the pair's company the message is about" },
         "send_type": { "type": "integer", "description": "ignored (the side is the signer's)" },
@@ -1019,6 +1104,40 @@ fn hand_schemas() -> Map<String, Value> {
             empty_object(),
             empty_object(),
         ),
+    );
+    // What the sockets accept: the fields of `ClientFrame`, with ids and
+    // numbers also as decimal text and `content` also as an object, as the
+    // original clients send them. Other keys are ignored.
+    let id = json!({ "anyOf": [
+        { "type": "integer", "minimum": 0 },
+        { "type": "string", "pattern": "^\\s*\\d+\\s*$" }
+    ]});
+    let int = json!({ "anyOf": [
+        { "type": "integer" },
+        { "type": "string", "pattern": "^\\s*[+-]?\\d+\\s*$" }
+    ]});
+    m.insert(
+        "SocketFrameIn".into(),
+        json!({
+            "description": "A frame a client sends. `type` selects what it does (a frame with `content` and no `type` sends). `user_id`, `timestamp` and `rand_str` sign it as the REST calls are signed (on `register`, when the upgrade URL was not signed).",
+            "type": "object",
+            "properties": {
+                "type": r("FrameType"),
+                "user_id": id,
+                "timestamp": int,
+                "rand_str": { "type": "string" },
+                "u_id": id,
+                "customer_id": id,
+                "after_id": id,
+                "current_page": int,
+                "length": int,
+                "article_id": id,
+                "content": content,
+                "client_msg_id": { "type": "string", "maxLength": 64 },
+                "send_type": int,
+            },
+            "additionalProperties": true,
+        }),
     );
     m.insert(
         "Refusal".into(),
@@ -1179,8 +1298,8 @@ fn websockets() -> Value {
             json!({
                 "summary": f.summary,
                 "description": format!("Signed by the {side}: the three signature parameters on the upgrade URL, or `user_id`/`timestamp`/`rand_str` in the `register` frame (within 10 s, else close 1008). Not JSON → 400 and close 1007; bad credentials → 400 and close 1008; a field error → 402, the socket stays open; a send over the write budget → 429, stays open. Every frame is a JSON text."),
-                "receive": r("ClientFrame"),
-                "send": { "oneOf": f.sends.iter().map(|s| r(s)).collect::<Vec<_>>() },
+                "receive": r("SocketFrameIn"),
+                "send": { "oneOf": f.sends.iter().map(frame_schema).collect::<Vec<_>>() },
             }),
         );
     }

@@ -22,3 +22,4 @@ mod security;
 mod signin;
 mod web;
 mod ws;
+mod ws_schema;
