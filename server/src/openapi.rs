@@ -750,11 +750,22 @@ fn signin_paths() -> Map<String, Value> {
         "description": "the company (a positive integer; anything else answers 400)",
         "schema": { "type": "integer", "minimum": 1 }
     });
-    let q = |name: &str, desc: &str| json!({ "name": name, "in": "query", "required": false, "description": desc, "schema": { "type": "string" } });
-    let next = q("next", "the page to land on after signing in (a path of this site; default the contact list or the chat)");
-    let uid = q("uid", "the rep who shared the link (customers)");
-    let code = q("code", "the one-time code WeCom or WeChat appended");
-    let state = q("state", "the signed state of the start redirect");
+    let q = |name: &str, desc: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "description": desc, "schema": schema });
+    let text = json!({ "type": "string" });
+    // A path of this site: `/`, not `//`, visible ASCII without `\` or `#`.
+    let path = json!({ "type": "string", "maxLength": 512, "pattern": "^/([!\"$-.0-\\[\\]-~][!\"$-\\[\\]-~]*)?$" });
+    let next = q("next", "the page to land on after signing in: a path of this site (reps: default `/rep`; customers: required)", path);
+    let uid = q(
+        "uid",
+        "the rep who shared the link (customers)",
+        json!({ "type": "integer", "minimum": 1 }),
+    );
+    let code = q(
+        "code",
+        "the one-time code WeCom or WeChat appended",
+        text.clone(),
+    );
+    let state = q("state", "the signed state of the start redirect", text);
     let html = |desc: &str| json!({ "description": desc, "content": { "text/html": { "schema": { "type": "string" } } } });
     let redirect = |desc: &str| {
         json!({

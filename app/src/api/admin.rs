@@ -45,7 +45,15 @@ fn one() -> i64 {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewCompany {
-    /// 1–100 characters.
+    /// 1–100 characters, not only spaces, no NUL.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\x00]*[^\x00\s][^\x00]*$"
+        )
+    )]
     pub name: String,
 }
 
@@ -55,19 +63,43 @@ pub struct NewCompany {
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub company_id: i64,
-    /// 1–100 characters.
+    /// 1–100 characters, not only spaces, no NUL.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\x00]*[^\x00\s][^\x00]*$"
+        )
+    )]
     pub name: String,
     /// An http(s) URL or a site path; default `statics/imgs/setAvator.jpg`.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 2048,
+            pattern = r"^(https?://[^\s\x00-\x1f\x7f-\x9f]+|/[^\s\x00-\x1f\x7f-\x9f]*)$"
+        )
+    )]
     pub avatar: Option<String>,
-    /// The card's phone, at most 32 characters.
+    /// The card's phone, at most 32 characters, no control characters.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 32, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
     pub phone: Option<String>,
-    /// The WeChat id, at most 64 characters.
+    /// The WeChat id, at most 64 characters, no control characters.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
     pub wechat: Option<String>,
     /// The WeCom user id (账号) the rep signs in with: 1–64 letters, digits or `_-@.`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9_@.-]{1,64}$"))]
     pub wecom_userid: Option<String>,
 }
 
@@ -76,11 +108,26 @@ pub struct NewUser {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
-    /// 1–100 characters.
+    /// 1–100 characters, not only spaces, no NUL.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\x00]*[^\x00\s][^\x00]*$"
+        )
+    )]
     pub name: String,
     pub company_id: i64,
     /// An http(s) URL or a site path; default `statics/imgs/Avator.jpg`.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 2048,
+            pattern = r"^(https?://[^\s\x00-\x1f\x7f-\x9f]+|/[^\s\x00-\x1f\x7f-\x9f]*)$"
+        )
+    )]
     pub headimgurl: Option<String>,
     /// 1, 2 or 3 (default 1).
     #[serde(default = "one")]

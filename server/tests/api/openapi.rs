@@ -293,6 +293,16 @@ async fn fuzz(b: Backend) {
     let activity = radar::service::signup::create_activity(&app.st, "活动", Some(article))
         .await
         .expect("activity");
+    // The sign-in starts redirect only for a company that offers them.
+    radar::service::admin::set_wecom_app(&app.st, company, "wwfuzz", 1000001, "fuzz-secret")
+        .await
+        .expect("wecom app");
+    radar::service::admin::set_official_account(&app.st, company, "wxfuzz", "fuzz-secret")
+        .await
+        .expect("official account");
+    // Re-keyed by the admin API's rotate-token operations.
+    let victim_rep = app.user(company, "轮换销售").await;
+    let victim_customer = app.customer(company, "轮换客户").await;
     let examples = std::env::var("RADAR_FUZZ_EXAMPLES").unwrap_or_else(|_| "25".into());
     let work = std::env::temp_dir().join(format!("radar_fuzz_{}_{:?}", std::process::id(), b));
     std::fs::create_dir_all(&work).expect("work dir");
@@ -312,6 +322,8 @@ async fn fuzz(b: Backend) {
             .env("RADAR_FUZZ_ARTICLE_ID", article.to_string())
             .env("RADAR_FUZZ_ACTIVITY_ID", activity.to_string())
             .env("RADAR_FUZZ_ADMIN_TOKEN", crate::admin_api::TOKEN)
+            .env("RADAR_FUZZ_ROTATE_REP_ID", victim_rep.id.to_string())
+            .env("RADAR_FUZZ_ROTATE_CUSTOMER_ID", victim_customer.id.to_string())
             .env("NO_COLOR", "1")
             .args([
                 "run",
@@ -361,6 +373,9 @@ async fn fuzz(b: Backend) {
     let companies = app.count("company").await;
     println!("companies: {companies}");
     assert!(companies > 1, "the fuzz run created no company");
+    let rotations = app.count("token_rotation").await;
+    println!("token rotations: {rotations}");
+    assert!(rotations > 0, "the fuzz run rotated no token");
 }
 
 fn tail(s: &str, n: usize) -> String {
