@@ -72,6 +72,7 @@ pub const SETTINGS: &[Setting] = &[
     setting("RADAR_WECHAT_OPEN", "wechat-open", Some("https://open.weixin.qq.com"), "Host of the WeCom/WeChat OAuth authorize page"),
     setting("RADAR_WEBHOOK_TIMEOUT_MS", "webhook-timeout-ms", Some("10000"), "A webhook delivery attempt without an answer by then fails (milliseconds)"),
     setting("RADAR_WEBHOOK_RETRY_MS", "webhook-retry-ms", Some("5000"), "First webhook retry delay in milliseconds, doubled after each failure up to 1 h"),
+    secret("RADAR_ADMIN_TOKEN", "admin-token", "Bearer token (at least 32 visible ASCII characters) of the admin HTTP API under /admin/api/v1 [default: unset, no admin API]"),
     secret("RADAR_STATE_KEY", "state-key", "Key (at least 32 characters) that signs sign-in states [default: a random key kept in the database]"),
     setting("RADAR_ARTICLE_API_URL", "article-api-url", None, "With the two below: share links of companies without an Official Account take the original's OAuth-wrapped form on these hosts [default: unset, links point at $RADAR_PUBLIC_URL/h5/article/{id}]"),
     setting("RADAR_ARTICLE_AUTH_URL", "article-auth-url", None, "Host of the original's share redirector (see RADAR_ARTICLE_API_URL)"),
@@ -203,6 +204,9 @@ pub struct Config {
     /// 5 s). Tests shorten both so they need not wait.
     pub webhook_timeout: std::time::Duration,
     pub webhook_retry: std::time::Duration,
+    /// `RADAR_ADMIN_TOKEN`: the bearer token of the admin API
+    /// (`/admin/api/v1/…`); unset, the API does not exist (404).
+    pub admin_token: Option<Secret>,
 }
 
 /// A secret value: its `Debug` never shows it, so printing a `Config` is safe.
@@ -217,6 +221,24 @@ impl std::fmt::Debug for Secret {
 
 /// The shortest `RADAR_STATE_KEY` accepted: 32 characters.
 pub const MIN_STATE_KEY_CHARS: usize = 32;
+
+/// The shortest `RADAR_ADMIN_TOKEN` accepted: 32 characters, so that guessing
+/// it is out of reach even without the admin API's failure limit.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
+/// `RADAR_ADMIN_TOKEN`: at least [`MIN_ADMIN_TOKEN_CHARS`] visible ASCII
+/// characters (what fits in an `Authorization` header unchanged).
+pub fn admin_token(value: Option<String>) -> Result<Option<Secret>, String> {
+    match value {
+        None => Ok(None),
+        Some(t) if t.len() < MIN_ADMIN_TOKEN_CHARS || !t.bytes().all(|b| b.is_ascii_graphic()) => {
+            Err(format!(
+                "RADAR_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} visible ASCII characters (no spaces), e.g. the output of `openssl rand -hex 32`"
+            ))
+        }
+        Some(t) => Ok(Some(Secret(t))),
+    }
+}
 
 impl Config {
     /// From the environment: `DATABASE_URL` and every setting.
@@ -282,6 +304,7 @@ impl Config {
             }
         };
         let net = crate::edge::NetConfig::from_env(&var)?;
+        let admin_token = admin_token(var("RADAR_ADMIN_TOKEN"))?;
         let ms = |k: &str| -> Result<std::time::Duration, String> {
             let v = integer(&var, k, 0u64)?;
             if v == 0 {
@@ -290,6 +313,7 @@ impl Config {
             Ok(std::time::Duration::from_millis(v))
         };
         Ok(Config {
+            admin_token,
             webhook_timeout: ms("RADAR_WEBHOOK_TIMEOUT_MS")?,
             webhook_retry: ms("RADAR_WEBHOOK_RETRY_MS")?,
             wecom_api: host("RADAR_WECOM_API").unwrap_or_default(),
