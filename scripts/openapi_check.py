@@ -14,6 +14,10 @@ the venv of scripts/py-tools.sh.
       server's, `receive`: the client's), or, with "valid": false, does not;
       prints each feed's frame kinds (the `oneOf` titles) never seen as
       "unseen FEED KIND"
+  openapi_check.py webhooks DOC.json PAYLOADS.json
+      every delivered webhook body ({"body","valid"}) fits the document's
+      `webhooks` entry for its type (or, with "valid": false, does not), and
+      every documented type was seen
 """
 
 import json
@@ -110,6 +114,35 @@ def frames(doc, samples):
     return checked, bad
 
 
+def webhooks(doc, samples):
+    hooks = doc["webhooks"]
+    seen, bad, checked = set(), [], 0
+    for s in samples:
+        body, expect = s["body"], s.get("valid", True)
+        kind = body.get("type") if isinstance(body, dict) else None
+        shown = json.dumps(body, ensure_ascii=False)[:400]
+        if kind not in hooks:
+            if expect:
+                bad.append(f"an undocumented webhook type: {shown}")
+            continue
+        schema = hooks[kind]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        errs = errors_of(validator(doc, schema), body)
+        checked += 1
+        if expect and errs:
+            bad.append(f"{kind}: {shown}\n    " + "\n    ".join(errs))
+        elif not expect and not errs:
+            bad.append(f"{kind}: a malformed payload fits the schema: {shown}")
+        if expect and not errs:
+            seen.add(kind)
+    print(f"webhooks: {checked} payloads checked against the document")
+    for kind in hooks:
+        if kind not in seen:
+            bad.append(f"no delivery of {kind} was checked")
+    for b in bad:
+        print("MISMATCH", b)
+    return checked, bad
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "validate":
         from openapi_spec_validator import validate
@@ -123,6 +156,9 @@ def main(argv):
         return 1 if bad or checked == 0 else 0
     if len(argv) >= 3 and argv[0] == "frames":
         checked, bad = frames(load(argv[1]), load(argv[2]))
+        return 1 if bad or checked == 0 else 0
+    if len(argv) >= 3 and argv[0] == "webhooks":
+        checked, bad = webhooks(load(argv[1]), load(argv[2]))
         return 1 if bad or checked == 0 else 0
     print(__doc__, file=sys.stderr)
     return 2

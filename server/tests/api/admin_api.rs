@@ -521,7 +521,7 @@ async fn hostile_input(b: Backend) {
 }
 
 /// A burst of wrong tokens is answered 401, then 429 with `Retry-After`,
-/// never 5xx; nothing is stored.
+/// never 5xx; nothing is stored. The right token still passes meanwhile.
 async fn burst_of_wrong_tokens(b: Backend) {
     let app = spawn_admin(b).await;
     let mut tasks = Vec::new();
@@ -556,6 +556,29 @@ async fn burst_of_wrong_tokens(b: Backend) {
     assert!(unauthorized >= 1, "{unauthorized} 401, {limited} 429");
     assert!(limited >= 1, "no 429 in a burst: {unauthorized} 401");
     assert_eq!(rows(&app).await, [0, 0, 0, 0]);
+    let locked = app
+        .http
+        .post(format!("{}{API}/companies", app.base))
+        .header("authorization", "Bearer guess-after-the-burst")
+        .json(&json!({"name": "公司"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let owner = app
+        .http
+        .post(format!("{}{API}/companies", app.base))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "公司"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        owner.status(),
+        StatusCode::CREATED,
+        "the operator is locked out"
+    );
+    assert_eq!(rows(&app).await, [1, 0, 0, 0]);
 }
 
 /// `RADAR_ADMIN_TOKEN` shorter than 32 characters, or with spaces, stops the
