@@ -24,6 +24,8 @@ if [ "${1:-}" = "--browser" ]; then
   # instead of empty boxes.
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # The PostgreSQL TLS test (tests/api/ops/tls.rs) makes its certificates with it.
+  command -v openssl >/dev/null || missing+=(openssl)
   for pkg in fonts-wqy-microhei fonts-noto-color-emoji; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
