@@ -17,6 +17,7 @@ mod invariant;
 mod notify;
 mod openapi;
 mod radar_flow;
+mod search;
 mod security;
 mod signin;
 mod web;
