@@ -324,6 +324,23 @@ pub struct SearchHit {
     pub hit_len: i64,
 }
 
+impl SearchHit {
+    /// The snippet before the match, the match and after it (cut to the
+    /// snippet when the offsets are out of range).
+    pub fn parts(&self) -> (String, String, String) {
+        let chars: Vec<char> = self.snippet.chars().collect();
+        let start = (self.hit_start.max(0) as usize).min(chars.len());
+        let end = start
+            .saturating_add(self.hit_len.max(0) as usize)
+            .min(chars.len());
+        (
+            chars[..start].iter().collect(),
+            chars[start..end].iter().collect(),
+            chars[end..].iter().collect(),
+        )
+    }
+}
+
 /// `data` of `qiyeweixin/chat/search`: a page of found messages, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
