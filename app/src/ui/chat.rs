@@ -740,6 +740,14 @@ pub fn CustomerChat() -> impl IntoView {
 #[component]
 fn ChatPage(end: End) -> impl IntoView {
     let chat = Chat::new(end);
+    // The message a search result opened (`?msg=ID`), read from the router: a
+    // client-side navigation may render before the address bar changes.
+    let target = match end.side {
+        Side::Sales => leptos_router::hooks::use_query_map()
+            .with_untracked(|q| q.get("msg"))
+            .and_then(|m| m.trim().parse::<i64>().ok()),
+        Side::Customer => None,
+    };
     let handle = LiveHandle::default();
     on_cleanup({
         let h = handle.clone();
@@ -772,12 +780,6 @@ fn ChatPage(end: End) -> impl IntoView {
                     leptos::task::spawn_local(live::run(count, c.clone(), handle.clone()));
                 }
                 let handle = handle.clone();
-                let target = match end.side {
-                    Side::Sales => {
-                        client::query_param("msg").and_then(|m| m.trim().parse::<i64>().ok())
-                    }
-                    Side::Customer => None,
-                };
                 leptos::task::spawn_local(async move {
                     chat.load_first().await;
                     if chat.state.try_get_untracked() == Some(super::Load::Ready) {
