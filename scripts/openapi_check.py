@@ -8,6 +8,16 @@ the venv of scripts/py-tools.sh.
       every recorded answer ({"method","path","status","body"}) of a documented
       operation matches the document's schema for that operation and status;
       prints how many were checked and fails on the first mismatches
+  openapi_check.py frames DOC.json FRAMES.json
+      every recorded socket frame ({"feed","dir","frame","valid"}) fits the
+      schema `x-websockets` gives for its feed and direction (`send`: the
+      server's, `receive`: the client's), or, with "valid": false, does not;
+      prints each feed's frame kinds (the `oneOf` titles) never seen as
+      "unseen FEED KIND"
+  openapi_check.py webhooks DOC.json PAYLOADS.json
+      every delivered webhook body ({"body","valid"}) fits the document's
+      `webhooks` entry for its type (or, with "valid": false, does not), and
+      every documented type was seen
 """
 
 import json
@@ -76,6 +86,63 @@ def answers(doc, samples):
     return checked, bad
 
 
+def frames(doc, samples):
+    sockets = doc["x-websockets"]
+    seen, bad, checked = {}, [], 0
+    for s in samples:
+        feed, direction, frame = s["feed"], s["dir"], s["frame"]
+        expect = s.get("valid", True)
+        schema = sockets[feed][direction]
+        errs = errors_of(validator(doc, schema), frame)
+        checked += 1
+        shown = json.dumps(frame, ensure_ascii=False)[:400]
+        if expect and errs:
+            bad.append(f"{feed} {direction}: {shown}\n    " + "\n    ".join(errs))
+        elif not expect and not errs:
+            bad.append(f"{feed} {direction}: a frame the server refuses fits the schema: {shown}")
+        if expect and not errs and direction == "send":
+            for branch in schema["oneOf"]:
+                if not errors_of(validator(doc, branch), frame, 1):
+                    seen.setdefault(feed, set()).add(branch["title"])
+    print(f"frames: {checked} checked against x-websockets")
+    for feed, item in sockets.items():
+        for branch in item["send"]["oneOf"]:
+            if branch["title"] not in seen.get(feed, set()):
+                print(f"unseen {feed} {branch['title']}")
+    for b in bad:
+        print("MISMATCH", b)
+    return checked, bad
+
+
+def webhooks(doc, samples):
+    hooks = doc["webhooks"]
+    seen, bad, checked = set(), [], 0
+    for s in samples:
+        body, expect = s["body"], s.get("valid", True)
+        kind = body.get("type") if isinstance(body, dict) else None
+        shown = json.dumps(body, ensure_ascii=False)[:400]
+        if kind not in hooks:
+            if expect:
+                bad.append(f"an undocumented webhook type: {shown}")
+            continue
+        schema = hooks[kind]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        errs = errors_of(validator(doc, schema), body)
+        checked += 1
+        if expect and errs:
+            bad.append(f"{kind}: {shown}\n    " + "\n    ".join(errs))
+        elif not expect and not errs:
+            bad.append(f"{kind}: a malformed payload fits the schema: {shown}")
+        if expect and not errs:
+            seen.add(kind)
+    print(f"webhooks: {checked} payloads checked against the document")
+    for kind in hooks:
+        if kind not in seen:
+            bad.append(f"no delivery of {kind} was checked")
+    for b in bad:
+        print("MISMATCH", b)
+    return checked, bad
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "validate":
         from openapi_spec_validator import validate
@@ -86,6 +153,12 @@ def main(argv):
         return 0
     if len(argv) >= 3 and argv[0] == "answers":
         checked, bad = answers(load(argv[1]), load(argv[2]))
+        return 1 if bad or checked == 0 else 0
+    if len(argv) >= 3 and argv[0] == "frames":
+        checked, bad = frames(load(argv[1]), load(argv[2]))
+        return 1 if bad or checked == 0 else 0
+    if len(argv) >= 3 and argv[0] == "webhooks":
+        checked, bad = webhooks(load(argv[1]), load(argv[2]))
         return 1 if bad or checked == 0 else 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -48,6 +48,9 @@ pub struct Config {
     /// 5 s). Tests shorten both so they need not wait.
     pub webhook_timeout: std::time::Duration,
     pub webhook_retry: std::time::Duration,
+    /// `RADAR_ADMIN_TOKEN`: the bearer token of the admin API
+    /// (`/admin/api/v1/…`); unset, the API does not exist (404).
+    pub admin_token: Option<Secret>,
 }
 
 /// A secret value: its `Debug` never shows it, so printing a `Config` is safe.
@@ -62,6 +65,24 @@ impl std::fmt::Debug for Secret {
 
 /// The shortest `RADAR_STATE_KEY` accepted: 32 characters.
 pub const MIN_STATE_KEY_CHARS: usize = 32;
+
+/// The shortest `RADAR_ADMIN_TOKEN` accepted: 32 characters, so that guessing
+/// it is out of reach even without the admin API's failure limit.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
+/// `RADAR_ADMIN_TOKEN`: at least [`MIN_ADMIN_TOKEN_CHARS`] visible ASCII
+/// characters (what fits in an `Authorization` header unchanged).
+pub fn admin_token(value: Option<String>) -> Result<Option<Secret>, String> {
+    match value {
+        None => Ok(None),
+        Some(t) if t.len() < MIN_ADMIN_TOKEN_CHARS || !t.bytes().all(|b| b.is_ascii_graphic()) => {
+            Err(format!(
+                "RADAR_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} visible ASCII characters (no spaces), e.g. the output of `openssl rand -hex 32`"
+            ))
+        }
+        Some(t) => Ok(Some(Secret(t))),
+    }
+}
 
 impl Config {
     pub fn from_env() -> Result<Config, String> {
@@ -101,6 +122,7 @@ impl Config {
             }
             k => k.map(Secret),
         };
+        let admin_token = admin_token(var("RADAR_ADMIN_TOKEN"))?;
         let ms = |k: &str, default: u64| -> Result<std::time::Duration, String> {
             let v = integer(&var, k, default)?;
             if v == 0 {
@@ -109,6 +131,7 @@ impl Config {
             Ok(std::time::Duration::from_millis(v))
         };
         Ok(Config {
+            admin_token,
             webhook_timeout: ms("RADAR_WEBHOOK_TIMEOUT_MS", 10_000)?,
             webhook_retry: ms("RADAR_WEBHOOK_RETRY_MS", 5_000)?,
             wecom_api: host("RADAR_WECOM_API", "https://qyapi.weixin.qq.com"),

@@ -92,17 +92,33 @@ async fn healthz(State(st): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    let net = state.config.net.clone();
-    let app = Router::new()
-        .route("/healthz", get(healthz))
+/// Every route of the server: the admin API only when `RADAR_ADMIN_TOKEN` is
+/// set (otherwise its paths are unknown paths like any other).
+fn route_table(state: &AppState) -> rest::Routes {
+    let mut t = rest::Routes::default();
+    t.route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs_page))
         .route("/docs/{file}", get(openapi::docs_asset))
-        .nest("/zhugeleida", rest::routes())
-        .merge(rest::signin::routes())
-        .merge(web::routes(&state))
-        .with_state(state);
+        .nest("/zhugeleida", rest::routes());
+    rest::signin::routes(&mut t);
+    if let Some(token) = &state.config.admin_token {
+        t.nest(rest::admin::PREFIX, rest::admin::routes(token));
+    }
+    let (pages, patterns) = web::routes(state);
+    t.merge(pages, patterns);
+    t
+}
+
+/// The pattern of every route [`router`] serves with this state, as
+/// registered: the OpenAPI test holds the document to this list.
+pub fn route_patterns(state: &AppState) -> Vec<String> {
+    route_table(state).patterns().to_vec()
+}
+
+pub fn router(state: AppState) -> Router {
+    let net = state.config.net.clone();
+    let app = route_table(&state).into_router().with_state(state);
     edge::layers(app, &net)
 }
 

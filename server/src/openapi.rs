@@ -18,7 +18,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use utoipa::openapi::schema::ComponentsBuilder;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApiBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -462,45 +462,406 @@ pub struct Feed {
     pub path: &'static str,
     pub side: Side,
     pub summary: &'static str,
-    /// Component names of the frames the server sends.
-    pub sends: &'static [&'static str],
+    /// The frames the server sends.
+    pub sends: &'static [Frame],
 }
+
+/// A kind of frame the server sends: its component, and the `code` and
+/// `msg` values that tell it from the others (`msgs` empty: any text).
+pub struct Frame {
+    pub schema: &'static str,
+    pub codes: &'static [i64],
+    pub msgs: &'static [&'static str],
+    /// Keys its `data` never has (a whole inbox page has no `part`).
+    pub without: &'static [&'static str],
+}
+
+use app::api::chat::{codes as fc, msgs as fm};
+
+const fn frame(
+    schema: &'static str,
+    codes: &'static [i64],
+    msgs: &'static [&'static str],
+) -> Frame {
+    Frame {
+        schema,
+        codes,
+        msgs,
+        without: &[],
+    }
+}
+
+const REGISTERED_OR_LIVED: Frame = frame(
+    "Signal",
+    &[fc::REGISTERED, fc::LIVED],
+    &[fm::REGISTERED, fm::LIVED],
+);
+const LIVED: Frame = frame("Signal", &[fc::LIVED], &[fm::LIVED]);
+/// Error frames: any code but those of the frames above.
+const REFUSAL: Frame = frame("Refusal", &[], &[]);
 
 pub const FEEDS: &[Feed] = &[
     Feed {
         path: "/gongzhonghao/websocket/gongzhonghao_chat",
         side: C,
         summary: "`register` (`u_id`, optional `after_id`) → 199, then the pair's unread messages and every new one (both directions); a frame with `content` sends (acknowledged `小程序消息-发送成功`); `query_num` → the unread count; `lived` → 270; `closed` ends it",
-        sends: &["Signal", "CustomerPush", "SendAck", "CountFrame", "Refusal"],
+        sends: &[
+            REGISTERED_OR_LIVED,
+            frame("CustomerPush", &[fc::OK], &[fm::CUSTOMER_PUSH]),
+            frame("SendAck", &[fc::OK], &[fm::CUSTOMER_SENT]),
+            frame("CountFrame", &[fc::OK], &[fm::CUSTOMER_QUERY_NUM]),
+            REFUSAL,
+        ],
     },
     Feed {
         path: "/gongzhonghao/websocket/gongzhonghao_query_info_num",
         side: C,
         summary: "`register` (`u_id`) → the unread count from that rep; pushed again whenever it changes",
-        sends: &["CustomerCountFrame", "Signal", "Refusal"],
+        sends: &[
+            frame("CustomerCountFrame", &[fc::OK], &[fm::CUSTOMER_COUNT, fm::CUSTOMER_COUNT_LIVE]),
+            LIVED,
+            REFUSAL,
+        ],
     },
     Feed {
         path: "/qiyeweixin/websocket/leida_chat",
         side: R,
         summary: "`register` (`customer_id`, optional `after_id`) → 199, then new messages of the pair (the rep's own marked `echo`) and read receipts (202)",
-        sends: &["Signal", "SalesPush", "Receipt", "Refusal"],
+        sends: &[
+            REGISTERED_OR_LIVED,
+            frame("SalesPush", &[fc::OK], &[fm::SALES_PUSH]),
+            frame("Receipt", &[fc::RECEIPT], &[fm::RECEIPT]),
+            REFUSAL,
+        ],
     },
     Feed {
         path: "/qiyeweixin/websocket/leida_query_info_num",
         side: R,
         summary: "`register` → the rep's unread badge; pushed whenever it changes",
-        sends: &["CountFrame", "Signal", "Refusal"],
+        sends: &[
+            frame("CountFrame", &[fc::OK], &[fm::SALES_REGISTERED, fm::SALES_LIVE]),
+            LIVED,
+            REFUSAL,
+        ],
     },
     Feed {
         path: "/qiyeweixin/websocket/leida_query_contact_list",
         side: R,
         summary: "`register` (optional `current_page`, `length`) → the inbox page; pushed on any change; a page over 64 KiB comes in parts (`part`, `parts`)",
-        sends: &["InboxFrame", "InboxPartFrame", "Signal", "Refusal"],
+        sends: &[
+            Frame {
+                without: &["part", "parts"],
+                ..frame("InboxFrame", &[fc::OK], &[fm::SALES_REGISTERED, fm::SALES_LIVE])
+            },
+            frame("InboxPartFrame", &[fc::OK], &[fm::SALES_REGISTERED, fm::SALES_LIVE]),
+            LIVED,
+            REFUSAL,
+        ],
     },
 ];
 
+/// The schema of one kind of frame: its component, its `code` and `msg`
+/// values, and no other top-level key, so that each frame fits exactly one
+/// kind and a kind the document lacks fits none.
+fn frame_schema(f: &Frame) -> Value {
+    let code = if f.codes.is_empty() {
+        json!({ "type": "integer", "not": { "enum": [fc::OK, fc::REGISTERED, fc::LIVED, fc::RECEIPT] } })
+    } else {
+        json!({ "enum": f.codes })
+    };
+    let mut props = json!({ "code": code });
+    if !f.msgs.is_empty() {
+        props["msg"] = json!({ "enum": f.msgs });
+    }
+    if !f.without.is_empty() {
+        props["data"] = json!({ "not": { "anyOf": f.without.iter().map(|k| json!({ "required": [k] })).collect::<Vec<_>>() } });
+    }
+    json!({
+        "title": f.schema,
+        "allOf": [r(f.schema)],
+        "properties": props,
+        "unevaluatedProperties": false,
+    })
+}
+
 /// Paths outside `/zhugeleida` that the document describes.
 pub const META_PATHS: &[&str] = &["/healthz", "/openapi.json"];
+
+/// One operation of the admin API (`rest::admin`), under its prefix.
+struct AdminOp {
+    path: &'static str,
+    summary: &'static str,
+    cli: &'static str,
+    /// Component of the body; `None` for the re-keying operations (path `{id}`).
+    body: Option<&'static str>,
+    answer: &'static str,
+    /// 201 for a created row, 200 for a new token.
+    status: u16,
+    /// Whether a duplicate answers 409.
+    conflict: bool,
+}
+
+const ADMIN_OPS: &[AdminOp] = &[
+    AdminOp {
+        path: "/companies",
+        summary: "Create a company",
+        cli: "radar admin company create --name …",
+        body: Some("NewCompany"),
+        answer: "Created",
+        status: 201,
+        conflict: false,
+    },
+    AdminOp {
+        path: "/users",
+        summary: "Create a sales rep of a company; answers the rep's token",
+        cli: "radar admin user create --company-id … --name … [--avatar --phone --wechat --wecom-userid]",
+        body: Some("NewUser"),
+        answer: "Credentials",
+        status: 201,
+        conflict: true,
+    },
+    AdminOp {
+        path: "/customers",
+        summary: "Create a customer of a company; answers the customer's token",
+        cli: "radar admin customer create --name … --company-id … [--headimgurl --user-type]",
+        body: Some("NewCustomer"),
+        answer: "Credentials",
+        status: 201,
+        conflict: false,
+    },
+    AdminOp {
+        path: "/relations",
+        summary: "Relate a rep and a customer of the same company",
+        cli: "radar admin relation create --user-id … --customer-id … [--source]",
+        body: Some("NewRelation"),
+        answer: "Created",
+        status: 201,
+        conflict: true,
+    },
+    AdminOp {
+        path: "/users/{id}/rotate-token",
+        summary: "A new token for the rep; the old one stops working everywhere within seconds and its sockets close",
+        cli: "radar admin user rotate-token --id …",
+        body: None,
+        answer: "Credentials",
+        status: 200,
+        conflict: false,
+    },
+    AdminOp {
+        path: "/customers/{id}/rotate-token",
+        summary: "A new token for the customer; the old one stops working everywhere within seconds and its sockets close",
+        cli: "radar admin customer rotate-token --id …",
+        body: None,
+        answer: "Credentials",
+        status: 200,
+        conflict: false,
+    },
+];
+
+fn admin_refusal(desc: &str) -> Value {
+    json_response(desc, r("AdminError"))
+}
+
+fn admin_paths() -> Map<String, Value> {
+    let mut paths = Map::new();
+    for o in ADMIN_OPS {
+        let mut responses = Map::new();
+        responses.insert(
+            o.status.to_string(),
+            json_response("The CLI's JSON", r(o.answer)),
+        );
+        responses.insert(
+            "401".into(),
+            json!({
+                "description": "No `Authorization: Bearer …` header, or the wrong token",
+                "headers": { "WWW-Authenticate": { "description": "`Bearer realm=\"radar-admin\"`", "schema": { "type": "string" } } },
+                "content": { "application/json": { "schema": r("AdminError") } }
+            }),
+        );
+        responses.insert(
+            "404".into(),
+            admin_refusal(if o.body.is_some() {
+                "The admin API is not enabled (`RADAR_ADMIN_TOKEN` unset): the server's ordinary unknown-path answer"
+            } else {
+                "No such id, or the admin API is not enabled (`RADAR_ADMIN_TOKEN` unset: the server's ordinary unknown-path answer)"
+            }),
+        );
+        // The unknown-path answer of a server without the admin API is the
+        // site's 404 page, not JSON.
+        responses["404"]["content"]["text/html"] = json!({ "schema": { "type": "string" } });
+        responses.insert(
+            "429".into(),
+            json!({
+                "description": "Too many wrong tokens lately: every request waits `Retry-After` seconds",
+                "headers": { "Retry-After": { "description": "seconds", "schema": { "type": "integer" } } },
+                "content": { "application/json": { "schema": r("AdminError") } }
+            }),
+        );
+        responses.insert(
+            "503".into(),
+            json_response(
+                "The database is unreachable (`AdminError`) or the request ran out of time (the envelope, code 503)",
+                json!({ "anyOf": [r("AdminError"), r("Unavailable")] }),
+            ),
+        );
+        let mut params = Vec::new();
+        if let Some(body) = o.body {
+            responses.insert("400".into(), admin_refusal("The body is not JSON"));
+            responses.insert("413".into(), admin_refusal("The body is over 16 KiB"));
+            responses.insert(
+                "415".into(),
+                admin_refusal("The body is not `application/json`"),
+            );
+            responses.insert(
+                "422".into(),
+                admin_refusal(&format!(
+                    "A field is missing, unknown, of the wrong type or invalid (an unknown company, rep or customer; another company's), named in `fields`: nothing is stored. Body: `{body}`"
+                )),
+            );
+            if o.conflict {
+                responses.insert(
+                    "409".into(),
+                    admin_refusal("Already exists (the relation, or the WeCom user id in the company): `fields` says which"),
+                );
+            }
+        } else {
+            params.push(json!({
+                "name": "id", "in": "path", "required": true,
+                "description": "the rep's or customer's id",
+                "schema": { "type": "integer" }
+            }));
+        }
+        let mut op = json!({
+            "tags": ["admin"],
+            "summary": o.summary,
+            "description": format!("`{}` over HTTP: the same service, the same answer. Exists only when `RADAR_ADMIN_TOKEN` is set.", o.cli),
+            "operationId": format!("admin{}", o.path.replace(['/', '{', '}', '-'], "_")),
+            "parameters": params,
+            "security": [{ "bearerAuth": [] }],
+            "responses": responses,
+        });
+        if let Some(body) = o.body {
+            op["requestBody"] = json!({
+                "required": true,
+                "content": { "application/json": { "schema": r(body) } }
+            });
+        }
+        paths.insert(
+            format!("{}{}", crate::rest::admin::PREFIX, o.path),
+            json!({ "post": op }),
+        );
+    }
+    paths
+}
+
+/// The sign-in pages (`rest::signin`): redirects, or a short HTML page
+/// saying why not.
+fn signin_paths() -> Map<String, Value> {
+    let company = json!({
+        "name": "company_id", "in": "path", "required": true,
+        "description": "the company (a positive integer; anything else answers 400)",
+        "schema": { "type": "integer", "minimum": 1 }
+    });
+    let q = |name: &str, desc: &str, schema: Value| json!({ "name": name, "in": "query", "required": false, "description": desc, "schema": schema });
+    let text = json!({ "type": "string" });
+    // A path of this site: `/`, not `//`, visible ASCII without `\` or `#`.
+    let path = json!({ "type": "string", "maxLength": 512, "pattern": "^/([!\"$-.0-\\[\\]-~][!\"$-\\[\\]-~]*)?$" });
+    let next = q("next", "the page to land on after signing in: a path of this site (reps: default `/rep`; customers: required)", path);
+    let uid = q(
+        "uid",
+        "the rep who shared the link (customers)",
+        json!({ "type": "integer", "minimum": 1 }),
+    );
+    let code = q(
+        "code",
+        "the one-time code WeCom or WeChat appended",
+        text.clone(),
+    );
+    let state = q("state", "the signed state of the start redirect", text);
+    let html = |desc: &str| json!({ "description": desc, "content": { "text/html": { "schema": { "type": "string" } } } });
+    let redirect = |desc: &str| {
+        json!({
+            "description": desc,
+            "headers": {
+                "Location": { "description": "where to go", "required": true, "schema": { "type": "string" } },
+                "Cache-Control": { "description": "`no-store`", "schema": { "type": "string" } }
+            }
+        })
+    };
+    let refusals = |ok: Value| {
+        json!({
+            "302": ok,
+            "400": html("A broken or tampered link, an expired state, a used code (a zh-CN page)"),
+            "403": html("The company does not offer this sign-in, its account expired, or the rep is unknown"),
+            "500": html("An unexpected failure (logged)"),
+            "503": html("WeCom, WeChat or the database is unreachable; `Retry-After` says when to retry"),
+        })
+    };
+    let op = |id: &str, summary: &str, params: Vec<Value>, responses: Value| {
+        json!({ "get": {
+            "tags": ["sign-in"], "summary": summary, "operationId": id,
+            "parameters": params, "responses": responses,
+        }})
+    };
+    let mut m = Map::new();
+    m.insert(
+        "/auth/wecom/{company_id}/start".into(),
+        op(
+            "get_auth_wecom_start",
+            "A rep's sign-in: redirects to WeCom's authorization page",
+            vec![company.clone(), next.clone()],
+            refusals(redirect(
+                "To WeCom (open.weixin.qq.com), which comes back to `/auth/wecom/{company_id}`",
+            )),
+        ),
+    );
+    m.insert(
+        "/auth/wecom/{company_id}".into(),
+        op(
+            "get_auth_wecom_callback",
+            "WeCom's return: signs the rep in and redirects into the UI",
+            vec![company.clone(), code.clone(), state.clone(), next.clone()],
+            refusals(redirect(
+                "Into the UI with `#user_id=…&token=…` in the fragment",
+            )),
+        ),
+    );
+    m.insert(
+        "/auth/wechat/{company_id}/start".into(),
+        op(
+            "get_auth_wechat_start",
+            "A customer's sign-in: redirects to the Official Account's authorization page",
+            vec![company.clone(), next.clone(), uid.clone()],
+            refusals(redirect(
+                "To WeChat, which comes back to `/auth/wechat/{company_id}`",
+            )),
+        ),
+    );
+    m.insert(
+        "/auth/wechat/{company_id}".into(),
+        op(
+            "get_auth_wechat_callback",
+            "WeChat's return: signs the customer in (created on first visit) and redirects into the UI",
+            vec![company.clone(), code, state, next, uid],
+            refusals(redirect("Into the UI with `#user_id=…&token=…` in the fragment")),
+        ),
+    );
+    m.insert(
+        "/auth/options/{company_id}".into(),
+        op(
+            "get_auth_options",
+            "The sign-ins the company offers (none for an unknown or expired company)",
+            vec![company],
+            json!({
+                "200": json_response("The offer", r("SignInOptions")),
+                "400": json_response("A malformed company id: no offer", r("SignInOptions")),
+                "500": html("An unexpected failure (logged)"),
+                "503": html("The database is unreachable"),
+            }),
+        ),
+    );
+    m
+}
 
 fn r(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
@@ -600,6 +961,12 @@ fn components() -> utoipa::openapi::Components {
         art::SignedUp,
         app::api::admin::Created,
         app::api::admin::Credentials,
+        app::api::admin::NewCompany,
+        app::api::admin::NewUser,
+        app::api::admin::NewCustomer,
+        app::api::admin::NewRelation,
+        app::api::admin::AdminError,
+        app::api::signin::SignInOptions,
     );
     macro_rules! generic {
         ($($name:literal => $t:ty),* $(,)?) => {$(
@@ -618,6 +985,17 @@ fn components() -> utoipa::openapi::Components {
         "Page_AccessLogItem" => crm::Page<crm::AccessLogItem>,
     );
     b = b
+        .security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The admin API's token: `Authorization: Bearer <RADAR_ADMIN_TOKEN>`. Wrong tokens are limited: after twenty, every request answers 429 for a few seconds.",
+                    ))
+                    .build(),
+            ),
+        )
         .security_scheme(
             "user_id",
             SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
@@ -669,7 +1047,7 @@ fn hand_schemas() -> Map<String, Value> {
         ]
     });
     let common = json!({
-        "content": content,
+        "content": content.clone(),
         "client_msg_id": { "type": "string", "maxLength": 64, "description": "makes a retried send idempotent" },
         "article_id": { "type": "integer", "description": "an article of the pair's company the message is about" },
         "send_type": { "type": "integer", "description": "ignored (the side is the signer's)" },
@@ -751,6 +1129,40 @@ fn hand_schemas() -> Map<String, Value> {
             empty_object(),
             empty_object(),
         ),
+    );
+    // What the sockets accept: the fields of `ClientFrame`, with ids and
+    // numbers also as decimal text and `content` also as an object, as the
+    // original clients send them. Other keys are ignored.
+    let id = json!({ "anyOf": [
+        { "type": "integer", "minimum": 0 },
+        { "type": "string", "pattern": "^\\s*\\d+\\s*$" }
+    ]});
+    let int = json!({ "anyOf": [
+        { "type": "integer" },
+        { "type": "string", "pattern": "^\\s*[+-]?\\d+\\s*$" }
+    ]});
+    m.insert(
+        "SocketFrameIn".into(),
+        json!({
+            "description": "A frame a client sends. `type` selects what it does (a frame with `content` and no `type` sends). `user_id`, `timestamp` and `rand_str` sign it as the REST calls are signed (on `register`, when the upgrade URL was not signed).",
+            "type": "object",
+            "properties": {
+                "type": r("FrameType"),
+                "user_id": id,
+                "timestamp": int,
+                "rand_str": { "type": "string" },
+                "u_id": id,
+                "customer_id": id,
+                "after_id": id,
+                "current_page": int,
+                "length": int,
+                "article_id": id,
+                "content": content,
+                "client_msg_id": { "type": "string", "maxLength": 64 },
+                "send_type": int,
+            },
+            "additionalProperties": true,
+        }),
     );
     m.insert(
         "Refusal".into(),
@@ -911,8 +1323,8 @@ fn websockets() -> Value {
             json!({
                 "summary": f.summary,
                 "description": format!("Signed by the {side}: the three signature parameters on the upgrade URL, or `user_id`/`timestamp`/`rand_str` in the `register` frame (within 10 s, else close 1008). Not JSON → 400 and close 1007; bad credentials → 400 and close 1008; a field error → 402, the socket stays open; a send over the write budget → 429, stays open. Every frame is a JSON text."),
-                "receive": r("ClientFrame"),
-                "send": { "oneOf": f.sends.iter().map(|s| r(s)).collect::<Vec<_>>() },
+                "receive": r("SocketFrameIn"),
+                "send": { "oneOf": f.sends.iter().map(frame_schema).collect::<Vec<_>>() },
             }),
         );
     }
@@ -930,7 +1342,9 @@ pub fn document() -> Value {
                     "Every answer of the REST API is the envelope `{{\"code\",\"msg\",\"data\",\"note\"}}` with HTTP 200; \
 clients read `code`. {SIGNING} POSTs count against a per-signer write budget (HTTP 429 with `Retry-After`). \
 An unknown path answers HTTP 404 with `{{\"code\":404,\"msg\":\"not found\"}}`. \
-The socket feeds are described under `x-websockets`."
+The socket feeds are described under `x-websockets`. \
+The admin API under `/admin/api/v1` (only with `RADAR_ADMIN_TOKEN` set) is plain JSON, not the envelope: \
+it answers the `radar admin` command's JSON with HTTP 200/201, and refusals as `{{\"error\",\"fields\"?}}` with the HTTP status saying which."
                 )))
                 .build(),
         )
@@ -950,12 +1364,16 @@ The socket feeds are described under `x-websockets`."
         let item = paths.entry(key).or_insert_with(|| json!({}));
         item[o.method.as_str()] = operation(o);
     }
+    paths.extend(signin_paths());
+    paths.extend(admin_paths());
     doc["paths"] = Value::Object(paths);
     doc["tags"] = json!([
         { "name": "chat", "description": "Messages, history and the inbox" },
         { "name": "crm", "description": "Contacts, profiles, deal fields, tags, notes, access log" },
         { "name": "article", "description": "Articles seen by customers and activity sign-ups" },
         { "name": "meta", "description": "Health and this document" },
+        { "name": "sign-in", "description": "Signing in inside WeCom and WeChat: browser redirects, not JSON" },
+        { "name": "admin", "description": "Provisioning for operators (only with `RADAR_ADMIN_TOKEN` set): the `radar admin` commands over HTTP, bearer-authenticated" },
     ]);
     doc["x-websockets"] = websockets();
     webhooks(&mut doc);

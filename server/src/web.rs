@@ -210,8 +210,12 @@ async fn public_file(site_root: &str, req: Request) -> Option<Response> {
         .then(|| res.into_response())
 }
 
-pub fn routes(state: &AppState) -> Router<AppState> {
+/// The pages and the site's files, with the patterns of their routes (the
+/// pages' and `/pkg/…`; the fallback serves `public/` files and the 404 page).
+pub fn routes(state: &AppState) -> (Router<AppState>, Vec<String>) {
     let routes = generate_route_list(app::ui::App);
+    let mut patterns: Vec<String> = routes.iter().map(|r| r.path().to_owned()).collect();
+    patterns.push("/pkg/{*path}".into());
     let ctx_state = state.clone();
     let heads = head_source(state.clone());
     let context = move || {
@@ -229,12 +233,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .fallback(move |State(st): State<AppState>, req: Request| {
             not_found(st, req, not_found_context.clone())
         });
-    if site_embedded() {
+    let router = if site_embedded() {
         router.route("/pkg/{*path}", get(embedded_pkg))
     } else {
         router.nest_service(
             "/pkg",
             ServeDir::new(format!("{}/pkg", state.config.site_root)),
         )
-    }
+    };
+    (router, patterns)
 }

@@ -1,6 +1,7 @@
 //! The documented REST API under `/zhugeleida/`: thin adapters that parse the
 //! request, call the service layer and render the envelope.
 
+pub mod admin;
 pub mod article;
 pub mod chat;
 pub mod crm;
@@ -16,14 +17,15 @@ use crate::auth::verify_for_path;
 use crate::error::{ApiError, Error};
 use crate::AppState;
 
-/// Every API route; mounted under `/zhugeleida`.
-pub fn routes() -> Router<AppState> {
-    table().router.fallback(not_found)
+/// Every API route, to be mounted under `/zhugeleida`.
+pub fn routes() -> Routes {
+    let mut t = table();
+    t.map_router(|r| r.fallback(not_found));
+    t
 }
 
-/// The patterns of every route under `/zhugeleida`, as registered: the
-/// OpenAPI test holds the document to this list.
-pub fn route_patterns() -> Vec<&'static str> {
+/// The patterns of every route under `/zhugeleida`, as registered.
+pub fn route_patterns() -> Vec<String> {
     table().patterns
 }
 
@@ -36,11 +38,13 @@ fn table() -> Routes {
     t
 }
 
-/// A router that remembers the pattern of each route it was given.
+/// A router that remembers the pattern of each route it was given, so that
+/// the OpenAPI test can hold the document to the routes actually served
+/// (`radar::route_patterns`).
 #[derive(Default)]
 pub struct Routes {
     router: Router<AppState>,
-    patterns: Vec<&'static str>,
+    patterns: Vec<String>,
 }
 
 impl Routes {
@@ -50,8 +54,40 @@ impl Routes {
         method_router: axum::routing::MethodRouter<AppState>,
     ) -> &mut Self {
         self.router = std::mem::take(&mut self.router).route(pattern, method_router);
-        self.patterns.push(pattern);
+        self.patterns.push(pattern.to_owned());
         self
+    }
+
+    /// `other`'s routes under `prefix`.
+    pub fn nest(&mut self, prefix: &str, other: Routes) -> &mut Self {
+        self.router = std::mem::take(&mut self.router).nest(prefix, other.router);
+        self.patterns
+            .extend(other.patterns.into_iter().map(|p| format!("{prefix}{p}")));
+        self
+    }
+
+    /// A router built elsewhere (the pages), with the patterns it serves.
+    pub fn merge(&mut self, router: Router<AppState>, patterns: Vec<String>) -> &mut Self {
+        self.router = std::mem::take(&mut self.router).merge(router);
+        self.patterns.extend(patterns);
+        self
+    }
+
+    /// Changes the router without adding routes (a fallback, layers).
+    pub fn map_router(
+        &mut self,
+        f: impl FnOnce(Router<AppState>) -> Router<AppState>,
+    ) -> &mut Self {
+        self.router = f(std::mem::take(&mut self.router));
+        self
+    }
+
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
     }
 }
 

@@ -10,20 +10,19 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 
 use app::api::signin::SignInOptions;
 
 use crate::service::signin::{self, Refusal, SignedIn};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/wecom/{company_id}/start", get(rep_start))
+pub fn routes(t: &mut crate::rest::Routes) {
+    t.route("/auth/wecom/{company_id}/start", get(rep_start))
         .route("/auth/wecom/{company_id}", get(rep_callback))
         .route("/auth/wechat/{company_id}/start", get(customer_start))
         .route("/auth/wechat/{company_id}", get(customer_callback))
-        .route("/auth/options/{company_id}", get(options))
+        .route("/auth/options/{company_id}", get(options));
 }
 
 /// The query string's parameters; a parameter given twice makes it ambiguous

@@ -23,6 +23,27 @@ fn name_ok(field: &str, name: &str) -> Result<String, Error> {
     Ok(n.to_owned())
 }
 
+/// An optional short text (a phone, a WeChat id): at most `max` characters,
+/// no control characters (NUL included, which PostgreSQL cannot store).
+fn text_ok(field: &str, value: Option<&str>, max: usize) -> Result<(), Error> {
+    let Some(v) = value else {
+        return Ok(());
+    };
+    if v.contains('\0') {
+        return Err(Error::field(field, crate::extract::NUL_MESSAGE, "invalid"));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(Error::field(field, "不能包含控制字符", "invalid"));
+    }
+    if v.chars().count() > max {
+        return Err(Error::field(field, &format!("最多{max}个字符"), "invalid"));
+    }
+    Ok(())
+}
+
+pub const MAX_PHONE_CHARS: usize = 32;
+pub const MAX_WECHAT_CHARS: usize = 64;
+
 /// An optional avatar link: the rules of links in messages (`check_url`).
 fn url_ok(field: &str, url: Option<&str>) -> Result<(), Error> {
     match url.map(app::domain::check_url) {
@@ -80,6 +101,8 @@ pub async fn create_user_with(
     let name = name_ok("name", u.name)?;
     let wecom_userid = wecom_userid.map(wecom_userid_ok).transpose()?;
     url_ok("avatar", u.avatar)?;
+    text_ok("phone", u.phone, MAX_PHONE_CHARS)?;
+    text_ok("wechat", u.wechat, MAX_WECHAT_CHARS)?;
     if !exists(st, "company", u.company_id).await? {
         return Err(Error::field("company_id", "公司不存在", ""));
     }
@@ -318,7 +341,7 @@ pub async fn create_relation(
             Ok(id)
         }
         Err(e) if crate::db::is_unique_violation(&e) => {
-            Err(Error::field("customer_id", "用户-客户关系已存在", ""))
+            Err(Error::field("customer_id", "用户-客户关系已存在", "unique"))
         }
         Err(e) => Err(e.into()),
     }

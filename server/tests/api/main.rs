@@ -6,6 +6,7 @@ mod common;
 mod fakeweixin;
 mod wsutil;
 
+mod admin_api;
 mod article;
 mod chat;
 mod cli;
@@ -23,3 +24,4 @@ mod signin;
 mod web;
 mod webhooks;
 mod ws;
+mod ws_schema;

@@ -116,29 +116,53 @@ fn served_by(doc_path: &str, pattern: &str) -> bool {
         })
 }
 
-/// Every route of the router is in the document and every documented path is
-/// a route: a new route without documentation fails here. Then each documented
+/// Routes the document leaves out on purpose, and why: they serve people and
+/// browsers, not API clients.
+const NOT_API: &[(&str, &str)] = &[
+    ("/docs", "the HTML rendering of this document"),
+    ("/docs/{file}", "the script and style of that rendering"),
+    (
+        "/pkg/{*path}",
+        "the site's built JavaScript, WebAssembly and CSS",
+    ),
+];
+
+/// The leptos pages (`app::ui` router): HTML for people, rendered by the UI.
+fn is_page(pattern: &str) -> bool {
+    pattern == "/"
+        || pattern == "/rep"
+        || pattern.starts_with("/rep/")
+        || pattern.starts_with("/h5/")
+}
+
+/// Every route of the whole router (with the admin API enabled) is in the
+/// document or in the exclusions above, and every documented path is a route:
+/// a new route without documentation fails here. Then each documented
 /// operation is called (signed, empty) and answers its envelope, never 404,
 /// while an undocumented path answers 404.
 async fn covers_router(b: Backend) {
-    let app = spawn_app(b).await;
+    let app = spawn_with(b, |c| {
+        c.admin_token = Some(radar::config::Secret(crate::admin_api::TOKEN.into()));
+    })
+    .await;
     let doc = fetch_doc(&app).await;
-    let patterns = radar::rest::route_patterns();
-    assert!(patterns.len() >= 20, "{patterns:?}");
+    let all = radar::route_patterns(&app.st);
+    let api_patterns: Vec<&str> = all
+        .iter()
+        .filter_map(|p| p.strip_prefix("/zhugeleida"))
+        .collect();
+    assert!(api_patterns.len() >= 20, "{all:?}");
     let paths = doc["paths"].as_object().expect("paths");
     let sockets = doc["x-websockets"].as_object().expect("x-websockets");
     let mut api_paths = Vec::new();
     for p in paths.keys() {
         match p.strip_prefix("/zhugeleida") {
             Some(rest) => api_paths.push(rest.to_owned()),
-            None => assert!(
-                ["/healthz", "/openapi.json"].contains(&p.as_str()),
-                "documented path outside the API: {p}"
-            ),
+            None => assert!(all.contains(p), "documented path {p} is no route"),
         }
     }
     for p in &api_paths {
-        let by: Vec<_> = patterns.iter().filter(|r| served_by(p, r)).collect();
+        let by: Vec<_> = api_patterns.iter().filter(|r| served_by(p, r)).collect();
         assert_eq!(by.len(), 1, "{p} is served by {by:?}");
         let op = radar::openapi::OPS
             .iter()
@@ -146,15 +170,49 @@ async fn covers_router(b: Backend) {
             .expect("an OPS entry");
         assert_eq!(op.route, *by[0], "{p}");
     }
-    for r in &patterns {
-        let documented = api_paths.iter().any(|p| served_by(p, r))
-            || sockets.contains_key(&format!("/zhugeleida{r}"));
-        assert!(documented, "route /zhugeleida{r} is not in /openapi.json");
+    let mut excluded = Vec::new();
+    for r in &all {
+        let documented = match r.strip_prefix("/zhugeleida") {
+            Some(api) => {
+                api_paths.iter().any(|p| served_by(p, api)) || sockets.contains_key(r.as_str())
+            }
+            None => paths.contains_key(r.as_str()),
+        };
+        if documented {
+            continue;
+        }
+        assert!(
+            is_page(r) || NOT_API.iter().any(|(p, _)| p == r),
+            "route {r} is neither in /openapi.json nor excluded in tests/api/openapi.rs"
+        );
+        excluded.push(r.as_str());
+    }
+    // The exclusions are routes (no stale entries), and the sign-in and admin
+    // routes are documented, not excluded.
+    for (p, why) in NOT_API {
+        assert!(
+            all.iter().any(|r| r == p),
+            "excluded {p} ({why}) is no route"
+        );
+    }
+    assert!(excluded.iter().any(|r| is_page(r)), "{excluded:?}");
+    for must in [
+        "/auth/wecom/{company_id}/start",
+        "/admin/api/v1/users/{id}/rotate-token",
+    ] {
+        assert!(all.iter().any(|r| r == must), "{must} is no route: {all:?}");
+        assert!(paths.contains_key(must), "{must} is not documented");
     }
     for s in sockets.keys() {
-        let r = s.strip_prefix("/zhugeleida").expect("socket under the API");
-        assert!(patterns.contains(&r), "{s} is no route");
+        assert!(all.contains(s), "{s} is no route");
     }
+    // Without the token the admin routes are not served at all.
+    let plain = spawn_app(b).await;
+    let without = radar::route_patterns(&plain.st);
+    assert!(
+        !without.iter().any(|r| r.starts_with("/admin/")),
+        "{without:?}"
+    );
 
     let (rep, customer) = app.pair().await;
     for (path, item) in paths {
@@ -222,6 +280,7 @@ async fn valid_document(b: Backend) {
 async fn fuzz(b: Backend) {
     let app = spawn_with(b, |c| {
         c.write_rate = 0.0;
+        c.admin_token = Some(radar::config::Secret(crate::admin_api::TOKEN.into()));
     })
     .await;
     let company = app.company("公司").await;
@@ -234,6 +293,16 @@ async fn fuzz(b: Backend) {
     let activity = radar::service::signup::create_activity(&app.st, "活动", Some(article))
         .await
         .expect("activity");
+    // The sign-in starts redirect only for a company that offers them.
+    radar::service::admin::set_wecom_app(&app.st, company, "wwfuzz", 1000001, "fuzz-secret")
+        .await
+        .expect("wecom app");
+    radar::service::admin::set_official_account(&app.st, company, "wxfuzz", "fuzz-secret")
+        .await
+        .expect("official account");
+    // Re-keyed by the admin API's rotate-token operations.
+    let victim_rep = app.user(company, "轮换销售").await;
+    let victim_customer = app.customer(company, "轮换客户").await;
     let examples = std::env::var("RADAR_FUZZ_EXAMPLES").unwrap_or_else(|_| "25".into());
     let work = std::env::temp_dir().join(format!("radar_fuzz_{}_{:?}", std::process::id(), b));
     std::fs::create_dir_all(&work).expect("work dir");
@@ -252,6 +321,9 @@ async fn fuzz(b: Backend) {
             .env("RADAR_FUZZ_COMPANY_ID", company.to_string())
             .env("RADAR_FUZZ_ARTICLE_ID", article.to_string())
             .env("RADAR_FUZZ_ACTIVITY_ID", activity.to_string())
+            .env("RADAR_FUZZ_ADMIN_TOKEN", crate::admin_api::TOKEN)
+            .env("RADAR_FUZZ_ROTATE_REP_ID", victim_rep.id.to_string())
+            .env("RADAR_FUZZ_ROTATE_CUSTOMER_ID", victim_customer.id.to_string())
             .env("NO_COLOR", "1")
             .args([
                 "run",
@@ -296,6 +368,14 @@ async fn fuzz(b: Backend) {
         println!("{what}: {n}");
         assert!(n > 0, "the fuzz run stored no {what}");
     }
+    // The bearer token got it past the admin API's gate: it created
+    // companies beside the fixture's.
+    let companies = app.count("company").await;
+    println!("companies: {companies}");
+    assert!(companies > 1, "the fuzz run created no company");
+    let rotations = app.count("token_rotation").await;
+    println!("token rotations: {rotations}");
+    assert!(rotations > 0, "the fuzz run rotated no token");
 }
 
 fn tail(s: &str, n: usize) -> String {

@@ -531,6 +531,23 @@ async fn events_reach_subscribed_endpoints(b: Backend) {
         );
     }
 
+    // The document is true: each delivery fits its `webhooks` entry, and a
+    // payload missing its data, or with the data of another type, does not.
+    let doc = crate::openapi::fetch_doc(&app).await;
+    let mut samples: Vec<Value> = got
+        .iter()
+        .map(|g| serde_json::json!({"body": g.body, "valid": true}))
+        .collect();
+    let mut no_data = got[0].body.clone();
+    no_data.as_object_mut().map(|o| o.remove("data"));
+    let mut swapped = got[0].body.clone();
+    swapped["data"] = got[4].body["data"].clone();
+    samples.push(serde_json::json!({"body": no_data, "valid": false}));
+    samples.push(serde_json::json!({"body": swapped, "valid": false}));
+    let d = crate::openapi::Scratch::json("webhooks_doc", &doc);
+    let p = crate::openapi::Scratch::json("webhooks_payloads", &Value::Array(samples));
+    crate::openapi::check(&["webhooks", d.path(), p.path()]);
+
     let msgs = msg_a.got();
     assert_eq!(msgs.len(), 2, "{msgs:?}");
     assert_eq!(msgs[0].body["data"]["id"], m1);

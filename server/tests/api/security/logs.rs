@@ -41,9 +41,36 @@ async fn request_spans_name_the_route_and_never_the_credentials(b: Backend) {
     let u = new_user(&st, company, "销售").await;
     let k = new_customer(&st, company, "客户").await;
     relate(&st, &u, &k).await;
-    let server = spawn_server(&db.url, &[("RADAR_LOG", "trace")]).await;
+    let admin_token = crate::admin_api::TOKEN;
+    let server = spawn_server(
+        &db.url,
+        &[("RADAR_LOG", "trace"), ("RADAR_ADMIN_TOKEN", admin_token)],
+    )
+    .await;
     let http = reqwest::Client::new();
     let mut rands = Vec::new();
+
+    // The admin API: the right bearer token, a wrong one, and the token it
+    // hands out.
+    let wrong_admin = "wrong-admin-token-0000000000000000000000000";
+    let resp = http
+        .post(format!("{}/admin/api/v1/customers", server.base))
+        .bearer_auth(admin_token)
+        .json(&serde_json::json!({"company_id": company, "name": "接口客户"}))
+        .send()
+        .await
+        .expect("admin post");
+    assert_eq!(resp.status(), 201);
+    let created: serde_json::Value = resp.json().await.expect("json");
+    let handed_out = created["token"].as_str().expect("token").to_owned();
+    let resp = http
+        .post(format!("{}/admin/api/v1/companies", server.base))
+        .bearer_auth(wrong_admin)
+        .json(&serde_json::json!({"name": "x"}))
+        .send()
+        .await
+        .expect("admin post");
+    assert_eq!(resp.status(), 401);
 
     let (url, rand) = signed(&server.base, C_NUM, &k, &format!("u_id={}", u.id));
     rands.push(rand);
@@ -118,8 +145,22 @@ async fn request_spans_name_the_route_and_never_the_credentials(b: Backend) {
     );
     assert!(answered("/zhugeleida/qiyeweixin/chat/{oper}/{o_id}", 200));
     assert!(answered("/zhugeleida/qiyeweixin/contact", 200));
+    assert!(answered("/admin/api/v1/customers", 201));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("admin API: authentication refused")),
+        "a refused admin token is logged (without the token)"
+    );
     for line in &lines {
-        for secret in [&u.token, &k.token, &forged.token] {
+        for secret in [
+            &u.token,
+            &k.token,
+            &forged.token,
+            &admin_token.to_owned(),
+            &wrong_admin.to_owned(),
+            &handed_out,
+        ] {
             assert!(
                 !line.contains(secret.as_str()),
                 "a token in the log: {line}"
