@@ -213,7 +213,7 @@ pub const OPS: &[Op] = &[
         tag: "chat",
         summary: "The rep's text messages containing `q` in the rep's own conversations, newest first",
         query: &[
-            Q("q", Kind::Text, true, "what the text contains (1–100 characters, trimmed; case-insensitive for Latin letters, `%` and `_` literal)"),
+            Q("q", Kind::Text, true, "what the text contains (1–100 characters, trimmed; case-insensitive for ASCII letters (PostgreSQL folds other letters too), `%` and `_` literal)"),
             PAGING[0],
             PAGING[1],
         ],

@@ -5,9 +5,9 @@
 //! links): SQLite with an FTS5 `trigram` table, PostgreSQL with a `pg_trgm`
 //! GIN index on `chat_message.search_text`. A trigram index can only answer
 //! strings of three characters or more; shorter ones scan the rep's messages
-//! with LIKE. Either way the LIKE decides, so both paths and both databases
-//! find the same messages: a substring, case-insensitive for Latin letters,
-//! `%` and `_` literal.
+//! with LIKE. Either way the LIKE decides, so both paths find the same
+//! messages: a substring, `%` and `_` literal, case-insensitive for ASCII
+//! letters (PostgreSQL's ILIKE folds other letters too; SQLite's LIKE does not).
 
 use app::api::chat::{Content, ContentView, SearchHit, SearchPage};
 use app::api::SendType;
