@@ -211,6 +211,18 @@ pub const OPS: &[Op] = &[
     },
     Op {
         tag: "chat",
+        summary: "The rep's text messages containing `q` in the rep's own conversations, newest first",
+        query: &[
+            Q("q", Kind::Text, true, "what the text contains (1–100 characters, trimmed; case-insensitive for ASCII letters (PostgreSQL folds other letters too), `%` and `_` literal)"),
+            PAGING[0],
+            PAGING[1],
+        ],
+        data: "SearchPage",
+        msgs: &["查询成功"],
+        ..op(Get, "/qiyeweixin/chat/search", "/qiyeweixin/chat/search", R)
+    },
+    Op {
+        tag: "chat",
         summary: "The inbox: conversations, latest message first, with unread counts",
         query: &PAGING,
         data: "InboxPage",
@@ -893,6 +905,8 @@ fn components() -> utoipa::openapi::Components {
         chat::SalesMessage,
         chat::CustomerHistory,
         chat::SalesHistory,
+        chat::SearchHit,
+        chat::SearchPage,
         chat::ChatInfoCount,
         chat::BadgeCount,
         chat::InboxItem,

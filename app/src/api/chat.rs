@@ -300,6 +300,56 @@ pub struct SalesHistory {
     pub company_id: i64,
 }
 
+/// One found message of `qiyeweixin/chat/search`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SearchHit {
+    /// The message's id (open the chat at it with `?msg=`).
+    pub id: i64,
+    pub customer_id: i64,
+    /// The customer's name, as the inbox shows it.
+    pub name: String,
+    /// The customer's avatar.
+    pub src: String,
+    pub send_type: SendType,
+    /// When it was sent, as history items (`2018-09-21T15:18:01.548`).
+    pub date_time: String,
+    /// When it was sent, as inbox entries (`HH:MM`, `昨天`, `MM-DD`, the year).
+    pub time_text: String,
+    /// Up to 60 characters of the text around the first match, `…` where cut,
+    /// line breaks as spaces.
+    pub snippet: String,
+    /// Where the match is in `snippet`, in characters (Unicode scalar values).
+    pub hit_start: i64,
+    pub hit_len: i64,
+}
+
+impl SearchHit {
+    /// The snippet before the match, the match and after it (cut to the
+    /// snippet when the offsets are out of range).
+    pub fn parts(&self) -> (String, String, String) {
+        let chars: Vec<char> = self.snippet.chars().collect();
+        let start = (self.hit_start.max(0) as usize).min(chars.len());
+        let end = start
+            .saturating_add(self.hit_len.max(0) as usize)
+            .min(chars.len());
+        (
+            chars[..start].iter().collect(),
+            chars[start..end].iter().collect(),
+            chars[end..].iter().collect(),
+        )
+    }
+}
+
+/// `data` of `qiyeweixin/chat/search`: a page of found messages, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SearchPage {
+    pub ret_data: Vec<SearchHit>,
+    /// Found messages in all pages.
+    pub data_count: i64,
+}
+
 /// `data` of `gongzhonghao/chat/query_num`: the rep's messages the customer has not read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -25,6 +25,10 @@ use crate::domain::{MessageContent, MAX_TEXT_CHARS};
 const PAGE: i64 = 20;
 const CATCH_UP: i64 = 100;
 const POLL_MS: i32 = 2000;
+/// Pages of history loaded at most to reach a message opened from search.
+const SEEK_MAX_PAGES: i64 = 500;
+/// How long a message opened from search stays highlighted.
+const HIGHLIGHT_MS: i32 = 4000;
 
 /// Which end of the conversation this page is, and the other party.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,6 +273,8 @@ struct Chat {
     output: RwSignal<bool>,
     /// Customer side: this connection asked for output mode (it counts once answered).
     want_output: StoredValue<bool>,
+    /// The message opened from search (`?msg=`), while it is highlighted.
+    highlight: RwSignal<Option<i64>>,
 }
 
 impl Chat {
@@ -287,6 +293,7 @@ impl Chat {
             unread_live: RwSignal::new(false),
             output: RwSignal::new(false),
             want_output: StoredValue::new(false),
+            highlight: RwSignal::new(None),
         }
     }
 
@@ -375,6 +382,46 @@ impl Chat {
             let _ = self.page.try_set(next);
         }
         let _ = self.loading_more.try_set(false);
+    }
+
+    /// Loads earlier pages until message `id` is in the list, then scrolls
+    /// to it and highlights it for a moment. Nothing happens when it is not
+    /// in this conversation.
+    async fn seek(self, id: i64) {
+        for _ in 0..SEEK_MAX_PAGES {
+            let Some((found, oldest)) = self.msgs.try_with_untracked(|l| {
+                (
+                    l.iter().any(|m| m.id == Some(id)),
+                    l.iter().filter_map(|m| m.id).min(),
+                )
+            }) else {
+                return;
+            };
+            if found {
+                break;
+            }
+            let more = self.page.get_untracked() * PAGE < self.total.get_untracked();
+            if !more || oldest.is_some_and(|o| o < id) {
+                return;
+            }
+            if self.loading_more.get_untracked() {
+                client::sleep(100).await;
+            } else {
+                self.load_earlier().await;
+            }
+        }
+        let _ = self.highlight.try_set(Some(id));
+        // The list renders after the signal settles.
+        for _ in 0..40 {
+            client::sleep(50).await;
+            if client::scroll_to_message(id) {
+                break;
+            }
+        }
+        client::sleep(HIGHLIGHT_MS).await;
+        if self.highlight.try_get_untracked() == Some(Some(id)) {
+            let _ = self.highlight.try_set(None);
+        }
     }
 
     /// Highest confirmed id, or for the rep the message before the oldest own
@@ -693,6 +740,14 @@ pub fn CustomerChat() -> impl IntoView {
 #[component]
 fn ChatPage(end: End) -> impl IntoView {
     let chat = Chat::new(end);
+    // The message a search result opened (`?msg=ID`), read from the router: a
+    // client-side navigation may render before the address bar changes.
+    let target = match end.side {
+        Side::Sales => leptos_router::hooks::use_query_map()
+            .with_untracked(|q| q.get("msg"))
+            .and_then(|m| m.trim().parse::<i64>().ok()),
+        Side::Customer => None,
+    };
     let handle = LiveHandle::default();
     on_cleanup({
         let h = handle.clone();
@@ -728,6 +783,9 @@ fn ChatPage(end: End) -> impl IntoView {
                 leptos::task::spawn_local(async move {
                     chat.load_first().await;
                     if chat.state.try_get_untracked() == Some(super::Load::Ready) {
+                        if let Some(id) = target.filter(|i| *i > 0) {
+                            leptos::task::spawn_local(chat.seek(id));
+                        }
                         live::run(chat, c, handle).await;
                     }
                 });
@@ -828,7 +886,15 @@ fn Bubble(m: Msg, chat: Chat) -> impl IntoView {
     if m.system {
         return view! { <li class="msg-tip">{m.content.preview()}</li> }.into_any();
     }
-    let class = if m.mine { "msg mine" } else { "msg theirs" };
+    let side = if m.mine { "msg mine" } else { "msg theirs" };
+    let own_id = m.id;
+    let class = move || {
+        if own_id.is_some() && chat.highlight.get() == own_id {
+            format!("{side} msg-found")
+        } else {
+            side.to_string()
+        }
+    };
     let status = if m.failed {
         let content = m.content.clone();
         let cid = m.client_id.clone();

@@ -410,6 +410,22 @@ mod imp {
         }
     }
 
+    /// Scrolls the chat message with this server id to the middle of the view;
+    /// false when it is not in the page (yet).
+    pub fn scroll_to_message(id: i64) -> bool {
+        let Some(el) = window().and_then(|w| w.document()).and_then(|d| {
+            d.query_selector(&format!("#chat-scroll li[data-id=\"{id}\"]"))
+                .ok()
+                .flatten()
+        }) else {
+            return false;
+        };
+        let opts = web_sys::ScrollIntoViewOptions::new();
+        opts.set_block(web_sys::ScrollLogicalPosition::Center);
+        el.scroll_into_view_with_scroll_into_view_options(&opts);
+        true
+    }
+
     pub fn mark_hydrated() {
         if let Some(b) = window().and_then(|w| w.document()).and_then(|d| d.body()) {
             let _ = b.set_attribute("data-hydrated", "true");
@@ -511,6 +527,9 @@ mod imp {
         pub fn close(self) {}
     }
     pub fn scroll_to_bottom(_id: &str) {}
+    pub fn scroll_to_message(_id: i64) -> bool {
+        false
+    }
     pub fn mark_hydrated() {}
     pub fn visible() -> bool {
         true

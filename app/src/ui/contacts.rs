@@ -4,6 +4,9 @@
 //! which updates live: a customer who writes, reads an article or signs up
 //! moves to the top with fresh data, as in a chat app (the chosen order applies
 //! again on the next load). More rows load as the list is scrolled to its end.
+//!
+//! A search box above the list finds messages of the rep's conversations
+//! (`qiyeweixin/chat/search`); a result opens the chat at that message.
 
 use std::collections::HashMap;
 
@@ -14,7 +17,8 @@ use super::client::{self, Creds, Role};
 use super::live::{self, CountPage, Link, LiveHandle, LivePage, Verdict};
 use super::{Avatar, Empty, Failed, Load, Loading, TopBar, NO_CREDS_REP};
 use crate::api::chat::{
-    ClientFrame, CountUpdate, FrameType, InboxItem, InboxPage, InboxUpdate, LastSeen,
+    ClientFrame, CountUpdate, FrameType, InboxItem, InboxPage, InboxUpdate, LastSeen, SearchHit,
+    SearchPage,
 };
 use crate::api::crm::{ContactItem, Page};
 use crate::api::Failure;
@@ -392,6 +396,7 @@ pub fn ContactList() -> impl IntoView {
         }
     });
     let has_more = move || (c.rows.with(Vec::len) as i64) < c.total.get();
+    let search = Search::new(c.creds);
     let title = Signal::derive(move || {
         let n = c.badge.get();
         if n > 0 {
@@ -413,6 +418,8 @@ pub fn ContactList() -> impl IntoView {
                 {move || if c.live.get() { "实时" } else { "自动刷新" }}
             </span>
         </TopBar>
+        <SearchBox s=search/>
+        <div class="contacts-pane" style:display=move || if search.active.with(Option::is_some) { "none" } else { "" }>
         <nav class="chips" aria-label="排序">
             {ORDERS.iter().map(|(key, label)| {
                 let key = *key;
@@ -450,6 +457,181 @@ pub fn ContactList() -> impl IntoView {
                 }}
             }.into_any(),
         }}
+        </div>
+    }
+}
+
+/// Message search over the rep's conversations.
+#[derive(Clone, Copy)]
+struct Search {
+    creds: StoredValue<Option<Creds>>,
+    /// What the box holds.
+    text: RwSignal<String>,
+    /// The query whose results are shown; `None` shows the contact list.
+    active: RwSignal<Option<String>>,
+    hits: RwSignal<Vec<SearchHit>>,
+    total: RwSignal<i64>,
+    page: RwSignal<i64>,
+    state: RwSignal<Load>,
+    more: RwSignal<Load>,
+    generation: StoredValue<u32>,
+}
+
+impl Search {
+    fn new(creds: StoredValue<Option<Creds>>) -> Search {
+        Search {
+            creds,
+            text: RwSignal::new(String::new()),
+            active: RwSignal::new(None),
+            hits: RwSignal::new(Vec::new()),
+            total: RwSignal::new(0),
+            page: RwSignal::new(1),
+            state: RwSignal::new(Load::Ready),
+            more: RwSignal::new(Load::Ready),
+            generation: StoredValue::new(0),
+        }
+    }
+
+    fn clear(self) {
+        self.generation.update_value(|g| *g += 1);
+        self.text.set(String::new());
+        self.active.set(None);
+        self.hits.set(Vec::new());
+    }
+
+    /// The first page for the box's text (`reset`), or the next page.
+    async fn load(self, reset: bool) {
+        let Some(creds) = self.creds.try_get_value().flatten() else {
+            return;
+        };
+        let q = if reset {
+            let q = self.text.get_untracked().trim().to_string();
+            if q.is_empty() {
+                self.clear();
+                return;
+            }
+            self.generation.update_value(|g| *g += 1);
+            self.active.set(Some(q.clone()));
+            self.state.set(Load::Loading);
+            q
+        } else {
+            match self.active.get_untracked() {
+                Some(q) => q,
+                None => return,
+            }
+        };
+        if !reset {
+            self.more.set(Load::Loading);
+        }
+        let page = if reset {
+            1
+        } else {
+            self.page.get_untracked() + 1
+        };
+        let generation = self.generation.get_value();
+        let res = client::get::<SearchPage>(
+            &creds,
+            "qiyeweixin/chat/search",
+            &[
+                ("q", q),
+                ("current_page", page.to_string()),
+                ("length", LENGTH.to_string()),
+            ],
+        )
+        .await;
+        if self.generation.try_get_value() != Some(generation) {
+            return;
+        }
+        let target = if reset { self.state } else { self.more };
+        match res {
+            Ok(env) => {
+                let _ = self.total.try_set(env.data.data_count);
+                let _ = self.hits.try_update(|l| {
+                    if reset {
+                        l.clear();
+                    }
+                    for h in env.data.ret_data {
+                        if !l.iter().any(|x| x.id == h.id) {
+                            l.push(h);
+                        }
+                    }
+                });
+                let _ = self.page.try_set(page);
+                let _ = target.try_set(Load::Ready);
+            }
+            Err(f) => {
+                let msg = match client::field_errors(&f).message("q") {
+                    Some(m) => m.to_string(),
+                    None => client::describe(&f),
+                };
+                let _ = target.try_set(Load::Failed(msg));
+            }
+        }
+    }
+}
+
+#[component]
+fn SearchBox(s: Search) -> impl IntoView {
+    let has_more = move || (s.hits.with(Vec::len) as i64) < s.total.get();
+    view! {
+        <form class="search-box" role="search"
+            on:submit=move |ev| { ev.prevent_default(); leptos::task::spawn_local(s.load(true)); }>
+            <input type="search" placeholder="搜索聊天记录" aria-label="搜索聊天记录" data-testid="search-input"
+                maxlength="100" enterkeyhint="search"
+                prop:value=move || s.text.get()
+                on:input=move |ev| {
+                    let v = event_target_value(&ev);
+                    let blank = v.trim().is_empty();
+                    s.text.set(v);
+                    if blank {
+                        s.clear();
+                    }
+                }/>
+            <button type="submit" class="btn btn-primary" data-testid="search-submit"
+                disabled=move || s.text.with(|t| t.trim().is_empty())>"搜索"</button>
+            {move || s.active.with(Option::is_some).then(|| view! {
+                <button type="button" class="btn" data-testid="search-clear" on:click=move |_| s.clear()>"取消"</button>
+            })}
+        </form>
+        {move || s.active.get().map(|q| match s.state.get() {
+            Load::Loading => view! { <Loading text="正在搜索…"/> }.into_any(),
+            Load::Failed(m) => view! { <Failed msg=m retry=Callback::new(move |_| leptos::task::spawn_local(s.load(true)))/> }.into_any(),
+            _ if s.hits.with(Vec::is_empty) => view! { <Empty text=format!("没有包含“{q}”的聊天记录") icon="🔍"/> }.into_any(),
+            _ => view! {
+                <p class="search-count" data-testid="search-count">{move || format!("找到 {} 条聊天记录", s.total.get())}</p>
+                <ul class="contacts search-results" data-testid="search-results">
+                    <For each=move || s.hits.get() key=|h| h.id let:h>
+                        <SearchRow h=h/>
+                    </For>
+                </ul>
+                {move || match s.more.get() {
+                    Load::Loading => view! { <Loading text="加载更多…"/> }.into_any(),
+                    Load::Failed(m) => view! { <Failed msg=m retry=Callback::new(move |_| leptos::task::spawn_local(s.load(false)))/> }.into_any(),
+                    _ => has_more().then(|| view! {
+                        <button class="load-more" data-testid="search-more" on:click=move |_| leptos::task::spawn_local(s.load(false))>"加载更多"</button>
+                    }).into_any(),
+                }}
+            }.into_any(),
+        })}
+    }
+}
+
+#[component]
+fn SearchRow(h: SearchHit) -> impl IntoView {
+    let (before, hit, after) = h.parts();
+    view! {
+        <li class="contact search-hit" data-msg-id=h.id.to_string() data-customer-id=h.customer_id.to_string()>
+            <A href=format!("/rep/chat/{}?msg={}", h.customer_id, h.id) attr:class="contact-main">
+                <div class="avatar-wrap"><Avatar src=h.src.clone() name=h.name.clone()/></div>
+                <div class="contact-text">
+                    <div class="contact-top">
+                        <span class="contact-name">{h.name.clone()}</span>
+                        <span class="contact-when">{h.time_text.clone()}</span>
+                    </div>
+                    <div class="search-snippet">{before}<mark>{hit}</mark>{after}</div>
+                </div>
+            </A>
+        </li>
     }
 }
 

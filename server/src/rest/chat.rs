@@ -7,7 +7,7 @@ use axum::Json;
 
 use app::api::chat::{
     BadgeCount, ChatInfoCount, CustomerHistory, CustomerMessage, InboxLegend, InboxPage,
-    SalesHistory, SalesMessage, SentMessage, Unread,
+    SalesHistory, SalesMessage, SearchPage, SentMessage, Unread,
 };
 use app::api::{Envelope, Side};
 
@@ -17,6 +17,7 @@ use crate::error::{
     ok, ApiError, ApiResult, Error, Style, WithStyle, IN_DATA_302, IN_DATA_402, IN_MSG_301,
 };
 use crate::extract::{parse_id, Body, Check, Fields, Paging, Query, WHOLE_NUMBER};
+use crate::service::chat::search::MAX_QUERY_CHARS;
 use crate::service::chat::{self, inbox, unread, Outgoing};
 use crate::service::display::TimeStyle;
 use crate::AppState;
@@ -29,6 +30,7 @@ pub fn routes(t: &mut crate::rest::Routes) {
     .route("/gongzhonghao/chat", get_only(customer_history))
     .route("/qiyeweixin/chat/{oper}/{o_id}", any_method(sales_chat_op))
     .route("/qiyeweixin/chat", get_only(sales_history))
+    .route("/qiyeweixin/chat/search", get_only(search))
     .route("/qiyeweixin/contact", get_only(inbox_page))
     .route("/qiyeweixin/contact/{oper}", get_only(inbox_op));
 }
@@ -191,6 +193,29 @@ async fn sales_history(
         "分页获取-全部聊天消息成功"
     };
     ok(msg, data)
+}
+
+/// `qiyeweixin/chat/search`: the rep's messages containing `q`, newest first.
+async fn search(
+    State(st): State<AppState>,
+    SalesAuth(user_id): SalesAuth,
+    Query(q): Query,
+) -> ApiResult<SearchPage> {
+    let mut c = Check::new(&q);
+    let text = c.req_str("q", "搜索内容不能为空");
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_QUERY_CHARS)
+    {
+        c.error("q", &format!("最多{MAX_QUERY_CHARS}个字符"), "invalid");
+    }
+    let paging = Paging::parse(&mut c, 20);
+    c.finish()?;
+    let (Some(text), Some(paging)) = (text, paging) else {
+        return Err(Error::bad_request().into());
+    };
+    let data = chat::search::search(&st, user_id, &text, paging).await?;
+    ok("查询成功", data)
 }
 
 /// `qiyeweixin/contact`: a page of the inbox, with the legend in `note`.

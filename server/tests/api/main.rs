@@ -19,6 +19,7 @@ mod notify;
 mod openapi;
 mod ops;
 mod radar_flow;
+mod search;
 mod security;
 mod signin;
 mod web;

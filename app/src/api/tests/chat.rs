@@ -156,3 +156,32 @@ fn client_frames_leave_out_what_they_do_not_carry() {
     assert_eq!(FrameType::parse("lived"), Some(FrameType::Lived));
     assert_eq!(FrameType::parse("dance"), None);
 }
+
+#[test]
+fn search_hit_parts_split_at_the_match_in_characters() {
+    let hit = SearchHit {
+        id: 1,
+        customer_id: 2,
+        name: "客户".into(),
+        src: String::new(),
+        send_type: SendType::CustomerToSales,
+        date_time: String::new(),
+        time_text: String::new(),
+        snippet: "…我想开发票，谢谢".into(),
+        hit_start: 4,
+        hit_len: 2,
+    };
+    assert_eq!(
+        hit.parts(),
+        ("…我想开".into(), "发票".into(), "，谢谢".into())
+    );
+    let out_of_range = SearchHit {
+        hit_start: 50,
+        hit_len: -3,
+        ..hit
+    };
+    assert_eq!(
+        out_of_range.parts(),
+        ("…我想开发票，谢谢".into(), String::new(), String::new())
+    );
+}

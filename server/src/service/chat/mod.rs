@@ -7,6 +7,7 @@
 //! * [`send`] — what a send carries, and storing it;
 //! * [`history`] — `getmsg` and history pages over REST;
 //! * [`inbox`] — the rep's inbox (`qiyeweixin/contact`);
+//! * [`search`] — finding messages of the rep's conversations by their text;
 //! * [`deliver`] — what the chat and count sockets are sent, and which reads
 //!   their deliveries mark;
 //! * [`shared`] — the badge and inbox page shared by a rep's sockets.
@@ -16,6 +17,7 @@ pub mod history;
 pub mod inbox;
 pub mod message;
 pub mod pair;
+pub mod search;
 pub mod send;
 pub mod shared;
 pub mod unread;
