@@ -48,6 +48,15 @@ pub struct Config {
     /// 5 s). Tests shorten both so they need not wait.
     pub webhook_timeout: std::time::Duration,
     pub webhook_retry: std::time::Duration,
+    /// Uploaded photos and videos (`service::media`): an S3-compatible bucket
+    /// (`RADAR_MEDIA_URL=s3://bucket/prefix`), else a directory
+    /// (`RADAR_MEDIA_DIR`, default `media/` next to the SQLite file).
+    pub media_url: Option<String>,
+    pub media_dir: Option<std::path::PathBuf>,
+    /// `object_store` S3 options over the `AWS_*` variables (tests set the
+    /// endpoint of their local S3 server here rather than in the process
+    /// environment, which the other tests share).
+    pub media_s3_options: Vec<(String, String)>,
 }
 
 /// A secret value: its `Debug` never shows it, so printing a `Config` is safe.
@@ -109,6 +118,9 @@ impl Config {
             Ok(std::time::Duration::from_millis(v))
         };
         Ok(Config {
+            media_url: var("RADAR_MEDIA_URL"),
+            media_dir: var("RADAR_MEDIA_DIR").map(std::path::PathBuf::from),
+            media_s3_options: Vec::new(),
             webhook_timeout: ms("RADAR_WEBHOOK_TIMEOUT_MS", 10_000)?,
             webhook_retry: ms("RADAR_WEBHOOK_RETRY_MS", 5_000)?,
             wecom_api: host("RADAR_WECOM_API", "https://qyapi.weixin.qq.com"),

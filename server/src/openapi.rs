@@ -209,6 +209,25 @@ pub const OPS: &[Op] = &[
         plain: &[402, 307],
         ..op(Get, "/qiyeweixin/chat", "/qiyeweixin/chat", R)
     },
+    // -- uploads, both sides
+    Op {
+        tag: "chat",
+        summary: "Upload a photo or video to send as an `info_type` 4 or 5 message: JPEG, PNG, GIF, WebP up to 10 MB or MP4 up to 50 MB, the type decided by the bytes; anything else, or too large, is a 402 field error on `file`",
+        o_id: Some("unused, `0`"),
+        body: Some("UploadForm"),
+        data: "Uploaded",
+        msgs: &["上传成功"],
+        ..op(Post, "/gongzhonghao/chat/upload/{o_id}", "/gongzhonghao/chat/upload/{o_id}", C)
+    },
+    Op {
+        tag: "chat",
+        summary: "Upload a photo or video to send as an `info_type` 4 or 5 message: JPEG, PNG, GIF, WebP up to 10 MB or MP4 up to 50 MB, the type decided by the bytes; anything else, or too large, is a 402 field error on `file`",
+        o_id: Some("unused, `0`"),
+        body: Some("UploadForm"),
+        data: "Uploaded",
+        msgs: &["上传成功"],
+        ..op(Post, "/qiyeweixin/chat/upload/{o_id}", "/qiyeweixin/chat/upload/{o_id}", R)
+    },
     Op {
         tag: "chat",
         summary: "The inbox: conversations, latest message first, with unread counts",
@@ -528,6 +547,7 @@ fn components() -> utoipa::openapi::Components {
         Action,
         ArticleHead,
         chat::SentMessage,
+        chat::Uploaded,
         chat::CustomerMessage,
         chat::SalesMessage,
         chat::CustomerHistory,
@@ -680,6 +700,18 @@ fn hand_schemas() -> Map<String, Value> {
         );
     }
     m.insert("SalesSendForm".into(), sales);
+    m.insert(
+        "UploadForm".into(),
+        json!({
+            "type": "object",
+            "required": ["file"],
+            "properties": { "file": {
+                "type": "string",
+                "contentMediaType": "application/octet-stream",
+                "description": "the photo or video"
+            } }
+        }),
+    );
     m.insert(
         "TokenRefused".into(),
         envelope_of(
@@ -854,7 +886,13 @@ fn operation(o: &Op) -> Value {
         "security": [{ "user_id": [], "timestamp": [], "rand_str": [] }],
         "responses": responses,
     });
-    if let Some(body) = o.body {
+    if o.body == Some("UploadForm") {
+        v["requestBody"] = json!({
+            "required": true,
+            "description": "multipart/form-data with the file in the field `file`",
+            "content": { "multipart/form-data": { "schema": r("UploadForm") } }
+        });
+    } else if let Some(body) = o.body {
         v["requestBody"] = json!({
             "required": true,
             "description": "Form-urlencoded (what the original clients send; `content` and `tag_list` are JSON text there) or JSON with the same field names; multipart/form-data text fields also work",

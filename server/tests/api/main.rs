@@ -14,6 +14,7 @@ mod crm;
 mod golden;
 mod hot_paths;
 mod invariant;
+mod media;
 mod notify;
 mod openapi;
 mod radar_flow;
