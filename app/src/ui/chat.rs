@@ -995,8 +995,13 @@ impl Attachment {
                     }
                 }
                 Err(f) => {
+                    // A refused file says why (type, size) in its field error.
+                    let why = client::field_errors(&f)
+                        .first_message()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| client::describe(&f));
                     let _ = self.progress.try_set(None);
-                    let _ = self.failed.try_set(Some(client::describe(&f)));
+                    let _ = self.failed.try_set(Some(why));
                 }
             }
         });

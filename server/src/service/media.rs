@@ -329,7 +329,7 @@ impl Media {
         }
     }
 
-    /// Every stored key (for tests and the CLI's checks).
+    /// Every stored key (the tests check what a refusal left behind).
     pub async fn keys(&self) -> Result<Vec<String>, Error> {
         let mut out = Vec::new();
         let mut list = self.store.list(None);
