@@ -909,7 +909,7 @@ fn content_view(c: &Content) -> AnyView {
 struct Attachment {
     chat: Chat,
     error: RwSignal<Option<String>>,
-    file: StoredValue<Option<client::Picked>, LocalStorage>,
+    file: StoredValue<Option<client::Picked>, client::PickedStorage>,
     preview: RwSignal<Option<(String, bool)>>,
     /// Fraction sent, `None` when not uploading.
     progress: RwSignal<Option<f64>>,
@@ -924,7 +924,7 @@ impl Attachment {
         Attachment {
             chat,
             error,
-            file: StoredValue::new_local(None),
+            file: StoredValue::new_with_storage(None),
             preview: RwSignal::new(None),
             progress: RwSignal::new(None),
             failed: RwSignal::new(None),

@@ -326,6 +326,8 @@ mod imp {
 
     /// A file the user picked, for [`upload`].
     pub type Picked = web_sys::File;
+    /// A `File` stays on the browser's one thread.
+    pub type PickedStorage = leptos::prelude::LocalStorage;
 
     /// The picked file's name, size in bytes, and whether it says it is a video.
     pub fn picked_info(f: &Picked) -> (String, f64, bool) {
@@ -558,6 +560,10 @@ mod imp {
     /// Never made on the server.
     #[derive(Clone)]
     pub struct Picked;
+    /// Thread-safe on the server: a page's reactive values are dropped on
+    /// whichever worker thread finishes the render, where a thread-bound
+    /// (`LocalStorage`) value would panic.
+    pub type PickedStorage = leptos::prelude::SyncStorage;
     pub fn picked_info(_f: &Picked) -> (String, f64, bool) {
         (String::new(), 0.0, false)
     }
