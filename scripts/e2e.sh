@@ -69,7 +69,7 @@ seed() { # dir
     "$RADAR" admin relation create --user-id "$2" --customer-id "$(printf '%s' "$c" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')" > /dev/null
     node -e 'const c=JSON.parse(process.argv[1]); c.name=process.argv[2]; console.log(JSON.stringify(c))' "$c" "$1"
   }
-  local xss offline article unread live history media search crowd crowd_id cid i signin signin_id
+  local xss offline article unread live history media search crowd crowd_id cid i signin signin_id upload
   xss=$(new_customer '<script>window.__xss=1</script><b>粗体</b> 😀' 2)
   offline=$(new_customer '离线测试客户' 2)
   article=$(new_customer '读文章的客户' 1)
@@ -78,6 +78,7 @@ seed() { # dir
   history=$(new_customer '历史消息客户' 2)
   media=$(new_customer '多媒体客户' 2)
   search=$(new_customer '搜索测试客户' 2)
+  upload=$(new_customer '发照片的客户' 2)
   # A rep with more customers than one page of the contact list (infinite scroll).
   crowd=$("$RADAR" admin user create --name '客户很多的销售' --company-id "$company")
   crowd_id=$(printf '%s' "$crowd" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
@@ -97,10 +98,10 @@ seed() { # dir
   node -e '
     const fs = require("fs");
     const d = JSON.parse(fs.readFileSync(process.argv[1]));
-    const [xss, offline, article, unread, live, history, media, crowd, signin, search] = process.argv.slice(2, 12).map((s) => JSON.parse(s));
-    d.extra = { xss, offline, article, unread, live, history, media, crowd, signin, search };
-    fs.writeFileSync(process.argv[12], JSON.stringify(d, null, 1));
-  ' "$dir/demo.json" "$xss" "$offline" "$article" "$unread" "$live" "$history" "$media" "$crowd" "$signin" "$search" "$dir/seed.json"
+    const [xss, offline, article, unread, live, history, media, crowd, signin, search, upload] = process.argv.slice(2, 13).map((s) => JSON.parse(s));
+    d.extra = { xss, offline, article, unread, live, history, media, crowd, signin, search, upload };
+    fs.writeFileSync(process.argv[13], JSON.stringify(d, null, 1));
+  ' "$dir/demo.json" "$xss" "$offline" "$article" "$unread" "$live" "$history" "$media" "$crowd" "$signin" "$search" "$upload" "$dir/seed.json"
 }
 
 # Runs the whole suite against one database; output goes to $work/<name>.log.
@@ -121,7 +122,7 @@ suite() { # name database_url [playwright args...]
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   RADAR_ADDR="127.0.0.1:$port" RADAR_PUBLIC_URL="http://127.0.0.1:$port" \
     RADAR_WECOM_API="$fake" RADAR_WECHAT_API="$fake" RADAR_WECHAT_OPEN="$fake" \
-    RADAR_LOG="${RADAR_LOG:-warn}" "$RADAR" serve > "$dir/server.log" 2>&1 &
+    RADAR_MEDIA_DIR="$dir/media" RADAR_LOG="${RADAR_LOG:-warn}" "$RADAR" serve > "$dir/server.log" 2>&1 &
   pid=$!
   echo "$pid" > "$work/$name.pid"
   if ! curl -sf --retry 50 --retry-delay 0 --retry-connrefused --max-time 2 -o /dev/null "http://127.0.0.1:$port/healthz"; then

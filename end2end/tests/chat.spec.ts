@@ -1,4 +1,5 @@
 import { expect, Browser, Page } from '@playwright/test';
+import * as zlib from 'zlib';
 import { test, customerSays, hydrated, link, repSays, seed, setHidden, shot, Who } from './helpers';
 
 const s = seed();
@@ -229,6 +230,80 @@ test('product card, image, video and ask-phone messages render in both chats', a
   await expect(cust.getByTestId('messages').locator('li.theirs img.msg-image')).toHaveCount(1);
   await shot(rep, 'rep-chat-media');
   await shot(cust, 'h5-chat-media');
+  await rep.context().close();
+  await cust.context().close();
+});
+
+/** A real PNG (an RGB gradient), built here so the upload carries image bytes. */
+function gradientPng(w: number, h: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) {
+    raw[y * (w * 3 + 1)] = 0;
+    for (let x = 0; x < w; x++) {
+      const o = y * (w * 3 + 1) + 1 + x * 3;
+      raw[o] = (x * 255) / w;
+      raw[o + 1] = (y * 255) / h;
+      raw[o + 2] = 160;
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('the customer attaches a photo in /h5/chat and the rep sees it live', async ({ browser }) => {
+  const c = s.extra.upload;
+  const rep = await repChat(browser, rep2, c.id);
+  const cust = await customerChat(browser, c, rep2.id);
+  await expect(rep.getByTestId('conn')).toHaveText('实时连接');
+  await expect(cust.getByTestId('conn')).toHaveText('实时连接');
+
+  await cust.getByTestId('attach').setInputFiles({ name: '营业执照.png', mimeType: 'image/png', buffer: gradientPng(160, 120) });
+  const mine = cust.getByTestId('messages').locator('li.mine img.msg-image');
+  await expect(mine).toHaveCount(1);
+  await expect(mine).toHaveAttribute('src', /^\/media\/[0-9a-f]{32}\.png$/);
+  await expect(cust.getByTestId('attach-pending')).toHaveCount(0);
+  const src = (await mine.getAttribute('src'))!;
+  // The rep's panel shows it live, from the socket, and the picture loads.
+  const theirs = rep.getByTestId('messages').locator('li.theirs img.msg-image');
+  await expect(theirs).toHaveCount(1);
+  await expect(theirs).toHaveAttribute('src', src);
+  await expect.poll(() => theirs.evaluate((img: HTMLImageElement) => img.complete ? img.naturalWidth : 0)).toBe(160);
+  // A tap opens it full size.
+  await expect(rep.getByTestId('messages').locator('li.theirs a.msg-image-link')).toHaveAttribute('href', src);
+  await shot(cust, 'h5-chat-upload');
+  await shot(rep, 'rep-chat-upload');
+
+  // SVG is refused: the preview stays with the reason and a retry, nothing is sent.
+  await cust.getByTestId('attach').setInputFiles({ name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
+  await expect(cust.getByTestId('upload-failed')).toContainText('只能上传');
+  await expect(cust.getByTestId('messages').locator('li.mine img.msg-image')).toHaveCount(1);
+  await shot(cust, 'h5-chat-upload-refused');
   await rep.context().close();
   await cust.context().close();
 });

@@ -55,6 +55,15 @@ test('rep sorts the list, opens a customer, edits fields and tags, and sees them
   await pr.fill('75%');
   await page.getByTestId('save-pr').click();
   await expect(page.getByTestId('pr-result')).toContainText('添加成功');
+  // Another attempt with a bad value: the earlier "added" note goes, and the
+  // slider stays where the last valid value put it.
+  await pr.fill('150');
+  await page.getByTestId('save-pr').click();
+  await expect(page.locator('[data-field="expedted_pr"]')).toHaveText('预计成交概率必须是0到100的整数');
+  await expect(page.getByTestId('pr-result')).toHaveCount(0);
+  await expect(page.getByRole('slider', { name: '预计成交概率滑块' })).toHaveValue('75');
+  await shot(page, 'rep-customer-pr-invalid');
+  await pr.fill('75');
 
   await page.getByLabel('预计成交日期').fill('2027-03-15');
   await page.getByTestId('save-date').click();
@@ -113,7 +122,7 @@ test('rep sorts the list, opens a customer, edits fields and tags, and sees them
   await expect(page.getByTestId('contacts').locator('.contact', { hasText: 'Chesnut' }).locator('.pill-pr')).toHaveText('75%');
 });
 
-test('contact list updates live: article view and a new message move the row to the top with badge and last message', async ({ page, request }) => {
+test('contact list updates live in the chosen order: under 最后活动 an article view and a new message move the row to the top with badge and last message', async ({ page, request }) => {
   const r1 = s.reps[0];
   const c = s.extra.live;
   const article = s.articles[0];
@@ -127,11 +136,19 @@ test('contact list updates live: article view and a new message move the row to 
   const badge = page.getByTestId('total-unread');
   const before = (await badge.count()) ? Number(await badge.textContent()) : 0;
 
-  // The customer reads an article the rep shared (ContactChanged, no chat yet).
+  // The customer reads an article the rep shared (ContactChanged, no chat
+  // yet). Sorted by deal probability, the row is updated where that order
+  // puts it (no probability: after every row that has one), not moved to the top.
   const v = await request.post(`/zhugeleida/gongzhonghao/article/view_article/${article.id}?${signed(c)}`, {
     form: { uid: String(r1.id) },
   });
   expect((await v.json()).code).toBe(200);
+  const mine = page.locator(`.contact[data-customer-id="${c.id}"]`);
+  await expect(mine).toContainText('活动：今天');
+  await expect(rows.first()).not.toHaveAttribute('data-customer-id', String(c.id));
+  // Sorted by last activity, activity leads.
+  await page.getByRole('button', { name: '最后活动' }).click();
+  await expect(page.getByRole('button', { name: '最后活动' })).toHaveAttribute('aria-pressed', 'true');
   await expect(rows.first()).toHaveAttribute('data-customer-id', String(c.id));
   await expect(rows.first()).toContainText('活动：今天');
   await expect(rows.first().locator('.contact-last')).toHaveText('暂无消息');

@@ -11,7 +11,7 @@ export interface Seed {
   articles: { id: number; title: string }[];
   activity_id: number | null;
   /** Customers the harness created for isolated tests. */
-  extra: { xss: Who; offline: Who; article: Who; unread: Who; live: Who; history: Who; media: Who; crowd: Who; signin: Who; search: Who };
+  extra: { xss: Who; offline: Who; article: Who; unread: Who; live: Who; history: Who; media: Who; crowd: Who; signin: Who; search: Who; upload: Who };
 }
 
 /**

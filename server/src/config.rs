@@ -72,6 +72,8 @@ pub const SETTINGS: &[Setting] = &[
     setting("RADAR_WECHAT_OPEN", "wechat-open", Some("https://open.weixin.qq.com"), "Host of the WeCom/WeChat OAuth authorize page"),
     setting("RADAR_WEBHOOK_TIMEOUT_MS", "webhook-timeout-ms", Some("10000"), "A webhook delivery attempt without an answer by then fails (milliseconds)"),
     setting("RADAR_WEBHOOK_RETRY_MS", "webhook-retry-ms", Some("5000"), "First webhook retry delay in milliseconds, doubled after each failure up to 1 h"),
+    setting("RADAR_MEDIA_DIR", "media-dir", None, "Directory of uploaded photos and videos [default: media/ next to the SQLite file, else ./media]"),
+    setting("RADAR_MEDIA_URL", "media-url", None, "s3://bucket/prefix: keep uploads in S3-compatible storage instead (endpoint and keys from the AWS_* variables) [default: unset, RADAR_MEDIA_DIR]"),
     secret("RADAR_ADMIN_TOKEN", "admin-token", "Bearer token (at least 32 visible ASCII characters) of the admin HTTP API under /admin/api/v1 [default: unset, no admin API]"),
     secret("RADAR_STATE_KEY", "state-key", "Key (at least 32 characters) that signs sign-in states [default: a random key kept in the database]"),
     setting("RADAR_ARTICLE_API_URL", "article-api-url", None, "With the two below: share links of companies without an Official Account take the original's OAuth-wrapped form on these hosts [default: unset, links point at $RADAR_PUBLIC_URL/h5/article/{id}]"),
@@ -207,6 +209,15 @@ pub struct Config {
     /// `RADAR_ADMIN_TOKEN`: the bearer token of the admin API
     /// (`/admin/api/v1/…`); unset, the API does not exist (404).
     pub admin_token: Option<Secret>,
+    /// Uploaded photos and videos (`service::media`): an S3-compatible bucket
+    /// (`RADAR_MEDIA_URL=s3://bucket/prefix`), else a directory
+    /// (`RADAR_MEDIA_DIR`, default `media/` next to the SQLite file).
+    pub media_url: Option<String>,
+    pub media_dir: Option<std::path::PathBuf>,
+    /// `object_store` S3 options over the `AWS_*` variables (tests set the
+    /// endpoint of their local S3 server here rather than in the process
+    /// environment, which the other tests share).
+    pub media_s3_options: Vec<(String, String)>,
 }
 
 /// A secret value: its `Debug` never shows it, so printing a `Config` is safe.
@@ -314,6 +325,9 @@ impl Config {
         };
         Ok(Config {
             admin_token,
+            media_url: var("RADAR_MEDIA_URL").map(|u| u.trim().to_owned()),
+            media_dir: var("RADAR_MEDIA_DIR").map(std::path::PathBuf::from),
+            media_s3_options: Vec::new(),
             webhook_timeout: ms("RADAR_WEBHOOK_TIMEOUT_MS")?,
             webhook_retry: ms("RADAR_WEBHOOK_RETRY_MS")?,
             wecom_api: host("RADAR_WECOM_API").unwrap_or_default(),

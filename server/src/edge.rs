@@ -185,7 +185,11 @@ pub fn layers(router: Router, net: &NetConfig) -> Router {
 /// (the extractor answers its 402 as before) and the connection is closed
 /// with `Connection: close` instead of reading the rest.
 async fn read_api_body(req: Request, next: Next) -> Response {
-    if req.method() == Method::GET || !req.uri().path().starts_with("/zhugeleida/") {
+    // Uploads stream their (larger) bodies through their own cap instead.
+    if req.method() == Method::GET
+        || !req.uri().path().starts_with("/zhugeleida/")
+        || crate::rest::media::is_upload_path(req.uri().path())
+    {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();

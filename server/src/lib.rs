@@ -53,6 +53,8 @@ pub struct AppState {
     pub notify: service::notify::Kick,
     /// Wakes the webhook delivery worker (`service::webhook`).
     pub webhooks: service::webhook::Kick,
+    /// Uploaded photos and videos (`service::media`).
+    pub media: service::media::Media,
 }
 
 impl AppState {
@@ -70,6 +72,14 @@ impl AppState {
         let writes = limit::WriteLimiter::new(config.write_burst, config.write_rate);
         let weixin = integrations::Weixin::new(&config)?;
         let state_key = service::signin::StateKey::load(&db, config.state_key.as_ref()).await?;
+        let media = service::media::Media::open(
+            service::media::Location::resolve(
+                config.media_url.as_deref(),
+                config.media_dir.as_deref(),
+                &config.database_url,
+            )?,
+            &config.media_s3_options,
+        )?;
         Ok(AppState {
             db,
             bus,
@@ -83,6 +93,7 @@ impl AppState {
             state_key,
             notify: service::notify::Kick::default(),
             webhooks: service::webhook::Kick::default(),
+            media,
         })
     }
 }
@@ -130,6 +141,7 @@ fn route_table(state: &AppState) -> rest::Routes {
         .route("/docs/{file}", get(openapi::docs_asset))
         .nest("/zhugeleida", rest::routes());
     rest::signin::routes(&mut t);
+    rest::media::routes(&mut t);
     if let Some(token) = &state.config.admin_token {
         t.nest(rest::admin::PREFIX, rest::admin::routes(token));
     }

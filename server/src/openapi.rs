@@ -209,6 +209,25 @@ pub const OPS: &[Op] = &[
         plain: &[402, 307],
         ..op(Get, "/qiyeweixin/chat", "/qiyeweixin/chat", R)
     },
+    // -- uploads, both sides
+    Op {
+        tag: "chat",
+        summary: "Upload a photo or video to send as an `info_type` 4 or 5 message: JPEG, PNG, GIF, WebP up to 10 MB or MP4 up to 50 MB, the type decided by the bytes; anything else, or too large, is a 402 field error on `file`",
+        o_id: Some("unused, `0`"),
+        body: Some("UploadForm"),
+        data: "Uploaded",
+        msgs: &["上传成功"],
+        ..op(Post, "/gongzhonghao/chat/upload/{o_id}", "/gongzhonghao/chat/upload/{o_id}", C)
+    },
+    Op {
+        tag: "chat",
+        summary: "Upload a photo or video to send as an `info_type` 4 or 5 message: JPEG, PNG, GIF, WebP up to 10 MB or MP4 up to 50 MB, the type decided by the bytes; anything else, or too large, is a 402 field error on `file`",
+        o_id: Some("unused, `0`"),
+        body: Some("UploadForm"),
+        data: "Uploaded",
+        msgs: &["上传成功"],
+        ..op(Post, "/qiyeweixin/chat/upload/{o_id}", "/qiyeweixin/chat/upload/{o_id}", R)
+    },
     Op {
         tag: "chat",
         summary: "The rep's text messages containing `q` in the rep's own conversations, newest first",
@@ -585,7 +604,13 @@ fn frame_schema(f: &Frame) -> Value {
 }
 
 /// Paths outside `/zhugeleida` that the document describes.
-pub const META_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json"];
+pub const META_PATHS: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/media/{key}",
+];
 
 /// One operation of the admin API (`rest::admin`), under its prefix.
 struct AdminOp {
@@ -901,6 +926,7 @@ fn components() -> utoipa::openapi::Components {
         Action,
         ArticleHead,
         chat::SentMessage,
+        chat::Uploaded,
         chat::CustomerMessage,
         chat::SalesMessage,
         chat::CustomerHistory,
@@ -1072,6 +1098,18 @@ fn hand_schemas() -> Map<String, Value> {
         );
     }
     m.insert("SalesSendForm".into(), sales);
+    m.insert(
+        "UploadForm".into(),
+        json!({
+            "type": "object",
+            "required": ["file"],
+            "properties": { "file": {
+                "type": "string",
+                "contentMediaType": "application/octet-stream",
+                "description": "the photo or video"
+            } }
+        }),
+    );
     m.insert(
         "TokenRefused".into(),
         envelope_of(
@@ -1280,7 +1318,13 @@ fn operation(o: &Op) -> Value {
         "security": [{ "user_id": [], "timestamp": [], "rand_str": [] }],
         "responses": responses,
     });
-    if let Some(body) = o.body {
+    if o.body == Some("UploadForm") {
+        v["requestBody"] = json!({
+            "required": true,
+            "description": "multipart/form-data with the file in the field `file`",
+            "content": { "multipart/form-data": { "schema": r("UploadForm") } }
+        });
+    } else if let Some(body) = o.body {
         v["requestBody"] = json!({
             "required": true,
             "description": "Form-urlencoded (what the original clients send; `content` and `tag_list` are JSON text there) or JSON with the same field names; multipart/form-data text fields also work",
@@ -1317,6 +1361,23 @@ fn meta_paths() -> Value {
             "responses": {
                 "200": { "description": "metrics", "content": { "text/plain": { "schema": { "type": "string" } } } },
                 "401": { "description": "RADAR_METRICS_TOKEN is set and the request does not carry it", "content": { "text/plain": { "schema": { "type": "string" } } } }
+            }
+        }},
+        "/media/{key}": { "get": {
+            "tags": ["chat"], "summary": "An uploaded photo or video, by the `url` that `chat/upload/0` answered (public to whoever has the link: its key holds 128 random bits). `Range: bytes=…` gets one range (206), so that video seeks; several or malformed ranges get the whole object",
+            "operationId": "get_media",
+            "parameters": [
+                { "name": "key", "in": "path", "required": true, "description": "32 hex digits and the type's extension", "schema": { "type": "string" } },
+                { "name": "Range", "in": "header", "required": false, "schema": { "type": "string" } }
+            ],
+            "responses": {
+                "200": { "description": "the object, `Cache-Control: public, max-age=31536000, immutable`, `X-Content-Type-Options: nosniff`, `Content-Disposition: inline`", "content": {
+                    "image/jpeg": {}, "image/png": {}, "image/gif": {}, "image/webp": {}, "video/mp4": {} } },
+                "206": { "description": "the requested range, with `Content-Range`", "content": {
+                    "image/jpeg": {}, "image/png": {}, "image/gif": {}, "image/webp": {}, "video/mp4": {} } },
+                "404": { "description": "no such object, or not a key Radar makes", "content": { "text/plain": { "schema": { "type": "string" } } } },
+                "416": { "description": "the range starts past the end; `Content-Range: bytes */size`" },
+                "503": { "description": "the media store is unreachable", "content": { "text/plain": { "schema": { "type": "string" } } } }
             }
         }},
         "/openapi.json": { "get": {

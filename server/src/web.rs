@@ -147,7 +147,9 @@ async fn server_fn_bad_input(req: Request, next: Next) -> Response {
 /// styles are allowed, they cannot run code.
 pub fn page_csp(nonce: &str, host: Option<&str>) -> String {
     // CSP3 lets 'self' cover ws:/wss: of the same host; older engines (some
-    // WebViews) do not, so the socket URLs are named as well.
+    // WebViews) do not, so the socket URLs are named as well. `blob:` in
+    // connect-src: Chromium reads a picked file's preview URL as a
+    // connection; blob: URLs are only ever made by this origin's scripts.
     let sockets = host
         .filter(|h| {
             !h.is_empty()
@@ -158,7 +160,7 @@ pub fn page_csp(nonce: &str, host: Option<&str>) -> String {
         .unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         connect-src 'self'{sockets}; img-src 'self' https: data: blob:; \
+         connect-src 'self' blob:{sockets}; img-src 'self' https: data: blob:; \
          media-src 'self' https: data: blob:; style-src 'self' 'unsafe-inline'; \
          font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'"
     )

@@ -253,6 +253,22 @@ pub struct SentMessage {
     pub duplicate: bool,
 }
 
+/// `data` of `…/chat/upload/0` on both sides: where the stored photo or video
+/// is served, ready to send as the `url` of an `info_type` 4 or 5 message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Uploaded {
+    /// A site path, `/media/{key}`.
+    pub url: String,
+    /// 4 for an image, 5 for a video.
+    pub info_type: i64,
+    /// Bytes stored.
+    pub size: i64,
+    /// Pixels, for images; `null` for a video.
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+}
+
 /// `data` of `getmsg` on both sides: unread messages, now marked read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]

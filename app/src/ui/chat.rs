@@ -17,7 +17,7 @@ use super::{Empty, Failed, Loading, TopBar, NO_CREDS_H5, NO_CREDS_REP};
 use crate::api::chat::{
     ChatInfoCount, ClientFrame, Content, ContentView, CountUpdate, CustomerChatFrame,
     CustomerHistory, CustomerMessage, FrameType, SalesChatFrame, SalesHistory, SalesMessage,
-    SentMessage, Unread,
+    SentMessage, Unread, Uploaded,
 };
 use crate::api::{Failure, SendType, Side};
 use crate::domain::{MessageContent, MAX_TEXT_CHARS};
@@ -953,9 +953,153 @@ fn content_view(c: &Content) -> AnyView {
         }
         .into_any(),
         ContentView::AskPhone(msg) => view! { <p class="msg-text ask-phone">"📞 " {msg}</p> }.into_any(),
-        ContentView::Image(url) => view! { <img class="msg-image" src=url alt="图片" loading="lazy"/> }.into_any(),
-        ContentView::Video(url) => view! { <video class="msg-video" src=url controls=true preload="metadata"></video> }.into_any(),
+        // A tap opens the full-size picture.
+        ContentView::Image(url) => {
+            let full = url.clone();
+            view! {
+                <a class="msg-image-link" href=full target="_blank" rel="noopener">
+                    <img class="msg-image" src=url alt="图片" loading="lazy"/>
+                </a>
+            }
+            .into_any()
+        }
+        ContentView::Video(url) => view! { <video class="msg-video" src=url controls=true playsinline=true preload="metadata"></video> }.into_any(),
         ContentView::Text(msg) => view! { <p class="msg-text">{msg}</p> }.into_any(),
+    }
+}
+
+/// A photo or video on its way: previewed at once, uploaded with progress,
+/// then sent as an `info_type` 4 or 5 message through [`Chat::send`] like
+/// text. A failed upload keeps its preview with a retry.
+#[derive(Clone, Copy)]
+struct Attachment {
+    chat: Chat,
+    error: RwSignal<Option<String>>,
+    file: StoredValue<Option<client::Picked>, client::PickedStorage>,
+    preview: RwSignal<Option<(String, bool)>>,
+    /// Fraction sent, `None` when not uploading.
+    progress: RwSignal<Option<f64>>,
+    failed: RwSignal<Option<String>>,
+}
+
+const MAX_IMAGE_MB: f64 = 10.0;
+const MAX_VIDEO_MB: f64 = 50.0;
+
+impl Attachment {
+    fn new(chat: Chat, error: RwSignal<Option<String>>) -> Attachment {
+        Attachment {
+            chat,
+            error,
+            file: StoredValue::new_with_storage(None),
+            preview: RwSignal::new(None),
+            progress: RwSignal::new(None),
+            failed: RwSignal::new(None),
+        }
+    }
+
+    fn pick(self, file: Option<client::Picked>) {
+        let Some(file) = file else { return };
+        let (_, size, video) = client::picked_info(&file);
+        let max = if video { MAX_VIDEO_MB } else { MAX_IMAGE_MB };
+        if size > max * 1024.0 * 1024.0 {
+            self.error.set(Some(format!(
+                "{}不能超过{max}MB",
+                if video { "视频" } else { "图片" }
+            )));
+            return;
+        }
+        self.error.set(None);
+        self.clear();
+        self.preview.set(Some((client::preview_url(&file), video)));
+        self.file.set_value(Some(file));
+        self.start();
+    }
+
+    fn clear(self) {
+        if let Some((url, _)) = self.preview.get_untracked() {
+            client::revoke_preview(&url);
+        }
+        self.preview.set(None);
+        self.progress.set(None);
+        self.failed.set(None);
+        self.file.set_value(None);
+    }
+
+    fn start(self) {
+        let Some(creds) = self.chat.creds() else {
+            return;
+        };
+        self.failed.set(None);
+        self.progress.set(Some(0.0));
+        let path = match self.chat.end.side {
+            Side::Sales => "qiyeweixin/chat/upload/0",
+            Side::Customer => "gongzhonghao/chat/upload/0",
+        };
+        leptos::task::spawn_local(async move {
+            let progress = self.progress;
+            let Some(file) = self.file.get_value() else {
+                return;
+            };
+            let res = client::upload::<Uploaded>(&creds, path, &file, move |p| {
+                let _ = progress.try_set(Some(p));
+            })
+            .await;
+            match res {
+                Ok(env) => {
+                    let mut m = serde_json::Map::new();
+                    m.insert("info_type".into(), env.data.info_type.into());
+                    m.insert("url".into(), env.data.url.into());
+                    match MessageContent::from_object(m) {
+                        Ok(valid) => {
+                            self.clear();
+                            self.chat.send(Content::from(&valid), None);
+                        }
+                        Err(e) => {
+                            let _ = self.progress.try_set(None);
+                            let _ = self.failed.try_set(Some(e));
+                        }
+                    }
+                }
+                Err(f) => {
+                    // A refused file says why (type, size) in its field error.
+                    let why = client::field_errors(&f)
+                        .first_message()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| client::describe(&f));
+                    let _ = self.progress.try_set(None);
+                    let _ = self.failed.try_set(Some(why));
+                }
+            }
+        });
+    }
+
+    fn view(self) -> Option<AnyView> {
+        let (url, video) = self.preview.get()?;
+        let media = if video {
+            view! { <video class="attach-preview" src=url muted=true playsinline=true></video> }
+                .into_any()
+        } else {
+            view! { <img class="attach-preview" src=url alt="预览"/> }.into_any()
+        };
+        let status = match (self.progress.get(), self.failed.get()) {
+            (_, Some(why)) => view! {
+                <span class="msg-status failed" data-testid="upload-failed">{format!("上传失败：{why} ")}
+                    <button type="button" class="link" on:click=move |_| self.start()>"重试"</button>
+                    <button type="button" class="link" on:click=move |_| self.clear()>"取消"</button>
+                </span>
+            }
+            .into_any(),
+            (Some(p), None) => {
+                let pct = (p * 100.0).round() as i64;
+                view! {
+                    <progress class="attach-progress" max="100" value=pct.to_string() data-testid="upload-progress"></progress>
+                    <span class="msg-status sending">{format!("上传中 {pct}%")}</span>
+                }
+                .into_any()
+            }
+            (None, None) => ().into_any(),
+        };
+        Some(view! { <div class="attach-pending" data-testid="attach-pending">{media}{status}</div> }.into_any())
     }
 }
 
@@ -984,10 +1128,17 @@ fn Composer(chat: Chat) -> impl IntoView {
             Err(e) => error.set(Some(e)),
         }
     };
+    let attach = Attachment::new(chat, error);
     view! {
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
             {move || error.get().map(|e| view! { <p class="field-error">{e}</p> })}
+            {move || attach.view()}
             <div class="composer-row">
+                <label class="btn attach" aria-label="发送图片或视频" title="发送图片或视频">
+                    "＋"
+                    <input type="file" accept="image/*,video/mp4" class="attach-input" data-testid="attach"
+                        on:change=move |ev| attach.pick(client::picked_file(&ev))/>
+                </label>
                 <textarea rows="1" placeholder="输入消息…" aria-label="消息" data-testid="composer"
                     prop:value=move || text.get()
                     on:input=move |ev| text.set(event_target_value(&ev))

@@ -324,6 +324,81 @@ mod imp {
         }
     }
 
+    /// A file the user picked, for [`upload`].
+    pub type Picked = web_sys::File;
+    /// A `File` stays on the browser's one thread.
+    pub type PickedStorage = leptos::prelude::LocalStorage;
+
+    /// The picked file's name, size in bytes, and whether it says it is a video.
+    pub fn picked_info(f: &Picked) -> (String, f64, bool) {
+        (f.name(), f.size(), f.type_().starts_with("video/"))
+    }
+
+    /// The first file of an `<input type="file">` change event; the input is
+    /// emptied so that picking the same file again fires another change.
+    pub fn picked_file(ev: &web_sys::Event) -> Option<Picked> {
+        use wasm_bindgen::JsCast;
+        let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
+        let file = input.files()?.get(0);
+        input.set_value("");
+        file
+    }
+
+    /// A `blob:` URL showing the file before it is uploaded.
+    pub fn preview_url(f: &Picked) -> String {
+        web_sys::Url::create_object_url_with_blob(f).unwrap_or_default()
+    }
+
+    pub fn revoke_preview(url: &str) {
+        if !url.is_empty() {
+            let _ = web_sys::Url::revoke_object_url(url);
+        }
+    }
+
+    /// A signed `multipart/form-data` upload of `file` (field `file`) to
+    /// `path`, calling `progress` with the fraction sent. XMLHttpRequest,
+    /// because `fetch` reports no upload progress.
+    pub async fn upload<T: DeserializeOwned + Default>(
+        creds: &Creds,
+        path: &str,
+        file: &Picked,
+        progress: impl Fn(f64) + 'static,
+    ) -> Result<Envelope<T>, Failure> {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let fail = |_| Failure::Transport("请求构造失败".into());
+        let xhr = web_sys::XmlHttpRequest::new().map_err(fail)?;
+        xhr.open_with_async("POST", &url(creds, path, &[]), true)
+            .map_err(fail)?;
+        let form = web_sys::FormData::new().map_err(fail)?;
+        form.append_with_blob_and_filename("file", file, &file.name())
+            .map_err(fail)?;
+        let on_progress =
+            Closure::<dyn Fn(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+                if e.length_computable() && e.total() > 0.0 {
+                    progress(e.loaded() / e.total());
+                }
+            });
+        if let Ok(up) = xhr.upload() {
+            up.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+        }
+        let done = js_sys::Promise::new(&mut |resolve, _reject| {
+            xhr.set_onloadend(Some(&resolve));
+        });
+        xhr.send_with_opt_form_data(Some(&form)).map_err(fail)?;
+        let _ = wasm_bindgen_futures::JsFuture::from(done).await;
+        drop(on_progress);
+        let status = xhr.status().unwrap_or(0);
+        if status == 0 {
+            return Err(Failure::Transport(OFFLINE.into()));
+        }
+        let body = xhr.response_text().ok().flatten().unwrap_or_default();
+        crate::api::read_answer::<T>(&body).map_err(|f| match f {
+            Failure::Transport(_) => Failure::Transport(format!("服务器返回异常（HTTP {status}）")),
+            refused => refused,
+        })
+    }
+
     pub async fn sleep(ms: i32) {
         let p = js_sys::Promise::new(&mut |resolve, _| {
             if let Some(w) = window() {
@@ -495,6 +570,31 @@ mod imp {
         _p: &str,
         _q: &[(&str, String)],
         _f: &[(&str, String)],
+    ) -> Result<Envelope<T>, Failure> {
+        Err(Failure::Transport(BROWSER_ONLY.into()))
+    }
+    /// Never made on the server.
+    #[derive(Clone)]
+    pub struct Picked;
+    /// Thread-safe on the server: a page's reactive values are dropped on
+    /// whichever worker thread finishes the render, where a thread-bound
+    /// (`LocalStorage`) value would panic.
+    pub type PickedStorage = leptos::prelude::SyncStorage;
+    pub fn picked_info(_f: &Picked) -> (String, f64, bool) {
+        (String::new(), 0.0, false)
+    }
+    pub fn picked_file(_ev: &leptos::ev::Event) -> Option<Picked> {
+        None
+    }
+    pub fn preview_url(_f: &Picked) -> String {
+        String::new()
+    }
+    pub fn revoke_preview(_url: &str) {}
+    pub async fn upload<T: DeserializeOwned + Default>(
+        _c: &Creds,
+        _p: &str,
+        _f: &Picked,
+        _progress: impl Fn(f64) + 'static,
     ) -> Result<Envelope<T>, Failure> {
         Err(Failure::Transport(BROWSER_ONLY.into()))
     }

@@ -2,8 +2,8 @@
 //! activity (`tongxunlu`), decorated with the unread count and last message of the
 //! rep's inbox feed (`leida_query_contact_list`, kept live by [`live::run`]),
 //! which updates live: a customer who writes, reads an article or signs up
-//! moves to the top with fresh data, as in a chat app (the chosen order applies
-//! again on the next load). More rows load as the list is scrolled to its end.
+//! gets fresh data and takes the place the chosen order gives it (see
+//! [`place`]). More rows load as the list is scrolled to its end.
 //!
 //! A search box above the list finds messages of the rep's conversations
 //! (`qiyeweixin/chat/search`); a result opens the chat at that message.
@@ -24,6 +24,31 @@ use crate::api::crm::{ContactItem, Page};
 use crate::api::Failure;
 
 const LENGTH: i64 = 20;
+
+/// Where a re-read row goes in the list under `order` (`at`: where it was,
+/// already taken out). A message or a view is activity, so the row leads
+/// `-last_activity_time`; under `-expedted_pr` it goes by its probability,
+/// highest first and none last, as the server sorts (staying where it was
+/// among equals); under the other orders it keeps its place, a new row
+/// (no follow-up yet) going last.
+fn place(order: &str, rows: &[Row], row: &Row, at: Option<usize>) -> usize {
+    let rank = |r: &Row| r.pr.unwrap_or(-1);
+    match order {
+        "-last_activity_time" => 0,
+        "-expedted_pr" => {
+            let me = rank(row);
+            if let Some(i) = at.filter(|&i| i <= rows.len()) {
+                let after_higher = i == 0 || rank(&rows[i - 1]) >= me;
+                let before_lower = i == rows.len() || rank(&rows[i]) <= me;
+                if after_higher && before_lower {
+                    return i;
+                }
+            }
+            rows.iter().position(|r| rank(r) < me).unwrap_or(rows.len())
+        }
+        _ => at.map_or(rows.len(), |i| i.min(rows.len())),
+    }
+}
 
 const ORDERS: [(&str, &str); 3] = [
     ("-expedted_pr", "预计成交概率"),
@@ -141,14 +166,14 @@ impl Contacts {
             Err(_) => None,
         };
         let mut added = false;
+        let order = self.order.get_untracked();
         let _ = self.rows.try_update(|l| {
-            let old = l
-                .iter()
-                .position(|r| r.id == customer_id)
-                .map(|i| l.remove(i));
+            let at = l.iter().position(|r| r.id == customer_id);
+            let old = at.map(|i| l.remove(i));
             added = old.is_none() && fresh.is_some();
             if let Some(r) = fresh.or(old) {
-                l.insert(0, r);
+                let i = place(order, l, &r, at);
+                l.insert(i, r);
             }
         });
         if added {
@@ -671,5 +696,39 @@ fn ContactRow(r: Row, feed: RwSignal<HashMap<i64, Feed>>) -> impl IntoView {
             </A>
             <A href=format!("/rep/customer/{id}") attr:class="contact-edit" attr:aria-label="客户资料">"资料"</A>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod place_tests {
+    use super::{place, Row};
+
+    fn row(id: i64, pr: Option<i64>) -> Row {
+        Row {
+            id,
+            name: String::new(),
+            avatar: String::new(),
+            pr,
+            expected: String::new(),
+            follow_status: String::new(),
+            last_seen: String::new(),
+            source: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_live_update_keeps_the_chosen_order() {
+        // Sorted by probability: 90, 75, 0, none; the one at 0 writes.
+        let rest = vec![row(1, Some(90)), row(2, Some(75)), row(4, None)];
+        let zero = row(3, Some(0));
+        assert_eq!(place("-expedted_pr", &rest, &zero, Some(2)), 2);
+        // Not loaded before, or its probability was raised to 80 meanwhile.
+        assert_eq!(place("-expedted_pr", &rest, &zero, None), 2);
+        assert_eq!(place("-expedted_pr", &rest, &row(3, Some(80)), Some(2)), 1);
+        assert_eq!(place("-expedted_pr", &rest, &row(5, None), None), 3);
+        // Activity leads its own order; the follow-up order is untouched by a message.
+        assert_eq!(place("-last_activity_time", &rest, &zero, Some(2)), 0);
+        assert_eq!(place("-last_follow_time", &rest, &zero, Some(2)), 2);
+        assert_eq!(place("-last_follow_time", &rest, &zero, None), 3);
     }
 }

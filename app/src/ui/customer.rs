@@ -331,6 +331,8 @@ impl Editor {
     }
 
     fn save_pr(self) {
+        // A new attempt: the previous attempt's result no longer applies.
+        self.pr_saved.set(Saved::Idle);
         match Probability::parse(&self.pr.get_untracked()) {
             Err(e) => self.pr_error.set(Some(e.into())),
             Ok(p) => {
@@ -360,6 +362,7 @@ impl Editor {
     }
 
     fn save_date(self) {
+        self.date_saved.set(Saved::Idle);
         match Date::parse(&self.date.get_untracked()) {
             Err(_) => self.date_error.set(Some("请选择有效的预计成交日期".into())),
             Ok(d) => {
@@ -636,6 +639,7 @@ pub fn CustomerEditor() -> impl IntoView {
 
 #[component]
 fn EditorBody(e: Editor) -> impl IntoView {
+    let slider = StoredValue::new(0i64);
     view! {
         <section class="profile-head">
             <Avatar src=e.avatar.get_untracked() name=e.name.get_untracked()/>
@@ -651,7 +655,13 @@ fn EditorBody(e: Editor) -> impl IntoView {
                 <span class="field-label">"预计成交概率"</span>
                 <div class="slider-row">
                     <input type="range" min="0" max="100" step="5" name="expedted_pr_range" aria-label="预计成交概率滑块"
-                        prop:value=move || Probability::parse(&e.pr.get()).map(|p| p.get()).unwrap_or(0).to_string()
+                        prop:value=move || {
+                            // While the text is not a valid probability the slider stays put.
+                            if let Ok(p) = Probability::parse(&e.pr.get()) {
+                                slider.set_value(p.get());
+                            }
+                            slider.get_value().to_string()
+                        }
                         on:input=move |ev| { e.pr.set(event_target_value(&ev)); e.pr_error.set(None); }/>
                     <input class="pr-input" type="text" inputmode="numeric" name="expedted_pr" aria-label="预计成交概率"
                         prop:value=move || e.pr.get()

@@ -206,6 +206,23 @@ pub fn load_state(
     }
 }
 
+/// Stored default avatars are relative (`statics/imgs/Avator.jpg`, as the
+/// original wrote them); on `/h5/chat` such a path would resolve under
+/// `/h5/`, so it is taken from the site root.
+pub fn site_path(src: &str) -> String {
+    let s = src.trim();
+    let absolute = s.starts_with('/')
+        || s.starts_with("http://")
+        || s.starts_with("https://")
+        || s.starts_with("data:")
+        || s.starts_with("blob:");
+    if absolute || s.is_empty() {
+        s.to_owned()
+    } else {
+        format!("/{s}")
+    }
+}
+
 /// A round avatar: the picture when there is one, else the first character.
 #[component]
 pub fn Avatar(#[prop(into)] src: String, #[prop(into)] name: String) -> impl IntoView {
@@ -217,10 +234,15 @@ pub fn Avatar(#[prop(into)] src: String, #[prop(into)] name: String) -> impl Int
     // A picture that fails to load (offline, expired WeChat URL) falls back to
     // the initial instead of a broken-image icon.
     let failed = RwSignal::new(src.trim().is_empty());
+    let src = site_path(&src);
+    // Only once hydrated, so the error listener is there before the picture
+    // loads (a server-rendered <img> could fail before it existed).
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
     view! {
         <span class="avatar avatar-text" aria-hidden="true">
             {initial}
-            {move || (!failed.get()).then(|| view! {
+            {move || (mounted.get() && !failed.get()).then(|| view! {
                 <img class="avatar-img" src=src.clone() alt="" loading="lazy" on:error=move |_| failed.set(true)/>
             })}
         </span>
@@ -246,3 +268,18 @@ pub fn TopBar(
 /// Message shown when a page is opened without (or with stale) credentials.
 pub const NO_CREDS_REP: &str = "缺少登录信息：请从企业微信中的链接打开（/rep#user_id=…&token=…）";
 pub const NO_CREDS_H5: &str = "缺少登录信息：请从公众号消息中的链接打开此页面";
+
+#[cfg(test)]
+mod avatar_tests {
+    #[test]
+    fn relative_avatars_come_from_the_site_root() {
+        use super::site_path;
+        assert_eq!(
+            site_path("statics/imgs/Avator.jpg"),
+            "/statics/imgs/Avator.jpg"
+        );
+        assert_eq!(site_path("/media/a.png"), "/media/a.png");
+        assert_eq!(site_path("https://wx.qlogo.cn/x"), "https://wx.qlogo.cn/x");
+        assert_eq!(site_path(" "), "");
+    }
+}

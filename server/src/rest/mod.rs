@@ -5,6 +5,7 @@ pub mod admin;
 pub mod article;
 pub mod chat;
 pub mod crm;
+pub mod media;
 pub mod signin;
 
 use axum::extract::{FromRequestParts, Path, State};
@@ -32,6 +33,7 @@ pub fn route_patterns() -> Vec<String> {
 fn table() -> Routes {
     let mut t = Routes::default();
     chat::routes(&mut t);
+    media::upload_routes(&mut t);
     crm::routes(&mut t);
     article::routes(&mut t);
     crate::ws::routes(&mut t);

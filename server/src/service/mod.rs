@@ -6,6 +6,7 @@ pub mod article;
 pub mod chat;
 pub mod crm;
 pub mod display;
+pub mod media;
 pub mod notify;
 pub mod signin;
 pub mod signup;

@@ -15,6 +15,7 @@ mod crm;
 mod golden;
 mod hot_paths;
 mod invariant;
+mod media;
 mod notify;
 mod openapi;
 mod ops;

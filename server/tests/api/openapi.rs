@@ -20,7 +20,7 @@ fn repo() -> PathBuf {
 }
 
 /// The venv with openapi-spec-validator, jsonschema and schemathesis.
-fn py_tools() -> &'static Path {
+pub(crate) fn py_tools() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
     VENV.get_or_init(|| {
         let mut cmd = Command::new(repo().join("scripts/py-tools.sh"));
@@ -125,6 +125,10 @@ const NOT_API: &[(&str, &str)] = &[
         "/pkg/{*path}",
         "the site's built JavaScript, WebAssembly and CSS",
     ),
+    (
+        "/statics/imgs/{file}",
+        "the original's two default avatar pictures, at its paths",
+    ),
 ];
 
 /// The leptos pages (`app::ui` router): HTML for people, rendered by the UI.
@@ -161,8 +165,17 @@ async fn covers_router(b: Backend) {
             None => assert!(all.contains(p), "documented path {p} is no route"),
         }
     }
+    // The router prefers a static segment over a parameter
+    // (`…/chat/upload/{o_id}` over `…/chat/{oper}/{o_id}`): of the patterns
+    // that match, the one with the fewest parameters serves the path.
+    let params = |r: &str| r.matches('{').count();
     for p in &api_paths {
-        let by: Vec<_> = api_patterns.iter().filter(|r| served_by(p, r)).collect();
+        let matching: Vec<_> = api_patterns.iter().filter(|r| served_by(p, r)).collect();
+        let fewest = matching.iter().map(|r| params(r)).min().unwrap_or(0);
+        let by: Vec<_> = matching
+            .into_iter()
+            .filter(|r| params(r) == fewest)
+            .collect();
         assert_eq!(by.len(), 1, "{p} is served by {by:?}");
         let op = radar::openapi::OPS
             .iter()

@@ -146,6 +146,8 @@ pub struct TestApp {
     pub st: AppState,
     pub http: reqwest::Client,
     pub db: TestDb,
+    /// The upload directory this test's server was given (unused in S3 mode).
+    pub media_dir: std::path::PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -159,6 +161,11 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
     config.database_url = db.url.clone();
     config.db_max_connections = 5;
     config.addr = "127.0.0.1:0".parse().expect("addr");
+    // Each test keeps its uploads apart (a SQLite file's default would be
+    // the temp directory's shared `media/`).
+    let media_dir = std::env::temp_dir().join(format!("{}_media", unique_name()));
+    config.media_url = None;
+    config.media_dir = Some(media_dir.clone());
     tweak(&mut config);
     let st = AppState::start(config).await.expect("start");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -183,6 +190,7 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Te
             .build()
             .expect("http client"),
         db,
+        media_dir,
         shutdown: Some(tx),
     }
 }
@@ -192,6 +200,7 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        let _ = std::fs::remove_dir_all(&self.media_dir);
     }
 }
 
