@@ -294,16 +294,56 @@ test('the customer attaches a photo in /h5/chat and the rep sees it live', async
   await expect(theirs).toHaveCount(1);
   await expect(theirs).toHaveAttribute('src', src);
   await expect.poll(() => theirs.evaluate((img: HTMLImageElement) => img.complete ? img.naturalWidth : 0)).toBe(160);
-  // A tap opens it full size.
-  await expect(rep.getByTestId('messages').locator('li.theirs a.msg-image-link')).toHaveAttribute('href', src);
+  // The link is the fallback before hydration; hydrated, a tap opens the
+  // picture full size in the page, not in a new tab.
+  const link = rep.getByTestId('messages').locator('li.theirs a.msg-image-link');
+  await expect(link).toHaveAttribute('href', src);
   await shot(cust, 'h5-chat-upload');
   await shot(rep, 'rep-chat-upload');
+  const viewer = rep.getByRole('dialog', { name: '查看图片' });
+  await expect(viewer).toHaveCount(0);
+  const pages = rep.context().pages().length;
+  const url = rep.url();
+  await link.click();
+  await expect(viewer).toBeVisible();
+  await expect(viewer).toHaveAttribute('aria-modal', 'true');
+  const full = viewer.locator('img');
+  await expect(full).toHaveAttribute('src', src);
+  await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.complete ? img.naturalWidth : 0)).toBeGreaterThan(0);
+  await shot(rep, 'rep-chat-image-viewer');
+  await rep.keyboard.press('Escape');
+  await expect(viewer).toHaveCount(0);
+  expect(rep.context().pages().length).toBe(pages);
+  expect(rep.url()).toBe(url);
+  // The close button and a tap on the picture close it too.
+  await link.click();
+  await viewer.getByRole('button', { name: '关闭' }).click();
+  await expect(viewer).toHaveCount(0);
+  await link.click();
+  await full.click();
+  await expect(viewer).toHaveCount(0);
 
-  // SVG is refused: the preview stays with the reason and a retry, nothing is sent.
+  // SVG is refused for what it is: the reason and only 取消, since the same
+  // file would be refused again; nothing is sent.
   await cust.getByTestId('attach').setInputFiles({ name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
-  await expect(cust.getByTestId('upload-failed')).toContainText('只能上传');
+  const failed = cust.getByTestId('upload-failed');
+  await expect(failed).toContainText('只能上传');
+  await expect(failed.getByRole('button', { name: '取消' })).toBeVisible();
+  await expect(failed.getByRole('button', { name: '重试' })).toHaveCount(0);
   await expect(cust.getByTestId('messages').locator('li.mine img.msg-image')).toHaveCount(1);
   await shot(cust, 'h5-chat-upload-refused');
+  await failed.getByRole('button', { name: '取消' }).click();
+  await expect(cust.getByTestId('attach-pending')).toHaveCount(0);
+
+  // A failed transfer (here a 502 from a proxy) keeps 重试, which sends it.
+  const upload = (u: URL) => u.pathname.endsWith('/chat/upload/0');
+  await cust.route(upload, (r) => r.fulfill({ status: 502, body: 'Bad Gateway' }));
+  await cust.getByTestId('attach').setInputFiles({ name: '门头.png', mimeType: 'image/png', buffer: gradientPng(90, 60) });
+  await expect(failed).toContainText('502');
+  await cust.unroute(upload);
+  await failed.getByRole('button', { name: '重试' }).click();
+  await expect(cust.getByTestId('messages').locator('li.mine img.msg-image')).toHaveCount(2);
+  await expect(rep.getByTestId('messages').locator('li.theirs img.msg-image')).toHaveCount(2);
   await rep.context().close();
   await cust.context().close();
 });

@@ -953,24 +953,55 @@ fn content_view(c: &Content) -> AnyView {
         }
         .into_any(),
         ContentView::AskPhone(msg) => view! { <p class="msg-text ask-phone">"📞 " {msg}</p> }.into_any(),
-        // A tap opens the full-size picture.
-        ContentView::Image(url) => {
-            let full = url.clone();
-            view! {
-                <a class="msg-image-link" href=full target="_blank" rel="noopener">
-                    <img class="msg-image" src=url alt="图片" loading="lazy"/>
-                </a>
-            }
-            .into_any()
-        }
+        ContentView::Image(url) => view! { <MessageImage url/> }.into_any(),
         ContentView::Video(url) => view! { <video class="msg-video" src=url controls=true playsinline=true preload="metadata"></video> }.into_any(),
         ContentView::Text(msg) => view! { <p class="msg-text">{msg}</p> }.into_any(),
     }
 }
 
+/// A message picture; a tap opens it full size in an in-page viewer, because
+/// a new tab is a dead end inside WeChat's webview. The link stays the
+/// fallback until the page is hydrated.
+#[component]
+fn MessageImage(url: String) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let close_button = NodeRef::<leptos::html::Button>::new();
+    // Focus inside the dialog, so that Escape reaches its key handler.
+    Effect::new(move |_| {
+        if open.get() {
+            if let Some(b) = close_button.get() {
+                let _ = b.focus();
+            }
+        }
+    });
+    let full = url.clone();
+    let href = url.clone();
+    let viewer = move || {
+        open.get().then(|| {
+            let src = full.clone();
+            view! {
+                <div class="image-viewer" role="dialog" aria-modal="true" aria-label="查看图片" data-testid="image-viewer"
+                    on:click=move |_| open.set(false)
+                    on:keydown=move |ev| if ev.key() == "Escape" { open.set(false) }>
+                    <button type="button" class="image-viewer-close" aria-label="关闭" node_ref=close_button>"×"</button>
+                    <img class="image-viewer-img" src=src alt="图片"/>
+                </div>
+            }
+        })
+    };
+    view! {
+        <a class="msg-image-link" href=href target="_blank" rel="noopener"
+            on:click=move |ev| { ev.prevent_default(); open.set(true); }>
+            <img class="msg-image" src=url alt="图片" loading="lazy"/>
+        </a>
+        {viewer}
+    }
+}
+
 /// A photo or video on its way: previewed at once, uploaded with progress,
 /// then sent as an `info_type` 4 or 5 message through [`Chat::send`] like
-/// text. A failed upload keeps its preview with a retry.
+/// text. A failed upload keeps its preview, with a retry unless the server
+/// refused the file itself.
 #[derive(Clone, Copy)]
 struct Attachment {
     chat: Chat,
@@ -979,7 +1010,34 @@ struct Attachment {
     preview: RwSignal<Option<(String, bool)>>,
     /// Fraction sent, `None` when not uploading.
     progress: RwSignal<Option<f64>>,
-    failed: RwSignal<Option<String>>,
+    failed: RwSignal<Option<UploadFailed>>,
+}
+
+/// Why an upload failed, and whether sending the same file again can help.
+#[derive(Debug, Clone, PartialEq)]
+struct UploadFailed {
+    why: String,
+    retry: bool,
+}
+
+/// The server's 402 field error on `file` refuses the file itself (its type,
+/// its size): the same bytes would be refused again, so no retry. Anything
+/// else (no answer, a 5xx, the write rate) may pass next time.
+fn upload_failed(f: &Failure) -> UploadFailed {
+    if let Failure::Refused(r) = f {
+        if r.code == 402 {
+            if let Some(why) = r.field_errors().message("file") {
+                return UploadFailed {
+                    why: why.to_owned(),
+                    retry: false,
+                };
+            }
+        }
+    }
+    UploadFailed {
+        why: client::describe(f),
+        retry: true,
+    }
 }
 
 const MAX_IMAGE_MB: f64 = 10.0;
@@ -1054,20 +1112,15 @@ impl Attachment {
                             self.clear();
                             self.chat.send(Content::from(&valid), None);
                         }
-                        Err(e) => {
+                        Err(why) => {
                             let _ = self.progress.try_set(None);
-                            let _ = self.failed.try_set(Some(e));
+                            let _ = self.failed.try_set(Some(UploadFailed { why, retry: true }));
                         }
                     }
                 }
                 Err(f) => {
-                    // A refused file says why (type, size) in its field error.
-                    let why = client::field_errors(&f)
-                        .first_message()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| client::describe(&f));
                     let _ = self.progress.try_set(None);
-                    let _ = self.failed.try_set(Some(why));
+                    let _ = self.failed.try_set(Some(upload_failed(&f)));
                 }
             }
         });
@@ -1082,9 +1135,9 @@ impl Attachment {
             view! { <img class="attach-preview" src=url alt="预览"/> }.into_any()
         };
         let status = match (self.progress.get(), self.failed.get()) {
-            (_, Some(why)) => view! {
+            (_, Some(UploadFailed { why, retry })) => view! {
                 <span class="msg-status failed" data-testid="upload-failed">{format!("上传失败：{why} ")}
-                    <button type="button" class="link" on:click=move |_| self.start()>"重试"</button>
+                    {retry.then(|| view! { <button type="button" class="link" on:click=move |_| self.start()>"重试"</button> })}
                     <button type="button" class="link" on:click=move |_| self.clear()>"取消"</button>
                 </span>
             }

@@ -136,3 +136,38 @@ fn short_time_formats() {
     assert_eq!(short_time("2018-09-21 15:18:01"), "09-21 15:18");
     assert_eq!(short_time(""), "");
 }
+
+fn failure(body: &str) -> Failure {
+    crate::api::read_answer::<crate::api::Empty>(body).expect_err("a refusal")
+}
+
+#[test]
+fn a_refused_file_is_not_retried_but_a_failed_transfer_is() {
+    let refused = failure(
+        r#"{"code":402,"msg":"请求异常","data":{"file":[{"message":"只能上传JPEG、PNG、GIF、WebP图片或MP4视频","code":"invalid"}]}}"#,
+    );
+    assert_eq!(
+        upload_failed(&refused),
+        UploadFailed {
+            why: "只能上传JPEG、PNG、GIF、WebP图片或MP4视频".into(),
+            retry: false
+        }
+    );
+    let server_error = failure(r#"{"code":500,"msg":"服务器错误","data":{}}"#);
+    assert!(upload_failed(&server_error).retry);
+    let rate = failure(r#"{"code":429,"msg":"操作过于频繁","data":{"retry_after":3}}"#);
+    assert!(upload_failed(&rate).retry);
+    let offline = Failure::Transport("网络不可用".into());
+    assert_eq!(
+        upload_failed(&offline),
+        UploadFailed {
+            why: "网络不可用".into(),
+            retry: true
+        }
+    );
+    // A 402 on another field is not a verdict on the file.
+    let other = failure(
+        r#"{"code":402,"msg":"请求异常","data":{"u_id":[{"message":"缺少","code":"required"}]}}"#,
+    );
+    assert!(upload_failed(&other).retry);
+}
