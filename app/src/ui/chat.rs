@@ -10,6 +10,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::params::Params;
 
 use super::client::{self, Creds, Role};
 use super::live::{self, CountPage, Link, LiveHandle, LivePage, Sender, Verdict};
@@ -737,15 +738,21 @@ pub fn CustomerChat() -> impl IntoView {
     }
 }
 
+/// `?msg=ID`: the message a search result opened.
+#[derive(Debug, Clone, PartialEq, Params)]
+struct FoundQuery {
+    msg: Option<i64>,
+}
+
 #[component]
 fn ChatPage(end: End) -> impl IntoView {
     let chat = Chat::new(end);
     // The message a search result opened (`?msg=ID`), read from the router: a
     // client-side navigation may render before the address bar changes.
     let target = match end.side {
-        Side::Sales => leptos_router::hooks::use_query_map()
-            .with_untracked(|q| q.get("msg"))
-            .and_then(|m| m.trim().parse::<i64>().ok()),
+        Side::Sales => leptos_router::hooks::use_query::<FoundQuery>()
+            .with_untracked(|q| q.as_ref().ok().and_then(|q| q.msg))
+            .filter(|id| *id > 0),
         Side::Customer => None,
     };
     let handle = LiveHandle::default();
