@@ -50,9 +50,11 @@ pub struct AppState {
     pub weixin: integrations::Weixin,
     pub state_key: service::signin::StateKey,
     /// Wakes the WeCom notification worker (`service::notify`).
-    pub notify: service::notify::Kick,
+    #[from_ref(skip)]
+    pub notify: service::outbox::Kick,
     /// Wakes the webhook delivery worker (`service::webhook`).
-    pub webhooks: service::webhook::Kick,
+    #[from_ref(skip)]
+    pub webhooks: service::outbox::Kick,
     /// Uploaded photos and videos (`service::media`).
     pub media: service::media::Media,
 }
@@ -91,8 +93,8 @@ impl AppState {
             rep_views: service::chat::RepViews::default(),
             weixin,
             state_key,
-            notify: service::notify::Kick::default(),
-            webhooks: service::webhook::Kick::default(),
+            notify: service::outbox::Kick::default(),
+            webhooks: service::outbox::Kick::default(),
             media,
         })
     }

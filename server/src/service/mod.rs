@@ -8,6 +8,7 @@ pub mod crm;
 pub mod display;
 pub mod media;
 pub mod notify;
+pub mod outbox;
 pub mod signin;
 pub mod signup;
 pub mod webhook;

@@ -27,12 +27,11 @@
 //!   the database clock. SQLite serves from one process: its own sockets are
 //!   the whole truth and nothing is written.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use app::domain::{cut_chars, MessageContent};
-use tokio::sync::Notify;
 
+use super::outbox::{Pace, Turn};
 use crate::db::Backend;
 use crate::integrations::http::enc;
 use crate::integrations::wecom::{TextCard, TextCardMessage};
@@ -65,15 +64,7 @@ pub const PENDING: i64 = 0;
 pub const SENT: i64 = 1;
 pub const GIVEN_UP: i64 = 2;
 
-/// Wakes this instance's worker when a row was queued.
-#[derive(Debug, Clone, Default)]
-pub struct Kick(Arc<Notify>);
-
-impl Kick {
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-}
+pub use super::outbox::Kick;
 
 /// The condition "rep `$1` has a fresh presence row of another instance than
 /// `$me`", PostgreSQL only.
@@ -432,36 +423,24 @@ async fn drain(st: &AppState) -> Result<Option<i64>, sqlx::Error> {
 /// The delivery worker of this instance, until shutdown.
 pub async fn run(st: AppState) {
     let mut closing = st.bus.closing();
-    let mut backoff = DB_BACKOFF_MIN;
-    let mut failing = false;
+    let mut pace = Pace::new(POLL, DB_BACKOFF_MIN, DB_BACKOFF_MAX);
     tracing::debug!("notify: worker started");
     loop {
         if *closing.borrow() {
             return;
         }
-        let pause = match drain(&st).await {
-            Ok(next) => {
-                if failing {
-                    tracing::info!("notify: the outbox is reachable again");
-                    failing = false;
-                }
-                backoff = DB_BACKOFF_MIN;
-                let wait = next.map(|due| due - st.clock.now_ms()).unwrap_or(i64::MAX);
-                Duration::from_millis(wait.clamp(0, POLL.as_millis() as i64) as u64)
+        let round = drain(&st).await;
+        let (pause, turn) = pace.after(st.clock.now_ms(), &round);
+        match (turn, &round) {
+            (Turn::Regained, _) => tracing::info!("notify: the outbox is reachable again"),
+            (Turn::Lost, Err(e)) => {
+                tracing::warn!(error = %e, "notify: cannot reach the outbox; retrying with back-off")
             }
-            Err(e) => {
-                if !failing {
-                    tracing::warn!(error = %e, "notify: cannot reach the outbox; retrying with back-off");
-                    failing = true;
-                }
-                let p = backoff;
-                backoff = (backoff * 2).min(DB_BACKOFF_MAX);
-                p
-            }
-        };
+            _ => {}
+        }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
-            _ = st.notify.0.notified() => {}
+            _ = st.notify.woken() => {}
             _ = closing.changed() => {}
         }
     }

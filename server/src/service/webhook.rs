@@ -36,8 +36,9 @@ use hmac::{Hmac, Mac};
 use hyper::body::Bytes;
 use rand::RngCore;
 use sha2::Sha256;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 
+use super::outbox::{Pace, Turn};
 use crate::db::Backend;
 use crate::error::Error;
 use crate::integrations::http::Failure;
@@ -68,15 +69,7 @@ pub const PENDING: i64 = 0;
 pub const DELIVERED: i64 = 1;
 pub const GIVEN_UP: i64 = 2;
 
-/// Wakes this instance's worker when a row was queued.
-#[derive(Debug, Clone, Default)]
-pub struct Kick(Arc<Notify>);
-
-impl Kick {
-    pub fn wake(&self) {
-        self.0.notify_one();
-    }
-}
+pub use super::outbox::Kick;
 
 // ---------------------------------------------------------------------------
 // Endpoints
@@ -662,8 +655,7 @@ pub async fn collect_garbage(st: &AppState) -> Result<u64, sqlx::Error> {
 /// The delivery worker of this instance, until shutdown.
 pub async fn run(st: AppState) {
     let mut closing = st.bus.closing();
-    let mut backoff = DB_BACKOFF_MIN;
-    let mut failing = false;
+    let mut pace = Pace::new(POLL, DB_BACKOFF_MIN, DB_BACKOFF_MAX);
     let mut gc_due = tokio::time::Instant::now();
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     tracing::debug!("webhook: worker started");
@@ -685,29 +677,18 @@ pub async fn run(st: AppState) {
                 Err(e) => tracing::debug!(error = %e, "webhook: cannot delete old deliveries"),
             }
         }
-        let pause = match drain(&st, &slots).await {
-            Ok(next) => {
-                if failing {
-                    tracing::info!("webhook: the outbox is reachable again");
-                    failing = false;
-                }
-                backoff = DB_BACKOFF_MIN;
-                let wait = next.map(|due| due - st.clock.now_ms()).unwrap_or(i64::MAX);
-                Duration::from_millis(wait.clamp(0, POLL.as_millis() as i64) as u64)
+        let round = drain(&st, &slots).await;
+        let (pause, turn) = pace.after(st.clock.now_ms(), &round);
+        match (turn, &round) {
+            (Turn::Regained, _) => tracing::info!("webhook: the outbox is reachable again"),
+            (Turn::Lost, Err(e)) => {
+                tracing::warn!(error = %e, "webhook: cannot reach the outbox; retrying with back-off")
             }
-            Err(e) => {
-                if !failing {
-                    tracing::warn!(error = %e, "webhook: cannot reach the outbox; retrying with back-off");
-                    failing = true;
-                }
-                let p = backoff;
-                backoff = (backoff * 2).min(DB_BACKOFF_MAX);
-                p
-            }
-        };
+            _ => {}
+        }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
-            _ = st.webhooks.0.notified() => {}
+            _ = st.webhooks.woken() => {}
             _ = closing.changed() => {}
         }
     }
