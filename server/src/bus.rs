@@ -179,11 +179,21 @@ enum Outbound {
     Flush(oneshot::Sender<()>),
 }
 
+/// One NOTIFY: the events an instance published since its last one, in
+/// publish order. (`e` alone is the single-event form of earlier versions,
+/// still understood during a rolling upgrade.)
 #[derive(Serialize, Deserialize)]
 struct Wire {
     o: u64,
-    e: Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    e: Option<Event>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    es: Vec<Event>,
 }
+
+/// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; a batch is cut
+/// well below it.
+const MAX_PAYLOAD: usize = 7000;
 
 impl Default for Bus {
     fn default() -> Self {
@@ -243,7 +253,7 @@ impl Inner {
     fn on_remote(&self, payload: &str) {
         match serde_json::from_str::<Wire>(payload) {
             Ok(w) if w.o == self.origin => {}
-            Ok(w) => self.deliver(w.e),
+            Ok(w) => w.e.into_iter().chain(w.es).for_each(|e| self.deliver(e)),
             Err(e) => {
                 // Not ours to understand (another version?): re-read rather than miss something.
                 tracing::warn!(error = %e, "unreadable bus notification; resyncing");
@@ -527,11 +537,10 @@ async fn connect_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(l)
 }
 
-async fn notify(pool: &PgPool, origin: u64, ev: Event) -> Result<(), String> {
-    let payload = serde_json::to_string(&Wire { o: origin, e: ev }).map_err(|e| e.to_string())?;
+async fn notify(pool: &PgPool, payload: &str) -> Result<(), String> {
     let q = sqlx::query("SELECT pg_notify($1, $2)")
         .bind(PG_CHANNEL)
-        .bind(&payload)
+        .bind(payload)
         .execute(pool);
     // The acquire is bounded by the pool; this bounds a connection whose peer
     // vanished without a reset.
@@ -542,18 +551,68 @@ async fn notify(pool: &PgPool, origin: u64, ev: Event) -> Result<(), String> {
     }
 }
 
-/// Sends events to the other instances, in publish order. When a NOTIFY
-/// fails (the database is away), the event and every one published after it
-/// until the database is back are replaced by one `Resync` sent on recovery:
-/// the other instances then re-read everything, so nothing is lost, while the
-/// queue stays empty and a flush never waits on a dead database.
+/// The payload of one NOTIFY carrying `events`.
+fn payload(origin: u64, events: Vec<Event>) -> String {
+    serde_json::to_string(&Wire {
+        o: origin,
+        e: None,
+        es: events,
+    })
+    .unwrap_or_default()
+}
+
+/// Size of an event in a batch's `es` list (its JSON and a comma).
+fn wire_len(ev: &Event) -> usize {
+    serde_json::to_string(ev).map_or(MAX_PAYLOAD, |s| s.len() + 1)
+}
+
+/// The events waiting behind `first`, up to a payload's worth, without
+/// waiting for more: under load one NOTIFY carries a burst, so a burst costs
+/// the database one round trip instead of one per event, and the last event
+/// of a burst does not queue behind the others' round trips. A flush request
+/// ends the batch (it is answered once the batch is sent).
+fn take_batch(
+    first: Event,
+    rx: &mut mpsc::UnboundedReceiver<Outbound>,
+    held: &mut Option<Outbound>,
+) -> Vec<Event> {
+    let mut size = wire_len(&first) + 24;
+    let mut batch = vec![first];
+    while let Ok(out) = rx.try_recv() {
+        match out {
+            Outbound::Event(ev) => {
+                let n = wire_len(&ev);
+                if size + n > MAX_PAYLOAD {
+                    *held = Some(Outbound::Event(ev));
+                    break;
+                }
+                size += n;
+                batch.push(ev);
+            }
+            flush @ Outbound::Flush(_) => {
+                *held = Some(flush);
+                break;
+            }
+        }
+    }
+    batch
+}
+
+/// Sends events to the other instances, in publish order, a burst per NOTIFY.
+/// When a NOTIFY fails (the database is away), its events and every one
+/// published after them until the database is back are replaced by one
+/// `Resync` sent on recovery: the other instances then re-read everything, so
+/// nothing is lost, while the queue stays empty and a flush never waits on a
+/// dead database.
 async fn notifier(origin: u64, pool: PgPool, mut rx: mpsc::UnboundedReceiver<Outbound>) {
     // Events folded into the owed Resync; 0 when NOTIFY works.
     let mut owed: u64 = 0;
     let mut backoff = BACKOFF_MIN;
+    // What the last batch stopped at.
+    let mut held: Option<Outbound> = None;
     loop {
         if owed > 0 {
-            match notify(&pool, origin, Event::Resync).await {
+            match notify(&pool, &payload(origin, vec![Event::Resync])).await {
                 Ok(()) => {
                     tracing::info!(
                         events = owed,
@@ -567,15 +626,19 @@ async fn notifier(origin: u64, pool: PgPool, mut rx: mpsc::UnboundedReceiver<Out
                     let pause = tokio::time::sleep(backoff);
                     tokio::pin!(pause);
                     loop {
-                        tokio::select! {
-                            _ = &mut pause => break,
-                            out = rx.recv() => match out {
-                                None => return,
-                                Some(Outbound::Event(_)) => owed += 1,
-                                Some(Outbound::Flush(done)) => {
-                                    let _ = done.send(());
-                                }
+                        let out = match held.take() {
+                            Some(out) => Some(out),
+                            None => tokio::select! {
+                                _ = &mut pause => break,
+                                out = rx.recv() => out,
                             },
+                        };
+                        match out {
+                            None => return,
+                            Some(Outbound::Event(_)) => owed += 1,
+                            Some(Outbound::Flush(done)) => {
+                                let _ = done.send(());
+                            }
                         }
                     }
                     backoff = (backoff * 2).min(BACKOFF_MAX);
@@ -583,20 +646,30 @@ async fn notifier(origin: u64, pool: PgPool, mut rx: mpsc::UnboundedReceiver<Out
             }
             continue;
         }
-        let Some(out) = rx.recv().await else {
-            return;
+        let out = match held.take() {
+            Some(out) => out,
+            None => match rx.recv().await {
+                Some(out) => out,
+                None => return,
+            },
         };
         match out {
             Outbound::Flush(done) => {
                 let _ = done.send(());
             }
             Outbound::Event(ev) => {
-                if let Err(e) = notify(&pool, origin, ev).await {
+                let batch = take_batch(ev, &mut rx, &mut held);
+                let n = batch.len() as u64;
+                let sent = notify(&pool, &payload(origin, batch)).await;
+                let result = if sent.is_ok() { "ok" } else { "failed" };
+                metrics::counter!(crate::telemetry::BUS_NOTIFIES, "result" => result).increment(1);
+                if let Err(e) = sent {
                     tracing::warn!(
                         error = %e,
+                        events = n,
                         "bus: NOTIFY failed; retrying, the other instances will resync once it works"
                     );
-                    owed = 1;
+                    owed = n;
                 }
             }
         }
@@ -748,20 +821,75 @@ mod tests {
 
     #[test]
     fn wire_format_round_trips() {
-        let w = Wire {
-            o: 7,
-            e: Event::CustomerRead {
+        let events = vec![
+            Event::CustomerRead {
                 user_id: 1,
                 customer_id: 2,
                 up_to_id: 3,
             },
-        };
-        let s = serde_json::to_string(&w).unwrap_or_default();
+            Event::Resync,
+        ];
+        let s = payload(7, events.clone());
         let back: Wire = serde_json::from_str(&s).unwrap_or(Wire {
             o: 0,
-            e: Event::Resync,
+            e: None,
+            es: Vec::new(),
         });
         assert_eq!(back.o, 7);
-        assert_eq!(back.e, w.e);
+        assert_eq!(back.e, None);
+        assert_eq!(back.es, events);
+    }
+
+    #[test]
+    fn earlier_single_event_notifications_are_understood() {
+        let bus = Bus::new();
+        let pair = Key::Pair {
+            user_id: 1,
+            customer_id: 2,
+        };
+        let _p = bus.watch(pair);
+        let before = bus.generation(pair);
+        bus.inner
+            .on_remote(r#"{"o":1,"e":{"t":"CustomerRead","user_id":1,"customer_id":2,"up_to_id":3}}"#);
+        assert!(bus.generation(pair) > before);
+    }
+
+    #[test]
+    fn a_burst_is_cut_into_payloads_postgres_accepts() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let ev = |id| Event::MessageCreated {
+            id,
+            user_id: i64::MAX,
+            customer_id: i64::MAX,
+            send_type: SendType::SalesToCustomer,
+        };
+        for id in 1..=500 {
+            let _ = tx.send(Outbound::Event(ev(id)));
+        }
+        let (done, _wait) = oneshot::channel();
+        let _ = tx.send(Outbound::Flush(done));
+        let mut held = None;
+        let mut sent = Vec::new();
+        let mut first = Some(ev(0));
+        while let Some(f) = first.take() {
+            let batch = take_batch(f, &mut rx, &mut held);
+            let p = payload(1, batch.clone());
+            assert!(p.len() < 8000, "payload of {} bytes", p.len());
+            sent.extend(batch);
+            first = match held.take() {
+                Some(Outbound::Event(e)) => Some(e),
+                Some(Outbound::Flush(_)) => None,
+                None => None,
+            };
+        }
+        let ids: Vec<i64> = sent
+            .iter()
+            .filter_map(|e| match e {
+                Event::MessageCreated { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, (0..=500).collect::<Vec<_>>(), "every event once, in order");
+        assert!(rx.try_recv().is_err(), "the flush ended the last batch");
     }
 }

@@ -160,6 +160,22 @@ impl Db {
         Ok(WriteTx { tx, _guard: guard })
     }
 
+    /// A write whose loss in a crash takes nothing back that anyone relies
+    /// on, such as a read watermark (the messages would show as unread
+    /// again). On PostgreSQL it commits without waiting for the WAL flush, so
+    /// that a socket marking each delivery read does not add a disk flush per
+    /// pushed message; a later durable commit flushes it along (the WAL is
+    /// one sequence), so nothing a durable write saw can be lost.
+    pub async fn begin_write_relaxed(&self) -> Result<WriteTx<'_>, sqlx::Error> {
+        let mut w = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        Ok(w)
+    }
+
     /// Begins in a task of its own. A caller that goes away (the client
     /// disconnected, the request timed out) while the BEGIN is under way would
     /// otherwise drop it after the database began but before sqlx handed out

@@ -24,6 +24,7 @@ pub const HTTP_DURATION: &str = "radar_http_request_duration_seconds";
 pub const WS_CONNECTIONS: &str = "radar_ws_connections";
 pub const DB_POOL: &str = "radar_db_pool_connections";
 pub const BUS_EVENTS: &str = "radar_bus_events_total";
+pub const BUS_NOTIFIES: &str = "radar_bus_notifications_total";
 
 /// The route label of a request no route matched.
 pub const UNMATCHED: &str = "unmatched";
@@ -85,6 +86,10 @@ fn describe() {
     metrics::describe_counter!(
         BUS_EVENTS,
         "Events delivered by the event bus (local and from other instances), by kind"
+    );
+    metrics::describe_counter!(
+        BUS_NOTIFIES,
+        "PostgreSQL NOTIFYs this instance sent to the others (each carries a burst of events), by result"
     );
 }
 

@@ -101,7 +101,7 @@ pub async fn mark_read(st: &AppState, p: &Pair, side: Side, up_to_id: i64) -> Re
     }
     let col = watermark(side);
     let sql = format!("UPDATE relation SET {col} = $1 WHERE id = $2 AND {col} < $1");
-    let mut tx = st.db.begin_write().await?;
+    let mut tx = st.db.begin_write_relaxed().await?;
     let n = sqlx::query(&sql)
         .bind(up_to_id)
         .bind(p.relation_id)
