@@ -20,6 +20,10 @@ struct Cluster {
 }
 
 async fn cluster() -> Cluster {
+    cluster_with(&[]).await
+}
+
+async fn cluster_with(envs: &[(&str, &str)]) -> Cluster {
     let db = TestDb::new(Backend::Postgres).await;
     let st = seed_state(&db.url).await;
     let c = radar::service::admin::create_company(&st, "公司")
@@ -30,8 +34,8 @@ async fn cluster() -> Cluster {
     let k2 = new_customer(&st, c, "客户二").await;
     relate(&st, &u, &k).await;
     relate(&st, &u, &k2).await;
-    let a = spawn_server(&db.url, &[]).await;
-    let b = spawn_server(&db.url, &[]).await;
+    let a = spawn_server(&db.url, envs).await;
+    let b = spawn_server(&db.url, envs).await;
     Cluster {
         a,
         b,
@@ -126,6 +130,63 @@ async fn pushes_cross_instances() {
     }
     assert_eq!(got, vec![m4, m5]);
     drop(cl.st);
+}
+
+/// A burst of sends on B reaches a socket on A whole, in id order: B's
+/// notifier packs waiting events into few NOTIFYs (each under PostgreSQL's
+/// payload limit), and none may be dropped or reordered on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_crosses_whole_and_in_order() {
+    let cl = cluster_with(&[("RADAR_WRITE_RATE", "0")]).await;
+    let rb = Rest::new(&cl.b.base);
+    let (u, k) = (&cl.u, &cl.k);
+    let mut customer_on_a = register(
+        &cl.a.base,
+        C_CHAT,
+        k,
+        json!({"type": "register", "u_id": u.id}),
+    )
+    .await;
+    const BURST: usize = 150;
+    let sends = (0..BURST).map(|i| {
+        let rb = &rb;
+        async move { rb.rep_says(u, k, &format!("突发{i}")).await }
+    });
+    let mut sent = futures_util::future::join_all(sends).await;
+    sent.sort_unstable();
+    let mut got = Vec::new();
+    while got.len() < BURST {
+        let f = customer_on_a.next().await;
+        assert_eq!(f["code"], 200, "{f}");
+        got.extend(ids(&f));
+    }
+    assert_eq!(got, sent, "every message once, in id order");
+    assert!(customer_on_a.lived().await.is_empty());
+
+    let page = reqwest::get(format!("{}/metrics", cl.b.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let samples = crate::ops::parse_metrics(&page);
+    let notifies = crate::ops::value(
+        &samples,
+        "radar_bus_notifications_total",
+        &[("result", "ok")],
+    )
+    .unwrap_or(0.0);
+    let created = crate::ops::value(
+        &samples,
+        "radar_bus_events_total",
+        &[("kind", "message_created")],
+    )
+    .unwrap_or(0.0);
+    assert!(created >= BURST as f64, "{created}");
+    assert!(
+        (1.0..=created).contains(&notifies),
+        "{notifies} NOTIFYs for {created} messages"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
