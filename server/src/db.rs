@@ -167,13 +167,16 @@ impl Db {
     /// pushed message; a later durable commit flushes it along (the WAL is
     /// one sequence), so nothing a durable write saw can be lost.
     pub async fn begin_write_relaxed(&self) -> Result<WriteTx<'_>, sqlx::Error> {
-        let mut w = self.begin_write().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *w.tx)
-                .await?;
+        match self.backend {
+            Backend::Sqlite => self.begin_write().await,
+            // One round trip: the simple-query protocol runs both statements.
+            Backend::Postgres => Ok(WriteTx {
+                tx: self
+                    .begin_detached(Some("BEGIN; SET LOCAL synchronous_commit = off"))
+                    .await?,
+                _guard: None,
+            }),
         }
-        Ok(w)
     }
 
     /// Begins in a task of its own. A caller that goes away (the client

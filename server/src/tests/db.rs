@@ -47,3 +47,34 @@ async fn cancelled_begins_leave_no_open_transaction() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+/// A relaxed write skips the WAL flush wait for its own transaction only: the
+/// pooled connection goes back to durable commits afterwards.
+#[tokio::test]
+async fn relaxed_writes_are_relaxed_for_their_transaction_only() {
+    let url = std::env::var("RADAR_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let db = Db::connect(&url, 1).await.expect("connect");
+    let show = "SELECT current_setting('synchronous_commit')";
+    let mut tx = db.begin_write_relaxed().await.expect("begin");
+    let inside: String = sqlx::query_scalar(show)
+        .fetch_one(&mut **tx)
+        .await
+        .expect("show");
+    tx.commit().await.expect("commit");
+    let after: String = sqlx::query_scalar(show)
+        .fetch_one(&db.pool)
+        .await
+        .expect("show");
+    let mut tx = db.begin_write().await.expect("begin");
+    let durable: String = sqlx::query_scalar(show)
+        .fetch_one(&mut **tx)
+        .await
+        .expect("show");
+    drop(tx);
+    assert_eq!(
+        (inside.as_str(), after.as_str(), durable.as_str()),
+        ("off", "on", "on")
+    );
+    db.pool.close().await;
+}
