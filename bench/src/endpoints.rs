@@ -100,8 +100,7 @@ fn check_answer(status: u16, body: &[u8]) -> Result<(), String> {
     if status != 200 {
         return Err(format!("HTTP {status}"));
     }
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| format!("not an envelope: {e}"))?;
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("not an envelope: {e}"))?;
     match v.get("code").and_then(Value::as_i64) {
         Some(200) => Ok(()),
         c => Err(format!("envelope code {c:?}")),
@@ -316,7 +315,14 @@ async fn measure(
         check_answer(status, &body).map_err(|e| format!("{}: {e}", which.name()))?;
     }
     let client = load::client(plan.concurrency)?;
-    load::closed_loop(mix.clone(), &client, plan.concurrency, plan.warmup, u64::MAX).await;
+    load::closed_loop(
+        mix.clone(),
+        &client,
+        plan.concurrency,
+        plan.warmup,
+        u64::MAX,
+    )
+    .await;
     let cpu = CpuMeter::start(server.pid);
     let stats = load::closed_loop(
         mix,
@@ -412,10 +418,7 @@ pub async fn run(plan: &ReadPlan, server: &ServerProc, pairs: &[Pair]) -> Result
 /// The targets of this scenario, for the report's list.
 pub fn targets(backend: &str, sc: &Value, concurrency: usize) -> Vec<Value> {
     let mut out = Vec::new();
-    let Some(runs) = sc
-        .pointer("/endpoints/endpoints")
-        .and_then(Value::as_array)
-    else {
+    let Some(runs) = sc.pointer("/endpoints/endpoints").and_then(Value::as_array) else {
         return out;
     };
     let t = |name: String, value: Option<f64>, limit: f64, at_most: bool| {
@@ -471,7 +474,11 @@ pub fn table_rows(v: &Value) -> Vec<(String, String, String)> {
             ));
         }
         let w = &v["wrk"];
-        if let Some(why) = w.get("skipped").or_else(|| w.get("error")).and_then(Value::as_str) {
+        if let Some(why) = w
+            .get("skipped")
+            .or_else(|| w.get("error"))
+            .and_then(Value::as_str)
+        {
             s.push_str(&format!("; wrk: {why}"));
         } else if w.get("req_per_sec").is_some() {
             s.push_str(&format!(
@@ -539,7 +546,10 @@ pub fn problems(v: &Value) -> Vec<String> {
             ));
         }
         if n("/wrk/errors") > 0.0 {
-            p.push(format!("{name}: wrk saw {} failed requests", n("/wrk/errors")));
+            p.push(format!(
+                "{name}: wrk saw {} failed requests",
+                n("/wrk/errors")
+            ));
         }
         if let Some(e) = r.pointer("/wrk/error").and_then(Value::as_str) {
             p.push(format!("{name}: wrk: {e}"));
@@ -603,11 +613,26 @@ Transfer/sec:      9.09MB
                 .map(|x| x["pass"].clone())
         };
         assert_eq!(t.len(), 6);
-        assert_eq!(pass("customer query_num req/s ≥ 0.5× baseline (64 connections, radar-bench)"), Some(json!(true)));
-        assert_eq!(pass("customer query_num p99 ≤ 2× baseline p99 (64 connections, radar-bench)"), Some(json!(false)));
-        assert_eq!(pass("customer query_num req/s ≥ 0.5× baseline (64 connections, wrk)"), Some(json!(false)));
-        assert_eq!(pass("tongxunlu first page req/s ≥ 0.3× baseline (64 connections, radar-bench)"), Some(json!(true)));
-        assert_eq!(pass("tongxunlu first page req/s ≥ 0.3× baseline (64 connections, wrk)"), Some(Value::Null));
+        assert_eq!(
+            pass("customer query_num req/s ≥ 0.5× baseline (64 connections, radar-bench)"),
+            Some(json!(true))
+        );
+        assert_eq!(
+            pass("customer query_num p99 ≤ 2× baseline p99 (64 connections, radar-bench)"),
+            Some(json!(false))
+        );
+        assert_eq!(
+            pass("customer query_num req/s ≥ 0.5× baseline (64 connections, wrk)"),
+            Some(json!(false))
+        );
+        assert_eq!(
+            pass("tongxunlu first page req/s ≥ 0.3× baseline (64 connections, radar-bench)"),
+            Some(json!(true))
+        );
+        assert_eq!(
+            pass("tongxunlu first page req/s ≥ 0.3× baseline (64 connections, wrk)"),
+            Some(Value::Null)
+        );
     }
 
     #[test]

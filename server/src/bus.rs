@@ -215,7 +215,12 @@ impl Inner {
         metrics::counter!(crate::telemetry::BUS_EVENTS, "kind" => ev.kind()).increment(1);
         // Observers are only added at start; a panic in one cannot leave the
         // list inconsistent.
-        for o in self.observers.read().unwrap_or_else(|e| e.into_inner()).iter() {
+        for o in self
+            .observers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             (o.0)(&ev);
         }
         {

@@ -202,7 +202,10 @@ async fn check(rest: &Rest, truth: &Truth<'_>, w: &World) -> Result<(), String> 
         let r = rest.get(S_BADGE_REST, u, "").await;
         let want = truth.badge(u.id).await;
         if code(&r) != 200 || r["data"]["chatinfo_count"] != want {
-            return Err(format!("{}: rep {} badge {r}, database {want}", rest.base, u.id));
+            return Err(format!(
+                "{}: rep {} badge {r}, database {want}",
+                rest.base, u.id
+            ));
         }
         if r["data"]["company_id"] != w.company {
             return Err(format!("{}: rep {} company {r}", rest.base, u.id));
@@ -378,12 +381,18 @@ async fn warm_query_num_needs_no_database(b: Backend) {
     rest.customer_says(&k, &u, "三").await;
     let uq = format!("u_id={}", u.id);
     let kq = format!("customer_id={}", k.id);
-    assert_eq!(rest.get(S_BADGE_REST, &u, "").await["data"]["chatinfo_count"], 2);
+    assert_eq!(
+        rest.get(S_BADGE_REST, &u, "").await["data"]["chatinfo_count"],
+        2
+    );
     assert_eq!(ids(&rest.get(S_GET, &u, &kq).await).len(), 2);
     // Warm: the second round is answered from memory.
     for _ in 0..2 {
         assert_eq!(rest.get(C_NUM, &k, &uq).await["data"]["chatinfo_count"], 1);
-        assert_eq!(rest.get(S_BADGE_REST, &u, "").await["data"]["chatinfo_count"], 0);
+        assert_eq!(
+            rest.get(S_BADGE_REST, &u, "").await["data"]["chatinfo_count"],
+            0
+        );
         assert_eq!(ids(&rest.get(S_GET, &u, &kq).await), Vec::<i64>::new());
     }
     let company: i64 = sqlx::query_scalar("SELECT company_id FROM sales_user WHERE id = $1")
@@ -393,10 +402,17 @@ async fn warm_query_num_needs_no_database(b: Backend) {
         .expect("company");
     app.st.db.pool.close().await;
     let r = rest.get(C_NUM, &k, &uq).await;
-    assert_eq!((code(&r), &r["data"]["chatinfo_count"]), (200, &json!(1)), "{r}");
+    assert_eq!(
+        (code(&r), &r["data"]["chatinfo_count"]),
+        (200, &json!(1)),
+        "{r}"
+    );
     let r = rest.get(S_BADGE_REST, &u, "").await;
     assert_eq!(code(&r), 200, "{r}");
-    assert_eq!(r["data"], json!({"chatinfo_count": 0, "company_id": company}));
+    assert_eq!(
+        r["data"],
+        json!({"chatinfo_count": 0, "company_id": company})
+    );
     let r = rest.get(S_GET, &u, &kq).await;
     assert_eq!(code(&r), 200, "{r}");
     assert_eq!(r["data"]["ret_data"], json!([]));
@@ -453,7 +469,9 @@ async fn read_model_stays_exact_across_instances() {
 }
 
 async fn readyz(base: &str) -> (u16, String) {
-    let r = reqwest::get(format!("{base}/readyz")).await.expect("readyz");
+    let r = reqwest::get(format!("{base}/readyz"))
+        .await
+        .expect("readyz");
     (r.status().as_u16(), r.text().await.unwrap_or_default())
 }
 
@@ -513,11 +531,32 @@ async fn listener_outage_bypasses_the_read_model() {
 
     for (n, (u, k)) in w.related_pairs().into_iter().enumerate() {
         ra.rep_says(&u, &k, &format!("断线时 {n}")).await;
-        exact(&rb, &truth, w, seed, &format!("rep send {n} on A, B not listening")).await;
+        exact(
+            &rb,
+            &truth,
+            w,
+            seed,
+            &format!("rep send {n} on A, B not listening"),
+        )
+        .await;
         ra.customer_says(&k, &u, &format!("断线时 {n}")).await;
-        exact(&rb, &truth, w, seed, &format!("customer send {n} on A, B not listening")).await;
+        exact(
+            &rb,
+            &truth,
+            w,
+            seed,
+            &format!("customer send {n} on A, B not listening"),
+        )
+        .await;
         ra.get(C_GET, &k, &format!("u_id={}", u.id)).await;
-        exact(&rb, &truth, w, seed, &format!("customer read {n} on A, B not listening")).await;
+        exact(
+            &rb,
+            &truth,
+            w,
+            seed,
+            &format!("customer read {n} on A, B not listening"),
+        )
+        .await;
     }
 
     sqlx::query(&format!("ALTER DATABASE {dbname} ALLOW_CONNECTIONS true"))

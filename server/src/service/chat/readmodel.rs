@@ -163,9 +163,7 @@ impl ReadModel {
     fn shard(&self, i: usize) -> MutexGuard<'_, Shard> {
         // Every operation under the lock is a single map update, so a panic
         // cannot leave a shard inconsistent.
-        self.0.shards[i]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.0.shards[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn next_generation(&self) -> u64 {
@@ -271,7 +269,9 @@ impl ReadModel {
         if let Some(g) = t.0 {
             let mut s = self.shard(shard_of(&key));
             if s.pairs.get(&key).is_some_and(|slot| {
-                slot.generation == g && slot.customer_unread.is_none() && slot.pending == [None, None]
+                slot.generation == g
+                    && slot.customer_unread.is_none()
+                    && slot.pending == [None, None]
             }) {
                 s.pairs.remove(&key);
             }
@@ -280,7 +280,11 @@ impl ReadModel {
     }
 
     fn count_fill(&self, stored: bool) {
-        let c = if stored { &self.0.fills } else { &self.0.misses };
+        let c = if stored {
+            &self.0.fills
+        } else {
+            &self.0.misses
+        };
         c.fetch_add(1, Ordering::Relaxed);
     }
 
