@@ -19,6 +19,15 @@ if ! command -v wasm-bindgen >/dev/null || ! wasm-bindgen --version | grep -q "$
   cargo install wasm-bindgen-cli --version "$want_wb"
 fi
 
+# radar-bench's endpoints scenario also drives load with wrk (BENCHMARKS.md);
+# without it that part of the run is skipped with the reason in the report.
+if ! command -v wrk >/dev/null; then
+  log "installing wrk (radar-bench's external load generator)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq wrk >/dev/null
+fi
+
 if [ "${1:-}" = "--browser" ]; then
   # Chromium, plus fonts so that screenshots show Chinese text and emoji
   # instead of empty boxes.

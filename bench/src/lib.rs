@@ -4,6 +4,7 @@
 //! writes a JSON report plus a short table. See BENCHMARKS.md.
 
 pub mod baseline;
+pub mod endpoints;
 pub mod fixtures;
 pub mod load;
 pub mod procs;
@@ -27,6 +28,8 @@ pub enum Scenario {
     Baseline,
     RestRead,
     RestWrite,
+    /// Each polling read alone against the baseline (and with wrk).
+    Endpoints,
     Push,
     Idle,
 }
@@ -44,7 +47,7 @@ pub struct BenchArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "baseline,rest-read,rest-write,idle,push"
+        default_value = "baseline,rest-read,rest-write,endpoints,idle,push"
     )]
     pub scenarios: Vec<Scenario>,
     /// Databases to run every scenario on, each fresh.
@@ -135,6 +138,7 @@ impl Plan {
             Scenario::Baseline,
             Scenario::RestRead,
             Scenario::RestWrite,
+            Scenario::Endpoints,
             Scenario::Idle,
             Scenario::Push,
         ];
@@ -243,6 +247,7 @@ pub fn scenario_name(s: Scenario) -> &'static str {
         Scenario::Baseline => "baseline",
         Scenario::RestRead => "rest-read",
         Scenario::RestWrite => "rest-write",
+        Scenario::Endpoints => "endpoints",
         Scenario::Push => "push",
         Scenario::Idle => "idle",
     }
@@ -423,6 +428,22 @@ async fn backend_inner(
                 scen.insert("server".into(), json!({"error": e}));
             }
         }
+    }
+
+    if plan.has(Scenario::Endpoints) {
+        step("endpoints");
+        let v = match server_for(plan, db, &target, "radar").await {
+            Ok(s) => {
+                let r = endpoints::run(&plan.read, &s, &fx.rest_pairs).await;
+                if target.is_none() {
+                    finish_server(s, r).await
+                } else {
+                    r
+                }
+            }
+            Err(e) => Err(e),
+        };
+        scen.insert("endpoints".into(), outcome(v));
     }
 
     if plan.has(Scenario::Idle) || plan.has(Scenario::Push) {

@@ -78,6 +78,7 @@ pub fn targets(backends: &Map<String, Value>, concurrency: usize) -> Vec<Value> 
                 ));
             }
         }
+        out.extend(super::endpoints::targets(name, &sc, concurrency));
         if let Some(rw) = sc.get("rest-write") {
             let missing = num(rw, "/verification/missing")
                 .zip(num(rw, "/verification/duplicate_ids"))
@@ -201,6 +202,10 @@ pub fn problems(report: &Value) -> Vec<String> {
                                 ));
                             }
                         }
+                    }
+                    "endpoints" => {
+                        let found = super::endpoints::problems(r);
+                        p.extend(found.into_iter().map(|e| format!("{at} {e}")));
                     }
                     "push" | "idle" => {
                         if r.get("skipped").is_some() {
@@ -370,6 +375,16 @@ pub fn table(report: &Value) -> String {
                 )
             });
             row(&mut rows, b, "rest-write", cfg, res);
+        }
+        if let Some(v) = sc.get("endpoints") {
+            match failure(v) {
+                Some(f) => row(&mut rows, b, "endpoints", String::new(), f),
+                None => {
+                    for (label, cfg, res) in super::endpoints::table_rows(v) {
+                        row(&mut rows, b, &label, cfg, res);
+                    }
+                }
+            }
         }
         for name in ["idle", "push"] {
             let runs: Vec<Value> = match sc.get(name) {

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -147,8 +147,8 @@ struct Inner {
     origin: u64,
     closing: watch::Sender<bool>,
     sockets: watch::Sender<usize>,
-    /// Runs on every delivered event before any subscriber is woken.
-    observer: OnceLock<Observer>,
+    /// Run on every delivered event before any subscriber is woken.
+    observers: RwLock<Vec<Observer>>,
     /// Moves when a rep's first socket authenticates or last one goes
     /// (a `Credential(Sales, _)` key gains its first or loses its last
     /// subscriber): presence is published from it (`service::notify`).
@@ -164,7 +164,8 @@ struct Slot {
 }
 
 /// A synchronous hook on delivery (the token cache drops a rotated token with
-/// it, so a socket woken by the same event already reads the new one).
+/// it, the read model its stale counts, so a socket woken by the same event
+/// already reads the new value).
 struct Observer(Box<dyn Fn(&Event) + Send + Sync>);
 
 impl std::fmt::Debug for Observer {
@@ -222,7 +223,14 @@ impl Inner {
 
     fn deliver(&self, ev: Event) {
         metrics::counter!(crate::telemetry::BUS_EVENTS, "kind" => ev.kind()).increment(1);
-        if let Some(o) = self.observer.get() {
+        // Observers are only added at start; a panic in one cannot leave the
+        // list inconsistent.
+        for o in self
+            .observers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             (o.0)(&ev);
         }
         {
@@ -276,7 +284,7 @@ impl Bus {
                 origin: origin_id(),
                 closing: watch::Sender::new(false),
                 sockets: watch::Sender::new(0),
-                observer: OnceLock::new(),
+                observers: RwLock::new(Vec::new()),
                 reps: watch::Sender::new(0),
             }),
         }
@@ -297,10 +305,13 @@ impl Bus {
         self.inner.deliver(ev);
     }
 
-    /// Sets the hook that sees every event before subscribers are woken
-    /// (once per bus; a second call is ignored).
+    /// Adds a hook that sees every event before subscribers are woken.
     pub fn set_observer(&self, f: impl Fn(&Event) + Send + Sync + 'static) {
-        let _ = self.inner.observer.set(Observer(Box::new(f)));
+        self.inner
+            .observers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Observer(Box::new(f)));
     }
 
     /// Every event, unkeyed. A lagging receiver must treat `Lagged` as `Resync`.
@@ -702,8 +713,11 @@ async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
                         "bus: LISTEN re-established; resyncing local sockets"
                     );
                     backoff = BACKOFF_MIN;
-                    inner.listening.store(true, Ordering::Relaxed);
+                    // Resync first: whoever sees the listener connected again
+                    // (the read model stops bypassing itself) finds what was
+                    // cached before the outage already dropped.
                     inner.deliver(Event::Resync);
+                    inner.listening.store(true, Ordering::Relaxed);
                     l
                 }
                 Err(e) => {

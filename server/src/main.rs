@@ -1,5 +1,8 @@
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = radar::cli::Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()

@@ -329,10 +329,9 @@ async fn seed_articles(
 /// `st` with its own clock standing `ago_ms` in the past, so that seeded
 /// actions carry realistic times; the shared clock is left alone.
 fn past(st: &AppState, ago_ms: i64) -> AppState {
-    let mut p = st.clone();
-    p.clock = Clock::default();
-    p.clock.set_now_ms(st.clock.now_ms() - ago_ms);
-    p
+    let clock = Clock::default();
+    clock.set_now_ms(st.clock.now_ms() - ago_ms);
+    st.with_clock(clock)
 }
 
 /// What the radar saw before the demo started, through the same service

@@ -18,7 +18,7 @@ use crate::error::{
 };
 use crate::extract::{parse_id, Body, Check, Fields, Paging, Query, WHOLE_NUMBER};
 use crate::service::chat::search::MAX_QUERY_CHARS;
-use crate::service::chat::{self, inbox, unread, Outgoing};
+use crate::service::chat::{self, inbox, readmodel, Outgoing};
 use crate::service::display::TimeStyle;
 use crate::AppState;
 
@@ -112,7 +112,7 @@ async fn customer_chat_op(
         }
         (false, "query_num") => {
             let u_id = u_id(IN_DATA_302)?;
-            let n = unread::count(&st, Side::Customer, u_id, customer_id).await?;
+            let n = readmodel::customer_unread(&st, u_id, customer_id).await?;
             ok("查询成功", ChatInfoCount { chatinfo_count: n }).into_response()
         }
         (true, _) => return Err(Error::UnknownOperation.into()),
@@ -243,8 +243,8 @@ async fn inbox_op(
     if oper != "query_num" {
         return Err(Error::UnknownContactOperation.into());
     }
-    let chatinfo_count = unread::badge(&st, user_id).await?;
-    let company_id = chat::company_of_user(&st, user_id).await?;
+    let chatinfo_count = readmodel::badge(&st, user_id).await?;
+    let company_id = readmodel::company_of_user(&st, user_id).await?;
     ok(
         "查询成功",
         BadgeCount {

@@ -20,6 +20,7 @@ mod notify;
 mod openapi;
 mod ops;
 mod radar_flow;
+mod read_model;
 mod search;
 mod security;
 mod signin;

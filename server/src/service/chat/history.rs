@@ -93,7 +93,14 @@ async fn getmsg<T: Serialize>(
     customer_id: i64,
     item: impl Fn(&Pair, &MessageRow) -> T,
 ) -> Result<Unread<T>, Error> {
+    let ticket = match st.reads.pending(st, side, user_id, customer_id) {
+        Ok(()) => return Ok(Unread::default()),
+        Err(t) => t,
+    };
     let (p, rows) = pending(st, side, user_id, customer_id).await?;
+    if rows.is_empty() {
+        st.reads.nothing_pending(side, user_id, customer_id, ticket);
+    }
     let (items, last) = within_bytes(rows.iter().map(|m| (m.id, item(&p, m))), GETMSG_MAX_BYTES);
     if let Some(last) = last {
         mark_read(st, &p, side, last).await?;

@@ -10,13 +10,15 @@
 //! * [`search`] — finding messages of the rep's conversations by their text;
 //! * [`deliver`] — what the chat and count sockets are sent, and which reads
 //!   their deliveries mark;
-//! * [`shared`] — the badge and inbox page shared by a rep's sockets.
+//! * [`shared`] — the badge and inbox page shared by a rep's sockets;
+//! * [`readmodel`] — unread counts and badges kept in memory for polling.
 
 pub mod deliver;
 pub mod history;
 pub mod inbox;
 pub mod message;
 pub mod pair;
+pub mod readmodel;
 pub mod search;
 pub mod send;
 pub mod shared;

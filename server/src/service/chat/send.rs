@@ -193,6 +193,7 @@ async fn store(st: &AppState, p: &Pair, from: Side, out: &Outgoing) -> Result<Se
     )
     .await?;
     tx.commit().await?;
+    st.reads.changed(p.user_id, p.customer_id);
     if queued {
         st.notify.wake();
     }

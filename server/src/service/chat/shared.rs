@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use app::api::chat::InboxFeed;
 
-use super::{inbox, unread};
+use super::inbox;
 use crate::bus::{Key, Subscription};
 use crate::error::Error;
 use crate::extract::Paging;
@@ -109,7 +109,7 @@ impl RepView {
                 return Ok(n);
             }
         }
-        let n = unread::badge(st, self.user_id).await?;
+        let n = super::readmodel::badge(st, self.user_id).await?;
         self.computed.badges.fetch_add(1, Ordering::Relaxed);
         memo.badge = generation.map(|g| (g, n));
         Ok(n)

@@ -110,6 +110,7 @@ pub async fn mark_read(st: &AppState, p: &Pair, side: Side, up_to_id: i64) -> Re
         .rows_affected();
     tx.commit().await?;
     if n > 0 {
+        st.reads.changed(p.user_id, p.customer_id);
         let (user_id, customer_id) = (p.user_id, p.customer_id);
         st.bus.publish(match side {
             Side::Customer => Event::CustomerRead {
