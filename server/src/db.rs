@@ -295,11 +295,13 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
 /// SQLSTATE: class 08 connection exception, class 53 insufficient resources
 /// (disk full, out of memory, too many connections), 57P01 admin shutdown,
 /// 57P02 crash shutdown, 57P03 cannot connect now (starting up or shutting
-/// down), 25006 read-only transaction (a standby after a failover).
+/// down), 25006 read-only transaction (a standby after a failover), 55000
+/// object not in prerequisite state (a new connection to a database set to
+/// `ALLOW_CONNECTIONS false` during maintenance).
 pub fn postgres_unavailable(code: &str) -> bool {
     code.starts_with("08")
         || code.starts_with("53")
-        || matches!(code, "57P01" | "57P02" | "57P03" | "25006")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "25006" | "55000")
 }
 
 /// SQLite extended result code; the primary code is its low byte: BUSY (5),

@@ -299,6 +299,42 @@ async fn socket_reads(base: &str, customer: bool, u: &Who, k: &Who) -> String {
     )
 }
 
+/// Count sockets (`gongzhonghao_query_info_num`), one per related pair, kept
+/// open through the schedule: their `query_num` answers come from the read
+/// model too.
+#[derive(Default)]
+struct CountSockets(std::collections::BTreeMap<(i64, i64), Ws>);
+
+impl CountSockets {
+    async fn agree(&mut self, base: &str, truth: &Truth<'_>, w: &World) -> Result<(), String> {
+        for (u, k) in w.related_pairs() {
+            let ws = match self.0.entry((u.id, k.id)) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let mut ws = connect(&ws_url(base, C_NUM_WS, &k)).await;
+                    ws.send(json!({"type": "register", "u_id": u.id})).await;
+                    // The register's answer carries the same msg as a query's.
+                    ws.next_where(|f| f["msg"] == "获取成功").await;
+                    e.insert(ws)
+                }
+            };
+            // Live pushes may come first; the answer has its own msg.
+            ws.send(json!({"type": "query_num"})).await;
+            let answer = ws
+                .next_where(|f| f["msg"] == "获取成功" && f["code"] == 200)
+                .await;
+            let want = truth.customer_unread(u.id, k.id).await;
+            if answer["msg_data"]["unread_msg_num"].as_i64() != want {
+                return Err(format!(
+                    "count socket of customer {} with rep {}: {answer}, database {want:?}",
+                    k.id, u.id
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One random step on `rest` (one of the instances); returns what it did.
 async fn step(
     rng: &mut Rng,
@@ -359,9 +395,13 @@ async fn read_model_stays_exact(b: Backend) {
     let rest = Rest::new(&app.base);
     let truth = Truth(&app.st.db.pool);
     exact(&rest, &truth, &w, seed, "setup").await;
+    let mut sockets = CountSockets::default();
     for n in 0..steps() {
         let what = step(&mut rng, &rest, &truth, &app.st, &mut w, n).await;
         exact(&rest, &truth, &w, seed, &format!("step {n}: {what}")).await;
+        if let Err(e) = sockets.agree(&app.base, &truth, &w).await {
+            panic!("seed {seed}, after step {n}: {what}: {e}");
+        }
     }
     // The model answered (a schedule served by the database alone proves nothing).
     let s = app.st.reads.stats();
@@ -508,6 +548,11 @@ async fn listener_outage_bypasses_the_read_model() {
     exact(&ra, &truth, w, seed, "setup").await;
     converges(&rb, &truth, w, seed, "setup").await;
     exact(&rb, &truth, w, seed, "setup, warm").await;
+    // B's request pool must not need a new connection while the database
+    // refuses them: open a few now (they stay idle in the pool).
+    let uq = format!("u_id={}", u.id);
+    let warm = (0..8).map(|_| rb.get(C_HIST, &k, &uq));
+    futures_util::future::join_all(warm).await;
 
     let dbname = two.db.url.rsplit('/').next().expect("db name").to_owned();
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg_admin_url())

@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::json_len;
 use super::message::{customer_item, sales_item, JoinedMessage, MessageRow};
 use super::pair::{Pair, PairRow, PAIR_COLS, PAIR_JOINS};
-use super::unread::{self, mark_read, unread_by, unread_count};
+use super::unread::{mark_read, unread_by, unread_count};
 use crate::bus::{Key, Subscription};
 use crate::error::Error;
 use crate::service::display::TimeStyle;
@@ -407,7 +407,7 @@ impl UnreadFeed {
             user_id,
             customer_id,
         });
-        let n = unread::count(st, Side::Customer, user_id, customer_id).await?;
+        let n = super::readmodel::customer_unread(st, user_id, customer_id).await?;
         let feed = UnreadFeed {
             user_id,
             customer_id,
@@ -423,7 +423,7 @@ impl UnreadFeed {
 
     /// The current count (`query_num`).
     pub async fn current(&mut self, st: &AppState) -> Result<i64, Error> {
-        self.last = unread::count(st, Side::Customer, self.user_id, self.customer_id).await?;
+        self.last = super::readmodel::customer_unread(st, self.user_id, self.customer_id).await?;
         Ok(self.last)
     }
 
