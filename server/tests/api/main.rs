@@ -23,6 +23,7 @@ mod radar_flow;
 mod search;
 mod security;
 mod signin;
+mod static_assets;
 mod web;
 mod webhooks;
 mod ws;
