@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod fixtures;
 pub mod load;
+pub mod pages;
 pub mod procs;
 pub mod report;
 pub mod rest;
@@ -29,6 +30,7 @@ pub enum Scenario {
     RestWrite,
     Push,
     Idle,
+    Pages,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,7 +46,7 @@ pub struct BenchArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "baseline,rest-read,rest-write,idle,push"
+        default_value = "baseline,rest-read,rest-write,idle,push,pages"
     )]
     pub scenarios: Vec<Scenario>,
     /// Databases to run every scenario on, each fresh.
@@ -137,6 +139,7 @@ impl Plan {
             Scenario::RestWrite,
             Scenario::Idle,
             Scenario::Push,
+            Scenario::Pages,
         ];
         let scenarios: Vec<Scenario> = order
             .into_iter()
@@ -245,6 +248,7 @@ pub fn scenario_name(s: Scenario) -> &'static str {
         Scenario::RestWrite => "rest-write",
         Scenario::Push => "push",
         Scenario::Idle => "idle",
+        Scenario::Pages => "pages",
     }
 }
 
@@ -423,6 +427,22 @@ async fn backend_inner(
                 scen.insert("server".into(), json!({"error": e}));
             }
         }
+    }
+
+    if plan.has(Scenario::Pages) {
+        step("pages");
+        let v = match server_for(plan, db, &target, "radar").await {
+            Ok(s) => {
+                let r = pages::run(&s, &fx, plan.smoke).await;
+                if target.is_none() {
+                    finish_server(s, r).await
+                } else {
+                    r
+                }
+            }
+            Err(e) => Err(e),
+        };
+        scen.insert("pages".into(), outcome(v));
     }
 
     if plan.has(Scenario::Idle) || plan.has(Scenario::Push) {
