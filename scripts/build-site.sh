@@ -37,12 +37,6 @@ if [ "$have" != "$want" ]; then
   exit 1
 fi
 
-# leptos's `erase_components`: every component returns a type-erased view
-# instead of its full nested view type, which cuts the WASM by a fifth (fewer
-# monomorphised render/hydrate functions). Only for the WASM target: the
-# server is built as before.
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-} --cfg erase_components"
-
 if [ $release = 1 ]; then
   profile=wasm-release
   cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release

@@ -182,7 +182,7 @@ async fn visit(http: &reqwest::Client, base: &str, path: &str) -> Result<Visit, 
     }
     // The repeat visit: the HTML again, then what the cache cannot answer alone.
     let mut repeat = Tally::default();
-    let (status, h, head, body) = fetch(http, &url, None).await?;
+    let (status, _, head, body) = fetch(http, &url, None).await?;
     if !status.is_success() {
         return Err(format!("GET {path} (repeat): HTTP {status}"));
     }
@@ -190,7 +190,6 @@ async fn visit(http: &reqwest::Client, base: &str, path: &str) -> Result<Visit, 
     repeat.head_bytes += head;
     repeat.body_bytes += body;
     repeat.html_bytes += body;
-    let _ = h;
     for a in linked_assets(&html) {
         match cache.get(&a) {
             Some(c) if c.fresh => repeat.from_cache += 1,
@@ -333,7 +332,7 @@ pub fn table_rows(pages: &Value) -> Vec<(String, String)> {
         };
         let n = |ptr: &str| p.pointer(ptr).and_then(Value::as_u64).unwrap_or(0);
         rows.push((
-            format!("{}", p["path"].as_str().unwrap_or(name)),
+            p["path"].as_str().unwrap_or(name).to_owned(),
             format!(
                 "first visit {} B ({} requests, html {} B, assets {} B); repeat {} B ({} requests, assets {} B, {} from cache, {} × 304)",
                 n("/first_visit/wire_bytes"),
