@@ -522,6 +522,38 @@ async fn dynamic_compression(b: Backend) {
     assert_eq!(ungzip(&body), f.wasm);
 }
 
+/// BREACH: the admin API's answers (which can carry new tokens) are never
+/// compressed, even when large; the same size elsewhere is.
+async fn admin_api_never_compressed(b: Backend) {
+    const TOKEN: &str = "admin-token-for-the-compression-test-0123456789";
+    let app = spawn_with(b, |c| {
+        c.admin_token = Some(radar::config::Secret(TOKEN.into()));
+    })
+    .await;
+    // An unknown 1,500-character key: the refusal names it, so it is large.
+    let body = format!("{{\"name\":\"x\",\"{}\":1}}", "k".repeat(1500));
+    let res = app
+        .http
+        .post(format!("{}/admin/api/v1/companies", app.base))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/json")
+        .header("accept-encoding", "br, gzip")
+        .body(body)
+        .send()
+        .await
+        .expect("admin request");
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let h = res.headers().clone();
+    let bytes = res.bytes().await.expect("body");
+    assert!(
+        bytes.len() > 2 * radar::edge::COMPRESS_MIN_BYTES as usize,
+        "{}",
+        bytes.len()
+    );
+    assert_eq!(hv(&h, "content-encoding"), None);
+    assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_ok());
+}
+
 /// Without a site the pages still render, linking the plain names.
 async fn no_site(b: Backend) {
     let app = spawn_with(b, |c| c.site_root = "/nonexistent/radar-site".into()).await;
@@ -540,6 +572,7 @@ both!(
     head_requests,
     hostile_requests,
     dynamic_compression,
+    admin_api_never_compressed,
     no_site,
 );
 
