@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the web site the server hands out under /pkg: radar.js, radar_bg.wasm and
-# radar.css, into $RADAR_SITE_ROOT (default $CARGO_TARGET_DIR/site).
+# radar.css, each with a brotli (.br) and a gzip (.gz) variant next to it, into
+# $RADAR_SITE_ROOT (default $CARGO_TARGET_DIR/site). The server serves them
+# under content-hashed names as well (server/src/assets.rs).
 #
 #   scripts/build-site.sh            debug WASM (fast to build, ~4 MB)
 #   scripts/build-site.sh --release  size-optimised WASM (wasm-release profile +
@@ -44,6 +46,8 @@ else
 fi
 wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/frontend.wasm"
 
+# No stale variant or snippet of an earlier build may survive.
+rm -rf "$SITE/pkg"
 mkdir -p "$SITE/pkg"
 wasm-bindgen --target web --no-typescript --out-dir "$SITE/pkg" --out-name radar "$wasm"
 
@@ -63,6 +67,22 @@ fi
 cp style/main.css "$SITE/pkg/radar.css"
 if [ -d public ] && [ -n "$(ls -A public 2>/dev/null)" ]; then cp -r public/. "$SITE/"; fi
 
-raw=$(stat -c %s "$SITE/pkg/radar_bg.wasm")
-gz=$(gzip -9 -c "$SITE/pkg/radar_bg.wasm" | wc -c)
-echo "site built in $SITE ($profile): radar_bg.wasm $raw bytes, $gz gzipped"
+# Precompressed variants (node's zlib: no extra tool). Brotli's best quality
+# takes seconds on the release WASM; the much larger debug WASM gets a quick one.
+quality=11
+[ $release = 1 ] || quality=5
+find "$SITE/pkg" -type f \( -name '*.js' -o -name '*.wasm' -o -name '*.css' \) -print0 |
+  xargs -0 node -e '
+    const fs = require("fs"), zlib = require("zlib");
+    const q = Number(process.argv[1]);
+    for (const f of process.argv.slice(2)) {
+      const b = fs.readFileSync(f);
+      fs.writeFileSync(f + ".br", zlib.brotliCompressSync(b, { params: {
+        [zlib.constants.BROTLI_PARAM_QUALITY]: q,
+        [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length } }));
+      fs.writeFileSync(f + ".gz", zlib.gzipSync(b, { level: 9 }));
+    }' "$quality"
+
+size() { stat -c %s "$1"; }
+w="$SITE/pkg/radar_bg.wasm"
+echo "site built in $SITE ($profile): radar_bg.wasm $(size "$w") bytes, $(size "$w.br") brotli, $(size "$w.gz") gzip"

@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod endpoints;
 pub mod fixtures;
 pub mod load;
+pub mod pages;
 pub mod procs;
 pub mod report;
 pub mod rest;
@@ -32,6 +33,7 @@ pub enum Scenario {
     Endpoints,
     Push,
     Idle,
+    Pages,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,7 +49,7 @@ pub struct BenchArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "baseline,rest-read,rest-write,endpoints,idle,push"
+        default_value = "baseline,rest-read,rest-write,endpoints,idle,push,pages"
     )]
     pub scenarios: Vec<Scenario>,
     /// Databases to run every scenario on, each fresh.
@@ -141,6 +143,7 @@ impl Plan {
             Scenario::Endpoints,
             Scenario::Idle,
             Scenario::Push,
+            Scenario::Pages,
         ];
         let scenarios: Vec<Scenario> = order
             .into_iter()
@@ -250,6 +253,7 @@ pub fn scenario_name(s: Scenario) -> &'static str {
         Scenario::Endpoints => "endpoints",
         Scenario::Push => "push",
         Scenario::Idle => "idle",
+        Scenario::Pages => "pages",
     }
 }
 
@@ -444,6 +448,22 @@ async fn backend_inner(
             Err(e) => Err(e),
         };
         scen.insert("endpoints".into(), outcome(v));
+    }
+
+    if plan.has(Scenario::Pages) {
+        step("pages");
+        let v = match server_for(plan, db, &target, "radar").await {
+            Ok(s) => {
+                let r = pages::run(&s, &fx, plan.smoke).await;
+                if target.is_none() {
+                    finish_server(s, r).await
+                } else {
+                    r
+                }
+            }
+            Err(e) => Err(e),
+        };
+        scen.insert("pages".into(), outcome(v));
     }
 
     if plan.has(Scenario::Idle) || plan.has(Scenario::Push) {

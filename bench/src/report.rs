@@ -139,6 +139,9 @@ pub fn targets(backends: &Map<String, Value>, concurrency: usize) -> Vec<Value> 
                 true,
             ));
         }
+        if let Some(p) = sc.get("pages") {
+            out.extend(crate::pages::targets(name, p));
+        }
     }
     out
 }
@@ -432,6 +435,16 @@ pub fn table(report: &Value) -> String {
                 row(&mut rows, b, &label, cfg, res);
             }
         }
+        if let Some(v) = sc.get("pages") {
+            match failure(v) {
+                Some(f) => row(&mut rows, b, "pages", String::new(), f),
+                None => {
+                    for (cfg, res) in crate::pages::table_rows(v) {
+                        row(&mut rows, b, "pages", cfg, res);
+                    }
+                }
+            }
+        }
     }
     let widths: Vec<usize> = (0..3)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -484,8 +497,13 @@ pub fn table(report: &Value) -> String {
             .and_then(Value::as_f64)
             .map(|v| v.to_string())
             .unwrap_or_else(|| "not measured".into());
+        let skipped = t
+            .get("skipped")
+            .and_then(Value::as_str)
+            .map(|why| format!(" (target skipped: {why})"))
+            .unwrap_or_default();
         s.push_str(&format!(
-            "  {flag}  {:<9} {}: {value}\n",
+            "  {flag}  {:<9} {}: {value}{skipped}\n",
             t.get("backend").and_then(Value::as_str).unwrap_or(""),
             t.get("target").and_then(Value::as_str).unwrap_or(""),
         ));

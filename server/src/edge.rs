@@ -23,6 +23,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::{Layer, Service, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -157,6 +159,8 @@ pub fn layers(router: Router, net: &NetConfig) -> Router {
     let limit = net.request_timeout;
     let cors = cors_layer(&net.cors_origins);
     router
+        .layer(compression())
+        .layer(axum::middleware::from_fn(no_compression_for_secrets))
         .layer(axum::middleware::from_fn(read_api_body))
         .layer(axum::middleware::from_fn(move |req, next| {
             request_timeout(limit, req, next)
@@ -174,6 +178,44 @@ pub fn layers(router: Router, net: &NetConfig) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(axum::middleware::from_fn(crate::telemetry::access))
+}
+
+/// Answers smaller than this go out as they are: compressing them saves
+/// less than it costs.
+pub const COMPRESS_MIN_BYTES: u16 = 1024;
+
+/// On-the-fly brotli/gzip (tower-http's default levels: brotli 4, gzip 6) for
+/// HTML pages and JSON answers of at least [`COMPRESS_MIN_BYTES`] (a streamed
+/// page has no known size and always qualifies). Everything else is left
+/// alone: the `/pkg` files carry their own precompressed variants (and a
+/// `Content-Encoding`, which the layer never touches), `/media` is images and
+/// video, a WebSocket's 101 has no body.
+fn compression() -> CompressionLayer<impl Predicate> {
+    let html_or_json =
+        |_: StatusCode, _: http::Version, h: &http::HeaderMap, _: &http::Extensions| {
+            let ct = h
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let ct = ct.split(';').next().unwrap_or_default().trim();
+            ct.eq_ignore_ascii_case("text/html") || ct.eq_ignore_ascii_case("application/json")
+        };
+    CompressionLayer::new().compress_when(SizeAbove::new(COMPRESS_MIN_BYTES).and(html_or_json))
+}
+
+/// BREACH: a compressed answer can leak a secret it carries when an attacker
+/// can both make the victim's client send requests with text of the
+/// attacker's choosing and watch the answers' sizes. The pages and the REST
+/// API carry no ambient credential (no cookies: rep and customer tokens live
+/// in the URL fragment and sign each request), so a forged request cannot
+/// draw a secret into an answer. The admin API is the one place whose answers
+/// hold secrets (new tokens, webhook secrets); it is called by other servers,
+/// answers are small, and it is simply never compressed.
+async fn no_compression_for_secrets(mut req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with(crate::rest::admin::PREFIX) {
+        req.headers_mut().remove(header::ACCEPT_ENCODING);
+    }
+    next.run(req).await
 }
 
 /// Reads an API request's whole body before it is routed. A request can be

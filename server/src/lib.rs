@@ -1,5 +1,6 @@
 //! Radar: the sales CRM and live chat server.
 
+pub mod assets;
 pub mod auth;
 pub mod bus;
 pub mod cli;
@@ -64,6 +65,8 @@ pub struct Shared {
     pub clock: Clock,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
+    /// The files under `/pkg` (`assets`).
+    pub site: Arc<assets::Site>,
     pub tokens: auth::TokenCache,
     pub writes: limit::WriteLimiter,
     /// The badge and inbox page shared by each rep's sockets.
@@ -91,7 +94,9 @@ impl AppState {
         if db.backend == db::Backend::Postgres {
             bus.start_postgres(&config.database_url).await?;
         }
-        let leptos_options = web::leptos_options(&config.site_root, config.addr);
+        let site = Arc::new(web::load_site(&config.site_root));
+        let leptos_options =
+            web::leptos_options(&config.site_root, config.addr, site.output_name());
         let tokens = auth::TokenCache::following(&bus);
         let reads = service::chat::readmodel::ReadModel::following(&bus);
         let writes = limit::WriteLimiter::new(config.write_burst, config.write_rate);
@@ -111,6 +116,7 @@ impl AppState {
             clock: Clock::default(),
             config: Arc::new(config),
             leptos_options,
+            site,
             tokens,
             writes,
             rep_views: service::chat::RepViews::default(),

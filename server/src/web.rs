@@ -1,10 +1,11 @@
 //! The leptos pages (SSR, hydrated by the WASM bundle) and the static site files
-//! under `/pkg`: embedded in the binary when it was built with
+//! under `/pkg` (`crate::assets`): embedded in the binary when it was built with
 //! `RADAR_EMBED_SITE=<site dir>` (see build.rs), else read from `RADAR_SITE_ROOT`.
 
 use app::ui::server_fns::HeadSource;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
+use axum::http::HeaderMap;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,17 +15,23 @@ use futures_util::StreamExt;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower::ServiceExt;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeFile;
 
+use crate::assets::{self, Site};
 use crate::AppState;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_site.rs"));
 }
 
-pub fn leptos_options(site_root: &str, addr: std::net::SocketAddr) -> LeptosOptions {
+/// `output_name` is `radar.<hash>` when the bundle is there (`Site::output_name`).
+pub fn leptos_options(
+    site_root: &str,
+    addr: std::net::SocketAddr,
+    output_name: &str,
+) -> LeptosOptions {
     LeptosOptions::builder()
-        .output_name("radar")
+        .output_name(output_name)
         .site_root(site_root)
         .site_pkg_dir("pkg")
         .site_addr(addr)
@@ -36,35 +43,18 @@ pub fn site_embedded() -> bool {
     !embedded::FILES.is_empty()
 }
 
-fn content_type(path: &str) -> &'static str {
-    match path.rsplit('.').next() {
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css; charset=utf-8",
-        Some("html") => "text/html; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("ico") => "image/x-icon",
-        _ => "application/octet-stream",
-    }
+/// The `/pkg` files: the embedded ones, else those under `site_root`.
+pub fn load_site(site_root: &str) -> Site {
+    Site::load(site_root, embedded::FILES)
 }
 
-async fn embedded_pkg(Path(path): Path<String>) -> Response {
-    let key = format!("pkg/{path}");
-    match embedded::FILES.iter().find(|(name, _)| *name == key) {
-        Some((name, bytes)) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(content_type(name)),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            ],
-            *bytes,
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+async fn pkg(
+    State(site): State<std::sync::Arc<Site>>,
+    Path(path): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    site.respond(&path, &method, &headers)
 }
 
 async fn not_found(
@@ -79,9 +69,10 @@ async fn not_found(
     }
     let req = Request::from_parts(parts, body);
     let options = st.leptos_options.clone();
+    let css = st.site.css_href().to_owned();
     let mut res = leptos_axum::handle_response_inner(
         context,
-        move || app::ui::shell(options),
+        move || app::ui::shell(options, css),
         req,
         |app, chunks, _supports_ooo| {
             Box::pin(async move {
@@ -184,6 +175,12 @@ fn page_headers() {
     if let Ok(v) = HeaderValue::from_str(&page_csp(&nonce, host)) {
         res.insert_header(header::CONTENT_SECURITY_POLICY, v);
     }
+    // The page names content-hashed assets: it must be revalidated so a
+    // new build's names reach the browser.
+    res.insert_header(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(assets::NO_CACHE),
+    );
 }
 
 /// A file of the site root that the build copied from `public/`.
@@ -199,7 +196,7 @@ async fn public_file(site_root: &str, req: Request) -> Option<Response> {
             (
                 [(
                     header::CONTENT_TYPE,
-                    HeaderValue::from_static(content_type(name)),
+                    HeaderValue::from_static(assets::content_type(name)),
                 )],
                 *bytes,
             )
@@ -226,22 +223,20 @@ pub fn routes(state: &AppState) -> (Router<AppState>, Vec<String>) {
         page_headers();
     };
     let opts = state.leptos_options.clone();
+    let css = state.site.css_href().to_owned();
     let not_found_context = context.clone();
     let router = Router::new()
-        .leptos_routes_with_context(state, routes, context, move || app::ui::shell(opts.clone()))
+        .leptos_routes_with_context(state, routes, context, move || {
+            app::ui::shell(opts.clone(), css.clone())
+        })
         .layer(axum::middleware::from_fn(server_fn_bad_input))
         // Only the files of `public/` from the site root; any other path
         // renders the app's own "页面不存在" page with HTTP 404.
         .fallback(move |State(st): State<AppState>, req: Request| {
             not_found(st, req, not_found_context.clone())
         });
-    let router = if site_embedded() {
-        router.route("/pkg/{*path}", get(embedded_pkg))
-    } else {
-        router.nest_service(
-            "/pkg",
-            ServeDir::new(format!("{}/pkg", state.config.site_root)),
-        )
-    };
+    // Every file, hashed or not, embedded or read from the site root, goes
+    // through the same in-memory table (`assets::Site`).
+    let router = router.route("/pkg/{*path}", get(pkg));
     (router, patterns)
 }

@@ -3,6 +3,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::domain::FieldErrors;
 
@@ -159,23 +160,24 @@ pub enum Failure {
     Transport(String),
 }
 
-#[derive(Deserialize)]
-struct Code {
-    code: i64,
-}
-
 /// Reads an answer: the typed envelope of a 200, or the refusal. A body that
 /// fits neither is a transport failure, so a renamed key surfaces here instead
 /// of as an empty screen.
 pub fn read_answer<T: DeserializeOwned + Default>(body: &str) -> Result<Envelope<T>, Failure> {
-    let head: Code = serde_json::from_str(body).map_err(|e| Failure::Transport(e.to_string()))?;
+    let head: Head = serde_json::from_str(body).map_err(|e| Failure::Transport(e.to_string()))?;
     if head.code == 200 {
-        let env: Envelope<T, serde::de::IgnoredAny> =
-            serde_json::from_str(body).map_err(|e| Failure::Transport(e.to_string()))?;
+        // `data` is decoded on its own: one envelope decoder for every `T`
+        // instead of one per `T`, which the WASM bundle would carry each time.
+        let data = match head.data {
+            Some(raw) => {
+                serde_json::from_str(raw.get()).map_err(|e| Failure::Transport(e.to_string()))?
+            }
+            None => T::default(),
+        };
         Ok(Envelope {
-            code: env.code,
-            msg: env.msg,
-            data: env.data,
+            code: head.code,
+            msg: head.msg,
+            data,
             note: Empty {},
         })
     } else {
@@ -184,4 +186,18 @@ pub fn read_answer<T: DeserializeOwned + Default>(body: &str) -> Result<Envelope
             .map_err(|e| Failure::Transport(e.to_string()))
             .and_then(Err)
     }
+}
+
+/// An answer's envelope with `data` still undecoded (`None`: no `data` key).
+#[derive(Deserialize)]
+struct Head<'a> {
+    code: i64,
+    msg: Msg,
+    #[serde(borrow, default, deserialize_with = "raw")]
+    data: Option<&'a RawValue>,
+}
+
+/// `data` as it is, `null` included (so it decodes into `T` like any value).
+fn raw<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }

@@ -13,7 +13,7 @@ pub mod live;
 pub mod server_fns;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::params::Params;
 use leptos_router::{path, SsrMode};
@@ -31,7 +31,10 @@ pub fn route_id() -> Option<i64> {
         .filter(|i| *i > 0)
 }
 
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The HTML document around [`App`]; `stylesheet` is the URL of the site's
+/// CSS (content-hashed by the server), linked here rather than from `App` so
+/// the browser never needs to know it.
+pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="zh-CN">
@@ -39,6 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
                 <meta name="theme-color" content="#1677ff"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -56,7 +60,6 @@ pub fn App() -> impl IntoView {
     // the end-to-end tests wait for before they click.
     Effect::new(move |_| client::mark_hydrated());
     view! {
-        <Stylesheet id="leptos" href="/pkg/radar.css"/>
         <Title text="诸葛雷达"/>
         <Router>
             <main>

@@ -14,6 +14,7 @@ fn defaults_and_smoke_plans() {
     assert_eq!(full.read.concurrency, 64);
     assert_eq!(full.sizes.socket_pairs, 10000);
     assert_eq!(full.scenarios.len(), 6);
+    assert!(full.scenarios.contains(&Scenario::Pages));
     let smoke =
         Plan::from_args(&T::parse_from(["t", "--smoke", "--scenarios", "push,rest-read"]).a)
             .expect("plan");

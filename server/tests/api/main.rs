@@ -24,6 +24,7 @@ mod read_model;
 mod search;
 mod security;
 mod signin;
+mod static_assets;
 mod web;
 mod webhooks;
 mod ws;
