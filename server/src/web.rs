@@ -49,12 +49,12 @@ pub fn load_site(site_root: &str) -> Site {
 }
 
 async fn pkg(
-    State(site): State<std::sync::Arc<Site>>,
+    State(st): State<AppState>,
     Path(path): Path<String>,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    site.respond(&path, &method, &headers)
+    st.site.respond(&path, &method, &headers)
 }
 
 async fn not_found(
