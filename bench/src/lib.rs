@@ -9,6 +9,7 @@ pub mod load;
 pub mod procs;
 pub mod report;
 pub mod rest;
+pub mod scaling;
 pub mod sockets;
 pub mod stats;
 pub mod sys;
@@ -29,6 +30,7 @@ pub enum Scenario {
     RestWrite,
     Push,
     Idle,
+    Scaling,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,7 +46,7 @@ pub struct BenchArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "baseline,rest-read,rest-write,idle,push"
+        default_value = "baseline,rest-read,rest-write,idle,push,scaling"
     )]
     pub scenarios: Vec<Scenario>,
     /// Databases to run every scenario on, each fresh.
@@ -79,6 +81,9 @@ pub struct BenchArgs {
     /// Upper bound on requests of any one measured run.
     #[arg(long, default_value_t = 2_000_000)]
     pub max_requests: u64,
+    /// Book sizes (customers of one rep) of the scaling scenario.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,50000")]
+    pub scale_n: Vec<usize>,
     /// Tiny everything (about a second per scenario, 50 sockets), for CI.
     #[arg(long)]
     pub smoke: bool,
@@ -118,6 +123,7 @@ pub struct Plan {
     pub push_grace: Duration,
     pub idle_settle: Duration,
     pub idle_cpu_window: Duration,
+    pub scaling: scaling::ScalePlan,
     pub smoke: bool,
     /// The `radar` executable started for every scenario.
     pub radar: PathBuf,
@@ -137,6 +143,7 @@ impl Plan {
             Scenario::RestWrite,
             Scenario::Idle,
             Scenario::Push,
+            Scenario::Scaling,
         ];
         let scenarios: Vec<Scenario> = order
             .into_iter()
@@ -204,6 +211,18 @@ impl Plan {
             push_grace: Duration::from_secs(if smoke { 5 } else { 10 }),
             idle_settle: secs(2, 300),
             idle_cpu_window: secs(5, 500),
+            scaling: scaling::ScalePlan {
+                ns: if smoke {
+                    vec![100, 300]
+                } else {
+                    let mut n: Vec<usize> = a.scale_n.iter().copied().filter(|n| *n > 0).collect();
+                    n.sort_unstable();
+                    n.dedup();
+                    n
+                },
+                samples: if smoke { 5 } else { 30 },
+                warmup: if smoke { 1 } else { 3 },
+            },
             smoke,
             scenarios,
             radar,
@@ -225,6 +244,7 @@ impl Plan {
                 "socket_pairs": self.sizes.socket_pairs,
             },
             "sockets": self.sockets,
+            "scale_n": self.scaling.ns,
         })
     }
 }
@@ -245,6 +265,7 @@ pub fn scenario_name(s: Scenario) -> &'static str {
         Scenario::RestWrite => "rest-write",
         Scenario::Push => "push",
         Scenario::Idle => "idle",
+        Scenario::Scaling => "scaling",
     }
 }
 
@@ -376,6 +397,13 @@ async fn backend_inner(
     target: Option<ServerProc>,
 ) -> Result<Value, String> {
     let mut out = Map::new();
+    let mut scen = Map::new();
+    if plan.scenarios == [Scenario::Scaling] {
+        // Loads its own book; the shared fixtures would only cost time.
+        scen.insert("scaling".into(), scaling_scenario(plan, db, &target).await);
+        out.insert("scenarios".into(), Value::Object(scen));
+        return Ok(Value::Object(out));
+    }
     step("fixtures");
     let st = fixtures::connect(&db.url).await?;
     let fx: Fixtures = fixtures::create(&st, plan.sizes).await?;
@@ -388,7 +416,6 @@ async fn backend_inner(
             "created_in_secs": stats::round3(fx.created_in_secs),
         }),
     );
-    let mut scen = Map::new();
 
     if plan.has(Scenario::Baseline) || plan.has(Scenario::RestRead) || plan.has(Scenario::RestWrite)
     {
@@ -432,8 +459,22 @@ async fn backend_inner(
         }
     }
     st.db.pool.close().await;
+    if plan.has(Scenario::Scaling) {
+        scen.insert("scaling".into(), scaling_scenario(plan, db, &target).await);
+    }
     out.insert("scenarios".into(), Value::Object(scen));
     Ok(Value::Object(out))
+}
+
+/// One rep's book grown to each `--scale-n`, under its own company.
+async fn scaling_scenario(plan: &Plan, db: &BenchDb, target: &Option<ServerProc>) -> Value {
+    step("scaling");
+    match target {
+        Some(_) => {
+            json!({"skipped": "scaling starts a server per book size; not available with --target"})
+        }
+        None => outcome(scaling::run(&plan.scaling, &plan.radar, db).await),
+    }
 }
 
 static ROUND: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);

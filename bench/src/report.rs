@@ -138,6 +138,9 @@ pub fn targets(backends: &Map<String, Value>, concurrency: usize) -> Vec<Value> 
                 true,
             ));
         }
+        if let Some(v) = sc.get("scaling") {
+            super::scaling::targets(name, v, &mut out);
+        }
     }
     out
 }
@@ -415,6 +418,16 @@ pub fn table(report: &Value) -> String {
                     }
                 });
                 row(&mut rows, b, &label, cfg, res);
+            }
+        }
+        if let Some(v) = sc.get("scaling") {
+            match failure(v) {
+                Some(f) => row(&mut rows, b, "scaling", String::new(), f),
+                None => {
+                    for (cfg, res) in super::scaling::rows(v) {
+                        row(&mut rows, b, "scaling", cfg, res);
+                    }
+                }
             }
         }
     }
