@@ -306,6 +306,14 @@ async fn answers_match(app: &TestApp, reps: &[Who], pairs: &[(usize, Who)], at: 
                     .unwrap_or_default();
                 let want_unread: Vec<i64> = old.iter().map(|r| r[1]).collect();
                 assert_eq!(unread, want_unread, "{what}: unread_msg_num");
+                // The last page (read from the end of the index).
+                let last_page = old.len().div_ceil(3);
+                extra[0] = format!("length=3&current_page={last_page}");
+                let v = app
+                    .get("/zhugeleida/qiyeweixin/tongxunlu", rep, &extra.join("&"))
+                    .await;
+                let want: Vec<i64> = old.iter().skip((last_page - 1) * 3).map(|r| r[0]).collect();
+                assert_eq!(ids(&v, "customer_id"), want, "{what}, last page");
                 extra[0] = "length=2&current_page=2".into();
                 let v = app
                     .get("/zhugeleida/qiyeweixin/tongxunlu", rep, &extra.join("&"))

@@ -58,6 +58,16 @@ impl ContactOrder {
             format!("{c} ASC NULLS FIRST, r.id DESC")
         }
     }
+
+    /// [`Self::sql`] exactly reversed (the same index walked backwards).
+    fn reversed_sql(self) -> String {
+        let c = self.column;
+        if self.desc {
+            format!("{c} ASC NULLS FIRST, r.id ASC")
+        } else {
+            format!("{c} DESC NULLS LAST, r.id ASC")
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -201,12 +211,21 @@ pub async fn list(
         if data_count == 0 {
             return Err(Error::NoData);
         }
-        let rows = if paging.offset() >= data_count {
+        let offset = paging.offset();
+        let rows = if offset >= data_count {
             Vec::new()
         } else {
+            // A page nearer the end is read from the end (the same index
+            // backwards), so the index walk is at most half the book.
+            let end = offset.saturating_add(paging.length).min(data_count);
+            let (walk, limit, skip) = if offset > data_count - end {
+                (order.reversed_sql(), end - offset, data_count - end)
+            } else {
+                (order.sql(), paging.length, offset)
+            };
             let sql = format!(
                 "SELECT {cols}, CAST(0 AS BIGINT) AS data_count
-                 FROM (SELECT r.id FROM relation r WHERE {} ORDER BY {order} LIMIT ${n} OFFSET ${}) p
+                 FROM (SELECT r.id FROM relation r WHERE {} ORDER BY {walk} LIMIT ${n} OFFSET ${}) p
                  JOIN relation r ON r.id = p.id
                  {CONTACT_JOINS} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
                  ORDER BY {order}",
@@ -215,8 +234,8 @@ pub async fn list(
                 order = order.sql(),
             );
             w.query_as(&sql)
-                .bind(paging.length)
-                .bind(paging.offset())
+                .bind(limit)
+                .bind(skip)
                 .fetch_all(&st.db.pool)
                 .await?
         };
