@@ -69,11 +69,18 @@ fn requests(base: &str, n: usize, customer_id: i64, rep_id: i64) -> Vec<(String,
             format!("{tx}?{filter}"),
         ));
     }
+    // The last page, and the middle one: the deepest walk there is (a page
+    // nearer the end is read from the end).
     let last = n.div_ceil(10).max(1);
     out.push((
         "tongxunlu deep page (last)".into(),
         true,
         format!("{tx}?current_page={last}"),
+    ));
+    out.push((
+        "tongxunlu deep page (middle)".into(),
+        true,
+        format!("{tx}?current_page={}", last.div_ceil(2)),
     ));
     out.push((
         "contact (inbox)".into(),
@@ -557,5 +564,6 @@ mod tests {
         assert!(names.contains(&"chat/query_num (customer badge)"));
         assert_eq!(names.last(), Some(&"history first page"));
         assert!(r.iter().any(|x| x.2.ends_with("current_page=100")));
+        assert!(r.iter().any(|x| x.2.ends_with("current_page=50")));
     }
 }
