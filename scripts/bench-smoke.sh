@@ -13,7 +13,7 @@ out="${BENCH_SMOKE_OUT:-$CARGO_TARGET_DIR/bench-smoke.json}"
 export RADAR_BENCH_PG_URL="${RADAR_BENCH_PG_URL:-${RADAR_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}}"
 "$CARGO_TARGET_DIR/debug/radar-bench" --smoke --backends sqlite,postgres --out "$out"
 # The report must name every scenario (a result, an error or a reason to skip).
-for s in '"baseline"' '"rest-read"' '"rest-write"' '"endpoints"' '"idle"' '"push"' '"pages"' '"postgres"' '"sqlite"'; do
+for s in '"baseline"' '"rest-read"' '"rest-write"' '"endpoints"' '"idle"' '"push"' '"pages"' '"scaling"' '"postgres"' '"sqlite"'; do
   grep -q "$s" "$out" || { echo "bench smoke: $s missing from $out" >&2; exit 1; }
 done
 echo "bench smoke: ok ($out)"

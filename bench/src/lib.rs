@@ -11,6 +11,7 @@ pub mod pages;
 pub mod procs;
 pub mod report;
 pub mod rest;
+pub mod scaling;
 pub mod sockets;
 pub mod stats;
 pub mod sys;
@@ -34,6 +35,7 @@ pub enum Scenario {
     Push,
     Idle,
     Pages,
+    Scaling,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,7 +51,7 @@ pub struct BenchArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "baseline,rest-read,rest-write,endpoints,idle,push,pages"
+        default_value = "baseline,rest-read,rest-write,endpoints,idle,push,pages,scaling"
     )]
     pub scenarios: Vec<Scenario>,
     /// Databases to run every scenario on, each fresh.
@@ -84,6 +86,9 @@ pub struct BenchArgs {
     /// Upper bound on requests of any one measured run.
     #[arg(long, default_value_t = 2_000_000)]
     pub max_requests: u64,
+    /// Book sizes (customers of one rep) of the scaling scenario.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,50000")]
+    pub scale_n: Vec<usize>,
     /// Tiny everything (about a second per scenario, 50 sockets), for CI.
     #[arg(long)]
     pub smoke: bool,
@@ -123,6 +128,7 @@ pub struct Plan {
     pub push_grace: Duration,
     pub idle_settle: Duration,
     pub idle_cpu_window: Duration,
+    pub scaling: scaling::ScalePlan,
     pub smoke: bool,
     /// The `radar` executable started for every scenario.
     pub radar: PathBuf,
@@ -144,6 +150,7 @@ impl Plan {
             Scenario::Idle,
             Scenario::Push,
             Scenario::Pages,
+            Scenario::Scaling,
         ];
         let scenarios: Vec<Scenario> = order
             .into_iter()
@@ -211,6 +218,18 @@ impl Plan {
             push_grace: Duration::from_secs(if smoke { 5 } else { 10 }),
             idle_settle: secs(2, 300),
             idle_cpu_window: secs(5, 500),
+            scaling: scaling::ScalePlan {
+                ns: if smoke {
+                    vec![100, 300]
+                } else {
+                    let mut n: Vec<usize> = a.scale_n.iter().copied().filter(|n| *n > 0).collect();
+                    n.sort_unstable();
+                    n.dedup();
+                    n
+                },
+                samples: if smoke { 5 } else { 30 },
+                warmup: if smoke { 1 } else { 3 },
+            },
             smoke,
             scenarios,
             radar,
@@ -232,6 +251,7 @@ impl Plan {
                 "socket_pairs": self.sizes.socket_pairs,
             },
             "sockets": self.sockets,
+            "scale_n": self.scaling.ns,
         })
     }
 }
@@ -254,6 +274,7 @@ pub fn scenario_name(s: Scenario) -> &'static str {
         Scenario::Push => "push",
         Scenario::Idle => "idle",
         Scenario::Pages => "pages",
+        Scenario::Scaling => "scaling",
     }
 }
 
@@ -385,6 +406,13 @@ async fn backend_inner(
     target: Option<ServerProc>,
 ) -> Result<Value, String> {
     let mut out = Map::new();
+    let mut scen = Map::new();
+    if plan.scenarios == [Scenario::Scaling] {
+        // Loads its own book; the shared fixtures would only cost time.
+        scen.insert("scaling".into(), scaling_scenario(plan, db, &target).await);
+        out.insert("scenarios".into(), Value::Object(scen));
+        return Ok(Value::Object(out));
+    }
     step("fixtures");
     let st = fixtures::connect(&db.url).await?;
     let fx: Fixtures = fixtures::create(&st, plan.sizes).await?;
@@ -397,7 +425,6 @@ async fn backend_inner(
             "created_in_secs": stats::round3(fx.created_in_secs),
         }),
     );
-    let mut scen = Map::new();
 
     if plan.has(Scenario::Baseline) || plan.has(Scenario::RestRead) || plan.has(Scenario::RestWrite)
     {
@@ -473,8 +500,22 @@ async fn backend_inner(
         }
     }
     st.db.pool.close().await;
+    if plan.has(Scenario::Scaling) {
+        scen.insert("scaling".into(), scaling_scenario(plan, db, &target).await);
+    }
     out.insert("scenarios".into(), Value::Object(scen));
     Ok(Value::Object(out))
+}
+
+/// One rep's book grown to each `--scale-n`, under its own company.
+async fn scaling_scenario(plan: &Plan, db: &BenchDb, target: &Option<ServerProc>) -> Value {
+    step("scaling");
+    match target {
+        Some(_) => {
+            json!({"skipped": "scaling starts a server per book size; not available with --target"})
+        }
+        None => outcome(scaling::run(&plan.scaling, &plan.radar, db).await),
+    }
 }
 
 static ROUND: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);

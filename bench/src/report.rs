@@ -142,6 +142,9 @@ pub fn targets(backends: &Map<String, Value>, concurrency: usize) -> Vec<Value> 
         if let Some(p) = sc.get("pages") {
             out.extend(crate::pages::targets(name, p));
         }
+        if let Some(v) = sc.get("scaling") {
+            super::scaling::targets(name, v, &mut out);
+        }
     }
     out
 }
@@ -441,6 +444,16 @@ pub fn table(report: &Value) -> String {
                 None => {
                     for (cfg, res) in crate::pages::table_rows(v) {
                         row(&mut rows, b, "pages", cfg, res);
+                    }
+                }
+            }
+        }
+        if let Some(v) = sc.get("scaling") {
+            match failure(v) {
+                Some(f) => row(&mut rows, b, "scaling", String::new(), f),
+                None => {
+                    for (cfg, res) in super::scaling::rows(v) {
+                        row(&mut rows, b, "scaling", cfg, res);
                     }
                 }
             }

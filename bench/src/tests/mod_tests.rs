@@ -20,10 +20,17 @@ fn defaults_and_smoke_plans() {
             "{s:?} missing from the default run"
         );
     }
+    assert_eq!(full.scaling.ns, vec![1000, 10000, 50000]);
+    let scaling = Plan::from_args(
+        &T::parse_from(["t", "--scenarios", "scaling", "--scale-n", "500,100,500"]).a,
+    )
+    .expect("plan");
+    assert_eq!(scaling.scaling.ns, vec![100, 500]);
     let smoke =
         Plan::from_args(&T::parse_from(["t", "--smoke", "--scenarios", "push,rest-read"]).a)
             .expect("plan");
     assert_eq!(smoke.sockets, vec![50]);
+    assert_eq!(smoke.scaling.ns, vec![100, 300]);
     assert_eq!(smoke.scenarios, vec![Scenario::RestRead, Scenario::Push]);
     assert!(smoke.read.duration <= Duration::from_secs(2));
 }

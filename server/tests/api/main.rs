@@ -11,6 +11,7 @@ mod article;
 mod chat;
 mod cli;
 mod cluster;
+mod counters;
 mod crm;
 mod golden;
 mod hot_paths;

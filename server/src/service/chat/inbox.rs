@@ -1,5 +1,5 @@
 //! The rep's inbox (`qiyeweixin/contact`, semantics §10.6): one entry per
-//! customer with messages, latest conversation first, computed live; and the
+//! customer with messages, latest conversation first; and the
 //! page the `leida_query_contact_list` socket pushes.
 
 use app::api::chat::{Content, InboxFeed, InboxItem, InboxPage, LastSeen};
@@ -36,9 +36,12 @@ async fn items(
     user_id: i64,
     paging: Paging,
 ) -> Result<(Vec<InboxItem>, i64), Error> {
+    // The count is the rep's counter (kept on write), not a window over every
+    // conversation: the page walks relation_user_last_msg and stops.
     let sql = format!(
         "SELECT r.customer_id, r.last_msg_id, c.username, c.headimgurl, c.user_type, c.is_subscribe,
-                m.content, m.create_date, CAST(COUNT(*) OVER () AS BIGINT) AS data_count,
+                m.content, m.create_date,
+                (SELECT su.chat_count FROM sales_user su WHERE su.id = r.user_id) AS data_count,
                 {} AS unread
          FROM relation r JOIN customer c ON c.id = r.customer_id JOIN chat_message m ON m.id = r.last_msg_id
          WHERE r.user_id = $1 AND r.last_msg_id IS NOT NULL
@@ -51,17 +54,16 @@ async fn items(
         .bind(paging.offset())
         .fetch_all(&st.db.pool)
         .await?;
-    // The window count comes with the page; only a page past the end needs
-    // its own count.
+    // Only a page past the end needs its own count.
     let data_count = match rows.first() {
         Some(r) => r.data_count,
         None => {
-            sqlx::query_scalar(
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM relation WHERE user_id = $1 AND last_msg_id IS NOT NULL",
-            )
-            .bind(user_id)
-            .fetch_one(&st.db.pool)
-            .await?
+            let n: Option<i64> =
+                sqlx::query_scalar("SELECT chat_count FROM sales_user WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&st.db.pool)
+                    .await?;
+            n.unwrap_or(0)
         }
     };
     let ids: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();

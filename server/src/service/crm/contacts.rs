@@ -47,13 +47,25 @@ impl ContactOrder {
     }
 
     /// NULLs last when descending and first when ascending (MySQL's placement),
-    /// then the newest relation first so pages never overlap.
+    /// then the newest relation first so pages never overlap. Spelled so that
+    /// both databases walk one of migration 0016's `relation_book_*` indexes
+    /// (a CASE over the column would make them sort the whole book).
     fn sql(self) -> String {
         let c = self.column;
         if self.desc {
-            format!("CASE WHEN {c} IS NULL THEN 1 ELSE 0 END, {c} DESC, r.id DESC")
+            format!("{c} DESC NULLS LAST, r.id DESC")
         } else {
-            format!("CASE WHEN {c} IS NULL THEN 0 ELSE 1 END, {c} ASC, r.id DESC")
+            format!("{c} ASC NULLS FIRST, r.id DESC")
+        }
+    }
+
+    /// [`Self::sql`] exactly reversed (the same index walked backwards).
+    fn reversed_sql(self) -> String {
+        let c = self.column;
+        if self.desc {
+            format!("{c} ASC NULLS FIRST, r.id ASC")
+        } else {
+            format!("{c} DESC NULLS LAST, r.id ASC")
         }
     }
 }
@@ -111,6 +123,8 @@ fn like_contains(s: &str) -> String {
     out
 }
 
+const CONTACT_JOINS: &str = "JOIN customer c ON c.id = r.customer_id
+     LEFT JOIN information i ON i.customer_id = r.customer_id AND i.user_id = r.user_id";
 const CONTACT_FROM: &str = "FROM relation r JOIN customer c ON c.id = r.customer_id
      LEFT JOIN information i ON i.customer_id = r.customer_id AND i.user_id = r.user_id";
 
@@ -172,40 +186,88 @@ pub async fn list(
             vec![Arg::Text(pattern.clone()), Arg::Text(pattern)],
         );
     }
-    let n = w.next();
-    let sql = format!(
-        "SELECT r.customer_id, r.source, r.expected_time, r.expedted_pr, r.last_follow_time,
-                r.last_activity_time AS last_seen, r.last_msg_id, c.username, c.headimgurl, c.user_type,
-                c.is_subscribe, i.note_name,
-                (SELECT a.article_id FROM access_log a WHERE a.user_id = r.user_id AND a.customer_id = r.customer_id
-                   AND a.action = {view} AND a.article_id IS NOT NULL ORDER BY a.id DESC LIMIT 1) AS article_id,
-                {unread} AS unread,
-                lm.content AS last_content, CAST(COUNT(*) OVER () AS BIGINT) AS data_count
-         {CONTACT_FROM} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
-         WHERE {} ORDER BY {} LIMIT ${n} OFFSET ${}",
-        w.sql,
-        order.sql(),
-        n + 1,
+    let cols = format!(
+        "r.customer_id, r.source, r.expected_time, r.expedted_pr, r.last_follow_time,
+         r.last_activity_time AS last_seen, r.last_msg_id, c.username, c.headimgurl, c.user_type,
+         c.is_subscribe, i.note_name,
+         (SELECT a.article_id FROM access_log a WHERE a.user_id = r.user_id AND a.customer_id = r.customer_id
+            AND a.action = {view} AND a.article_id IS NOT NULL ORDER BY a.id DESC LIMIT 1) AS article_id,
+         {unread} AS unread, lm.content AS last_content",
         view = Action::ViewArticle.code(),
         unread = crate::service::chat::unread::unread_count(app::api::Side::Sales, "r"),
     );
-    let rows: Vec<ContactRow> = w
-        .query_as(&sql)
-        .bind(paging.length)
-        .bind(paging.offset())
-        .fetch_all(&st.db.pool)
-        .await?;
-    // The window count comes with the page; only an empty page (no match at
-    // all, or a page past the end) needs its own count.
-    let data_count = match rows.first() {
-        Some(r) => r.data_count,
-        None => {
-            let count_sql = format!(
-                "SELECT CAST(COUNT(*) AS BIGINT) {CONTACT_FROM} WHERE {}",
-                w.sql
-            );
-            w.query_scalar(&count_sql).fetch_one(&st.db.pool).await?
+    let n = w.next();
+    // Without a name or customer filter every condition is on the relation:
+    // the count comes from the rep's counters (rep_book, kept on write) and
+    // the page from an index walk over the relation alone, joined afterwards,
+    // so neither reads the rep's whole book.
+    let by_relation = f.customer_id.is_none() && f.username.is_none();
+    let (rows, data_count): (Vec<ContactRow>, i64) = if by_relation {
+        let count_sql = format!(
+            "SELECT CAST(COALESCE(SUM(r.customers), 0) AS BIGINT) FROM rep_book r WHERE {}",
+            w.sql
+        );
+        let data_count: i64 = w.query_scalar(&count_sql).fetch_one(&st.db.pool).await?;
+        if data_count == 0 {
+            return Err(Error::NoData);
         }
+        let offset = paging.offset();
+        let rows = if offset >= data_count {
+            Vec::new()
+        } else {
+            // A page nearer the end is read from the end (the same index
+            // backwards), so the index walk is at most half the book.
+            let end = offset.saturating_add(paging.length).min(data_count);
+            let (walk, limit, skip) = if offset > data_count - end {
+                (order.reversed_sql(), end - offset, data_count - end)
+            } else {
+                (order.sql(), paging.length, offset)
+            };
+            let sql = format!(
+                "SELECT {cols}, CAST(0 AS BIGINT) AS data_count
+                 FROM (SELECT r.id FROM relation r WHERE {} ORDER BY {walk} LIMIT ${n} OFFSET ${}) p
+                 JOIN relation r ON r.id = p.id
+                 {CONTACT_JOINS} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
+                 ORDER BY {order}",
+                w.sql,
+                n + 1,
+                order = order.sql(),
+            );
+            w.query_as(&sql)
+                .bind(limit)
+                .bind(skip)
+                .fetch_all(&st.db.pool)
+                .await?
+        };
+        (rows, data_count)
+    } else {
+        let sql = format!(
+            "SELECT {cols}, CAST(COUNT(*) OVER () AS BIGINT) AS data_count
+             {CONTACT_FROM} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
+             WHERE {} ORDER BY {} LIMIT ${n} OFFSET ${}",
+            w.sql,
+            order.sql(),
+            n + 1,
+        );
+        let rows: Vec<ContactRow> = w
+            .query_as(&sql)
+            .bind(paging.length)
+            .bind(paging.offset())
+            .fetch_all(&st.db.pool)
+            .await?;
+        // The window count comes with the page; only an empty page (no match at
+        // all, or a page past the end) needs its own count.
+        let data_count = match rows.first() {
+            Some(r) => r.data_count,
+            None => {
+                let count_sql = format!(
+                    "SELECT CAST(COUNT(*) AS BIGINT) {CONTACT_FROM} WHERE {}",
+                    w.sql
+                );
+                w.query_scalar(&count_sql).fetch_one(&st.db.pool).await?
+            }
+        };
+        (rows, data_count)
     };
     if data_count == 0 {
         return Err(Error::NoData);
