@@ -13,49 +13,14 @@
 use std::collections::BTreeMap;
 
 use crate::both;
+use crate::common::rng::{self, seed, Rng};
 use crate::common::*;
 use radar::service::admin;
 use radar::service::chat::{pair, unread};
 use serde_json::Value;
 
-/// xorshift64*: tiny, deterministic, good enough for schedules.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len())]
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("RADAR_SEED")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-                | 1
-        })
-}
-
 fn steps() -> usize {
-    std::env::var("RADAR_COUNTER_STEPS")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(60)
+    rng::steps("RADAR_COUNTER_STEPS", 60)
 }
 
 async fn rows(app: &TestApp, sql: &str) -> Vec<Vec<i64>> {

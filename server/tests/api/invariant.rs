@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::both;
+use crate::common::rng::{self, seed, Rng};
 use crate::common::*;
 use crate::wsutil::*;
 use futures_util::stream::SplitSink;
@@ -22,41 +23,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// xorshift64*: tiny, deterministic, good enough for schedules.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("RADAR_SEED")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-                | 1
-        })
-}
-
 fn steps() -> usize {
-    std::env::var("RADAR_INVARIANT_STEPS")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(80)
+    rng::steps("RADAR_INVARIANT_STEPS", 80)
 }
 
 /// What a client knows: its initial state plus every push applied.

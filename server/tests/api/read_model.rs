@@ -15,45 +15,13 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use crate::both;
+use crate::common::rng::{self, seed, Rng};
 use crate::common::*;
 use crate::wsutil::*;
 use serde_json::json;
 
-/// xorshift64*: tiny, deterministic, good enough for schedules.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("RADAR_SEED")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-                | 1
-        })
-}
-
 fn steps() -> usize {
-    std::env::var("RADAR_READMODEL_STEPS")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(60)
+    rng::steps("RADAR_READMODEL_STEPS", 60)
 }
 
 /// How long another instance may take to hear of a write.

@@ -2,6 +2,8 @@
 //! SQLite file, or a new PostgreSQL database), plus signed-request helpers.
 #![allow(dead_code)]
 
+pub mod rng;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
