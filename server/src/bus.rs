@@ -29,8 +29,13 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 
 use app::api::{SendType, Side};
 
+use crate::changes::Changes;
+
 /// The PostgreSQL NOTIFY channel shared by all instances on one database.
 pub const PG_CHANNEL: &str = "radar_events";
+/// Sent by the database itself (migration 0017's triggers) in every
+/// transaction that writes a table a result cache reads (`changes`).
+pub const TOUCH_CHANNEL: &str = "radar_touch";
 /// `application_name` of the bus connections is this prefix and the process id,
 /// so operators (and tests) can find one instance's connections.
 pub const PG_APPLICATION_NAME: &str = "radar-bus";
@@ -389,7 +394,7 @@ impl Bus {
 
     /// Starts fan-out over PostgreSQL LISTEN/NOTIFY. Returns once LISTEN is
     /// active, so no event committed after the server starts serving is missed.
-    pub async fn start_postgres(&self, url: &str) -> Result<(), String> {
+    pub async fn start_postgres(&self, url: &str, changes: Changes) -> Result<(), String> {
         let opts: PgConnectOptions = url
             .parse()
             .map_err(|e| format!("bus: bad PostgreSQL URL {}: {e}", crate::db::redact(url)))?;
@@ -417,8 +422,10 @@ impl Bus {
             return Err("bus: PostgreSQL fan-out already started".into());
         }
         self.inner.listening.store(true, Ordering::Relaxed);
+        changes.touched();
+        changes.set_listening(true);
         tokio::spawn(notifier(self.inner.origin, pool.clone(), rx));
-        tokio::spawn(listen_loop(self.inner.clone(), pool, listener));
+        tokio::spawn(listen_loop(self.inner.clone(), pool, listener, changes));
         Ok(())
     }
 
@@ -549,7 +556,7 @@ impl Drop for SocketGuard {
 
 async fn connect_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut l = PgListener::connect_with(pool).await?;
-    l.listen(PG_CHANNEL).await?;
+    l.listen_all([PG_CHANNEL, TOUCH_CHANNEL]).await?;
     Ok(l)
 }
 
@@ -695,7 +702,7 @@ async fn notifier(origin: u64, pool: PgPool, mut rx: mpsc::UnboundedReceiver<Out
 /// Delivers the other instances' events. Any loss of the connection ends in a
 /// `Resync` once LISTEN is active again. Logs once per state change: lost,
 /// retrying, re-established.
-async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
+async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener, changes: Changes) {
     let mut current = Some(first);
     let mut backoff = BACKOFF_MIN;
     // When the connection was lost and how many reconnects failed since.
@@ -717,6 +724,8 @@ async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
                     // (the read model stops bypassing itself) finds what was
                     // cached before the outage already dropped.
                     inner.deliver(Event::Resync);
+                    changes.touched();
+                    changes.set_listening(true);
                     inner.listening.store(true, Ordering::Relaxed);
                     l
                 }
@@ -741,6 +750,7 @@ async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
         };
         loop {
             match l.try_recv().await {
+                Ok(Some(n)) if n.channel() == TOUCH_CHANNEL => changes.touched(),
                 Ok(Some(n)) => inner.on_remote(n.payload()),
                 // The connection dropped and PgListener already reconnected and
                 // re-issued LISTEN: what was sent in between is lost.
@@ -749,8 +759,10 @@ async fn listen_loop(inner: Arc<Inner>, pool: PgPool, first: PgListener) {
                         "bus: listener connection lost and re-established; resyncing local sockets"
                     );
                     inner.deliver(Event::Resync);
+                    changes.touched();
                 }
                 Err(e) => {
+                    changes.set_listening(false);
                     inner.listening.store(false, Ordering::Relaxed);
                     tracing::warn!(error = %e, "bus: listener connection lost; cross-instance events paused");
                     outage = Some((tokio::time::Instant::now(), 0));

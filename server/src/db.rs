@@ -12,6 +12,8 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
+use crate::changes::Changes;
+
 /// Longest wait for a pooled connection, connecting included (sqlx retries a
 /// refused connect within it). Contract §6: while the database is away a
 /// request answers within 3 s, so this must leave room for the rest of it.
@@ -56,17 +58,22 @@ pub struct Db {
     pub backend: Backend,
     pub url: String,
     writer: Arc<Mutex<()>>,
+    /// Tells result caches whether anything was committed since (`changes`).
+    pub changes: Changes,
 }
 
 /// A write transaction; on SQLite it also holds the writer lock until dropped.
 pub struct WriteTx<'a> {
     pub tx: Transaction<'static, sqlx::Any>,
     _guard: Option<MutexGuard<'a, ()>>,
+    changes: &'a Changes,
 }
 
 impl WriteTx<'_> {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        self.changes.committed();
+        Ok(())
     }
 }
 
@@ -120,11 +127,16 @@ impl Db {
             .connect(url)
             .await
             .map_err(|e| format!("cannot connect to {}: {e}{}", redact(url), connect_hint(&e)))?;
+        let changes = match backend {
+            Backend::Sqlite => Changes::sqlite(url).await,
+            Backend::Postgres => Changes::postgres(),
+        };
         Ok(Db {
             pool,
             backend,
             url: url.to_owned(),
             writer: Arc::new(Mutex::new(())),
+            changes,
         })
     }
 
@@ -157,7 +169,11 @@ impl Db {
             }
             Backend::Postgres => (None, self.begin_detached(None).await?),
         };
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            changes: &self.changes,
+        })
     }
 
     /// A write whose loss in a crash takes nothing back that anyone relies
@@ -175,6 +191,7 @@ impl Db {
                     .begin_detached(Some("BEGIN; SET LOCAL synchronous_commit = off"))
                     .await?,
                 _guard: None,
+                changes: &self.changes,
             }),
         }
     }

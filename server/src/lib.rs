@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod auth;
 pub mod bus;
+pub mod changes;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -73,6 +74,8 @@ pub struct Shared {
     pub rep_views: service::chat::RepViews,
     /// Unread counts and badges in memory, for the polling endpoints.
     pub reads: service::chat::readmodel::ReadModel,
+    /// Contact-list pages, kept while nothing was committed since.
+    pub contacts: Arc<service::crm::contacts::ContactCache>,
     /// The WeCom and WeChat clients (sign-in, app messages).
     pub weixin: integrations::Weixin,
     pub state_key: service::signin::StateKey,
@@ -92,7 +95,8 @@ impl AppState {
         db.migrate().await?;
         let bus = Bus::new();
         if db.backend == db::Backend::Postgres {
-            bus.start_postgres(&config.database_url).await?;
+            bus.start_postgres(&config.database_url, db.changes.clone())
+                .await?;
         }
         let site = Arc::new(web::load_site(&config.site_root));
         let leptos_options =
@@ -121,6 +125,7 @@ impl AppState {
             writes,
             rep_views: service::chat::RepViews::default(),
             reads,
+            contacts: Default::default(),
             weixin,
             state_key,
             notify: service::outbox::Kick::default(),

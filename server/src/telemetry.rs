@@ -25,6 +25,7 @@ pub const WS_CONNECTIONS: &str = "radar_ws_connections";
 pub const DB_POOL: &str = "radar_db_pool_connections";
 pub const BUS_EVENTS: &str = "radar_bus_events_total";
 pub const BUS_NOTIFIES: &str = "radar_bus_notifications_total";
+pub const RESULT_CACHE: &str = "radar_result_cache_total";
 
 /// The route label of a request no route matched.
 pub const UNMATCHED: &str = "unmatched";
@@ -90,6 +91,10 @@ fn describe() {
     metrics::describe_counter!(
         BUS_NOTIFIES,
         "PostgreSQL NOTIFYs this instance sent to the others (each carries a burst of events), by result"
+    );
+    metrics::describe_counter!(
+        RESULT_CACHE,
+        "Lookups in a result cache, by cache and result (hit, fill, miss: read and not kept, bypass: changes unobservable)"
     );
 }
 

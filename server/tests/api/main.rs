@@ -11,6 +11,7 @@ mod article;
 mod chat;
 mod cli;
 mod cluster;
+mod contact_cache;
 mod counters;
 mod crm;
 mod golden;

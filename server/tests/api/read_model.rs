@@ -2,9 +2,9 @@
 //! seeded random schedule of sends (both sides), reads (getmsg, history, a
 //! chat socket in input mode) and new relations did, every value the read
 //! model serves — the customer's `query_num`, the rep's badge and company,
-//! `getmsg`'s "nothing unread" — equals a fresh count in the database. On
-//! one instance (both databases) the value must be exact as soon as the
-//! write's answer is back; with two instances on one PostgreSQL database the
+//! `getmsg`'s "nothing unread" — and the contact list's cached pages equal
+//! a fresh reading of the database. On one instance (both databases) the
+//! value must be exact as soon as the write's answer is back; with two instances on one PostgreSQL database the
 //! other instance must get there (polled, with a deadline), and while its
 //! event listener is down it must be exact at once (the model is bypassed).
 //!
@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use crate::both;
+use crate::common::contacts::{agrees, LIST};
 use crate::common::rng::{self, seed, Rng};
 use crate::common::*;
 use crate::wsutil::*;
@@ -81,7 +82,7 @@ impl World {
 }
 
 /// Counts straight from the tables, written independently of the server's SQL.
-struct Truth<'a>(&'a sqlx::AnyPool);
+struct Truth<'a>(&'a sqlx::AnyPool, &'a radar::AppState);
 
 impl Truth<'_> {
     /// Rep messages above the customer's watermark; `None` without relation.
@@ -177,6 +178,12 @@ async fn check(rest: &Rest, truth: &Truth<'_>, w: &World) -> Result<(), String> 
         }
         if r["data"]["company_id"] != w.company {
             return Err(format!("{}: rep {} company {r}", rest.base, u.id));
+        }
+        // The contact list's cache (last message, unread counts).
+        for q in ["", "order=-last_activity_time&length=2"] {
+            agrees(truth.1, u.id, q, rest.get(LIST, u, q))
+                .await
+                .map_err(|e| format!("{}: {e}", rest.base))?;
         }
     }
     for u in &w.reps {
@@ -361,7 +368,7 @@ async fn read_model_stays_exact(b: Backend) {
     let mut rng = Rng(seed);
     let mut w = World::create(&app.st).await;
     let rest = Rest::new(&app.base);
-    let truth = Truth(&app.st.db.pool);
+    let truth = Truth(&app.st.db.pool, &app.st);
     exact(&rest, &truth, &w, seed, "setup").await;
     let mut sockets = CountSockets::default();
     for n in 0..steps() {
@@ -462,7 +469,7 @@ async fn read_model_stays_exact_across_instances() {
     let seed = seed();
     let mut rng = Rng(seed);
     let rests = [Rest::new(&two.a.base), Rest::new(&two.b.base)];
-    let truth = Truth(&two.st.db.pool);
+    let truth = Truth(&two.st.db.pool, &two.st);
     for r in &rests {
         exact(r, &truth, &two.w, seed, "setup").await;
     }
@@ -507,7 +514,7 @@ async fn listener_outage_bypasses_the_read_model() {
     let two = two_instances().await;
     let seed = seed();
     let (ra, rb) = (Rest::new(&two.a.base), Rest::new(&two.b.base));
-    let truth = Truth(&two.st.db.pool);
+    let truth = Truth(&two.st.db.pool, &two.st);
     let w = &two.w;
     let (u, k) = w.related_pairs()[0].clone();
     // A has sent (its notifier connection is open); both have warm caches.
@@ -589,7 +596,7 @@ async fn the_check_sees_a_wrong_count(b: Backend) {
     let app = spawn_app(b).await;
     let w = World::create(&app.st).await;
     let rest = Rest::new(&app.base);
-    let truth = Truth(&app.st.db.pool);
+    let truth = Truth(&app.st.db.pool, &app.st);
     let (u, k) = w.related_pairs()[0].clone();
     rest.rep_says(&u, &k, "一").await;
     check(&rest, &truth, &w).await.expect("exact");

@@ -1,17 +1,22 @@
 //! The rep's contact list, 通讯录 (API doc 1.5, semantics §3.1).
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use app::api::crm::{ContactItem, Page};
 use app::api::{customer_source_text, source_text, Action};
 use app::domain::MessageContent;
 
 use super::{Arg, Where};
+use crate::changes::Changes;
 use crate::db::placeholders;
 use crate::error::Error;
 use crate::extract::{Check, Fields, Paging, WHOLE_NUMBER};
 use crate::service::display::{customer_name, follow_texts, last_seen_text, subscribe_text};
 use crate::AppState;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ContactOrder {
     column: &'static str,
     desc: bool,
@@ -70,7 +75,7 @@ impl ContactOrder {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ContactFilter {
     pub customer_id: Option<i64>,
     /// Relation sources allowed by `customer_type` (1 → article customers, 2 → the others).
@@ -129,7 +134,7 @@ const CONTACT_FROM: &str = "FROM relation r JOIN customer c ON c.id = r.customer
      LEFT JOIN information i ON i.customer_id = r.customer_id AND i.user_id = r.user_id";
 
 /// One contact as the list query reads it.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Debug)]
 struct ContactRow {
     customer_id: i64,
     source: i64,
@@ -150,13 +155,147 @@ struct ContactRow {
     data_count: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Debug)]
 struct TitleRow {
     id: i64,
     title: String,
 }
 
+/// Rows kept at most over all cached pages (a few hundred bytes each).
+pub const MAX_CACHED_ROWS: usize = 50_000;
+
+/// One contact-list page as read, under the `changes` epoch read before its
+/// statements ran; everything goes when the epoch moves (see `changes` for
+/// why that is exact). One lock: a lookup holds it for a hash probe.
+#[derive(Default)]
+pub struct ContactCache {
+    state: Mutex<CacheState>,
+    hits: AtomicU64,
+    fills: AtomicU64,
+    misses: AtomicU64,
+    bypasses: AtomicU64,
+}
+
+#[derive(Default)]
+struct CacheState {
+    epoch: u64,
+    rows: usize,
+    pages: HashMap<PageKey, Arc<Fetched>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PageKey {
+    user_id: i64,
+    filter: ContactFilter,
+    order: ContactOrder,
+    /// Offset and length.
+    paging: (i64, i64),
+}
+
+#[derive(Debug, Default)]
+struct Fetched {
+    rows: Vec<ContactRow>,
+    titles: Vec<TitleRow>,
+    data_count: i64,
+}
+
+/// The epoch a fill read before its statements, `None` when it must not be kept.
+#[derive(Debug, Clone, Copy)]
+struct Ticket(Option<u64>);
+
+enum Lookup {
+    Hit(Arc<Fetched>),
+    Miss(Ticket),
+}
+
+/// Counters for tests and the benchmark notes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    /// Read from the database and kept.
+    pub fills: u64,
+    /// Read from the database and not kept (the epoch moved meanwhile).
+    pub misses: u64,
+    /// Read from the database because changes could go unseen.
+    pub bypasses: u64,
+}
+
+impl CacheState {
+    /// Moves to a newer epoch, dropping what the older ones saw.
+    fn advance(&mut self, epoch: u64) {
+        if epoch > self.epoch {
+            self.epoch = epoch;
+            self.pages.clear();
+            self.rows = 0;
+        }
+    }
+}
+
+impl ContactCache {
+    fn state(&self) -> MutexGuard<'_, CacheState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn count(&self, counter: &AtomicU64, result: &'static str) {
+        counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(crate::telemetry::RESULT_CACHE, "cache" => "contacts", "result" => result)
+            .increment(1);
+    }
+
+    fn lookup(&self, changes: &Changes, key: &PageKey) -> Lookup {
+        let Some(epoch) = changes.epoch() else {
+            self.count(&self.bypasses, "bypass");
+            return Lookup::Miss(Ticket(None));
+        };
+        let mut s = self.state();
+        s.advance(epoch);
+        if s.epoch == epoch {
+            if let Some(page) = s.pages.get(key) {
+                let page = page.clone();
+                drop(s);
+                self.count(&self.hits, "hit");
+                return Lookup::Hit(page);
+            }
+        }
+        Lookup::Miss(Ticket(Some(epoch)))
+    }
+
+    fn store(&self, ticket: Ticket, key: PageKey, page: Arc<Fetched>) {
+        let Ticket(Some(epoch)) = ticket else {
+            return;
+        };
+        let mut s = self.state();
+        s.advance(epoch);
+        if s.epoch != epoch {
+            drop(s);
+            self.count(&self.misses, "miss");
+            return;
+        }
+        let rows = page.rows.len().max(1);
+        if s.rows + rows > MAX_CACHED_ROWS {
+            s.pages.clear();
+            s.rows = 0;
+        }
+        s.rows += rows;
+        s.pages.insert(key, page);
+        drop(s);
+        self.count(&self.fills, "fill");
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            fills: self.fills.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            bypasses: self.bypasses.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The rep's customers; `NoData` (302) when none match.
+///
+/// Pages are cached as read (rows, not answers: "3分钟前" is made per
+/// request) and served again while nothing was committed since.
 pub async fn list(
     st: &AppState,
     user_id: i64,
@@ -164,6 +303,59 @@ pub async fn list(
     order: ContactOrder,
     paging: Paging,
 ) -> Result<Page<ContactItem>, Error> {
+    let key = PageKey {
+        user_id,
+        filter: f.clone(),
+        order,
+        paging: (paging.offset(), paging.length),
+    };
+    let page = match st.contacts.lookup(&st.db.changes, &key) {
+        Lookup::Hit(page) => page,
+        Lookup::Miss(ticket) => {
+            let page = Arc::new(fetch(st, user_id, f, order, paging).await?);
+            st.contacts.store(ticket, key, page.clone());
+            page
+        }
+    };
+    render(st, &page)
+}
+
+/// [`list`] read from the database, past the cache: what every page the
+/// cache serves must equal (the cache's tests compare the two).
+pub async fn list_uncached(
+    st: &AppState,
+    user_id: i64,
+    f: &ContactFilter,
+    order: ContactOrder,
+    paging: Paging,
+) -> Result<Page<ContactItem>, Error> {
+    render(st, &fetch(st, user_id, f, order, paging).await?)
+}
+
+fn render(st: &AppState, page: &Fetched) -> Result<Page<ContactItem>, Error> {
+    if page.data_count == 0 {
+        return Err(Error::NoData);
+    }
+    let now = st.clock.now_ms();
+    let ret_data = page
+        .rows
+        .iter()
+        .map(|r| contact_item(st, r, &page.titles, now))
+        .collect();
+    Ok(Page {
+        ret_data,
+        data_count: page.data_count,
+    })
+}
+
+/// One page as the database has it; `data_count` 0 when nothing matches.
+async fn fetch(
+    st: &AppState,
+    user_id: i64,
+    f: &ContactFilter,
+    order: ContactOrder,
+    paging: Paging,
+) -> Result<Fetched, Error> {
     let mut w = Where::new("r.user_id = $1", user_id);
     if let Some(id) = f.customer_id {
         w.and("r.customer_id = {}", Arg::Int(id));
@@ -209,7 +401,7 @@ pub async fn list(
         );
         let data_count: i64 = w.query_scalar(&count_sql).fetch_one(&st.db.pool).await?;
         if data_count == 0 {
-            return Err(Error::NoData);
+            return Ok(Fetched::default());
         }
         let offset = paging.offset();
         let rows = if offset >= data_count {
@@ -270,17 +462,13 @@ pub async fn list(
         (rows, data_count)
     };
     if data_count == 0 {
-        return Err(Error::NoData);
+        return Ok(Fetched::default());
     }
     let article_ids: Vec<i64> = rows.iter().filter_map(|r| r.article_id).collect();
     let titles = article_titles(st, &article_ids).await?;
-    let now = st.clock.now_ms();
-    let ret_data = rows
-        .into_iter()
-        .map(|r| contact_item(st, r, &titles, now))
-        .collect();
-    Ok(Page {
-        ret_data,
+    Ok(Fetched {
+        rows,
+        titles,
         data_count,
     })
 }
@@ -300,7 +488,7 @@ async fn article_titles(st: &AppState, ids: &[i64]) -> Result<Vec<TitleRow>, Err
     Ok(q.fetch_all(&st.db.pool).await?)
 }
 
-fn contact_item(st: &AppState, r: ContactRow, titles: &[TitleRow], now: i64) -> ContactItem {
+fn contact_item(st: &AppState, r: &ContactRow, titles: &[TitleRow], now: i64) -> ContactItem {
     let (last_follow_time, follow_status) = follow_texts(st, r.last_follow_time, now);
     let title = r
         .article_id
@@ -310,9 +498,9 @@ fn contact_item(st: &AppState, r: ContactRow, titles: &[TitleRow], now: i64) -> 
     ContactItem {
         customer_id: r.customer_id,
         customer_username: customer_name(r.customer_id, &r.username),
-        memo_name: r.note_name.unwrap_or_default(),
-        headimgurl: r.headimgurl,
-        expected_time: r.expected_time,
+        memo_name: r.note_name.clone().unwrap_or_default(),
+        headimgurl: r.headimgurl.clone(),
+        expected_time: r.expected_time.clone(),
         expected_pr: r.expedted_pr,
         customer_source: r.user_type,
         customer_source_text: customer_source_text(r.user_type).to_owned(),

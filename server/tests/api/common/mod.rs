@@ -2,6 +2,7 @@
 //! SQLite file, or a new PostgreSQL database), plus signed-request helpers.
 #![allow(dead_code)]
 
+pub mod contacts;
 pub mod rng;
 
 use std::net::SocketAddr;
