@@ -151,7 +151,18 @@ impl ServerProc {
         label: &str,
         database_url: &str,
     ) -> Result<ServerProc, String> {
+        Self::radar_with(radar, label, database_url, &[]).await
+    }
+
+    /// [`Self::radar`] with more environment variables (settings).
+    pub async fn radar_with(
+        radar: &Path,
+        label: &str,
+        database_url: &str,
+        envs: &[(&str, &str)],
+    ) -> Result<ServerProc, String> {
         let mut cmd = Command::new(radar);
+        cmd.envs(envs.iter().copied());
         cmd.args(["serve", "--addr", "127.0.0.1:0"])
             .env("DATABASE_URL", database_url)
             .env("RADAR_ADDR", "127.0.0.1:0")

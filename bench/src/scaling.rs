@@ -409,8 +409,17 @@ async fn run_on(
         grow(st, &mut b, n).await?;
         let load_secs = t.elapsed().as_secs_f64();
         eprintln!("   scaling: measuring N={n} …");
-        // A fresh server per N: whatever it caches starts from the loaded rows.
-        let server = ServerProc::radar(radar_bin, "radar-scaling", &db.url).await?;
+        // A fresh server per N: whatever it caches starts from the loaded
+        // rows. The contact-list cache is off: a page served from memory is
+        // flat anyway, and what must not grow with N is the database's path
+        // (every page after a write takes it).
+        let server = ServerProc::radar_with(
+            radar_bin,
+            "radar-scaling",
+            &db.url,
+            &[("RADAR_CONTACT_CACHE", "off")],
+        )
+        .await?;
         let measured = measure(plan, &server, &b, n).await;
         let crashed = !server_alive(server).await;
         let measured = measured?;

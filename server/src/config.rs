@@ -62,6 +62,7 @@ pub const SETTINGS: &[Setting] = &[
     setting("RADAR_CORS_ORIGINS", "cors-origins", Some("*"), "Comma list of origins allowed to call /zhugeleida/* from a browser"),
     setting("RADAR_WRITE_BURST", "write-burst", Some("30"), "Write budget per principal: bucket size"),
     setting("RADAR_WRITE_RATE", "write-rate", Some("10"), "Write budget refill per second; 0 turns the limit off"),
+    setting("RADAR_CONTACT_CACHE", "contact-cache", Some("on"), "on: a contact-list page read again before anything was committed is served from memory; off: every page is read from the database"),
     setting("RADAR_MAX_SOCKETS", "max-sockets", Some("50000"), "Open WebSockets per instance"),
     setting("RADAR_REQUEST_TIMEOUT_SECS", "request-timeout-secs", Some("30"), "A request without an answer by then gets the 503 envelope"),
     setting("RADAR_HEADER_TIMEOUT_SECS", "header-timeout-secs", Some("10"), "A connection whose request head has not arrived by then is dropped"),
@@ -187,6 +188,9 @@ pub struct Config {
     /// writes at once, refilled at `write_rate` per second; a rate of 0 turns it off.
     pub write_burst: u32,
     pub write_rate: f64,
+    /// `RADAR_CONTACT_CACHE`: contact-list pages served from memory while
+    /// nothing was committed since (`service::crm::contacts`).
+    pub contact_cache: bool,
     /// Hosts of the WeCom API, the WeChat API and WeChat's OAuth pages (issue 16);
     /// tests and private deployments point them elsewhere. No trailing `/`.
     pub wecom_api: String,
@@ -290,6 +294,11 @@ impl Config {
                 .ok_or_else(|| format!("RADAR_WRITE_RATE is not a number ≥ 0: {s}"))?,
             None => 10.0,
         };
+        let contact_cache = match var("RADAR_CONTACT_CACHE").as_deref().map(str::trim) {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(format!("RADAR_CONTACT_CACHE is on or off: {other}")),
+        };
         let host = |k: &str| var(k).map(|v| v.trim().trim_end_matches('/').to_owned());
         let state_key = match var("RADAR_STATE_KEY") {
             Some(k) if k.chars().count() < MIN_STATE_KEY_CHARS => {
@@ -357,6 +366,7 @@ impl Config {
             net,
             write_burst,
             write_rate,
+            contact_cache,
         })
     }
 }

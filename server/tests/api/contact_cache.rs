@@ -290,7 +290,29 @@ async fn another_process_writes_are_seen(b: Backend) {
     }
 }
 
-both!(contact_cache_stays_exact, another_process_writes_are_seen);
+/// `RADAR_CONTACT_CACHE=off`: every page is read from the database.
+async fn cache_off_reads_every_page(b: Backend) {
+    let app = spawn_with(b, |c| c.contact_cache = false).await;
+    let (rep, _) = app.pair().await;
+    for q in QUERIES {
+        for _ in 0..2 {
+            agrees(&app.st, rep.id, q, app.get(LIST, &rep, q))
+                .await
+                .expect("uncached");
+        }
+    }
+    assert_eq!(
+        app.st.contacts.stats(),
+        Default::default(),
+        "the cache was used"
+    );
+}
+
+both!(
+    contact_cache_stays_exact,
+    another_process_writes_are_seen,
+    cache_off_reads_every_page
+);
 
 /// The check can fail: with PostgreSQL's notification removed, a write
 /// behind the server's back leaves a stale page, and [`agrees`] says so.

@@ -303,6 +303,9 @@ pub async fn list(
     order: ContactOrder,
     paging: Paging,
 ) -> Result<Page<ContactItem>, Error> {
+    if !st.config.contact_cache {
+        return list_uncached(st, user_id, f, order, paging).await;
+    }
     let key = PageKey {
         user_id,
         filter: f.clone(),

@@ -115,6 +115,18 @@ fn settings_come_from_flags_then_environment_then_defaults() {
     assert_eq!(c.write_rate, 10.0);
 
     let mut s = radar::config::Settings::default();
+    assert!(
+        radar::Config::from_settings(&s)
+            .expect("default")
+            .contact_cache
+    );
+    s.set("RADAR_CONTACT_CACHE", "off");
+    assert!(!radar::Config::from_settings(&s).expect("off").contact_cache);
+    s.set("RADAR_CONTACT_CACHE", "maybe\0");
+    let e = radar::Config::from_settings(&s).expect_err("neither on nor off");
+    assert!(e.contains("RADAR_CONTACT_CACHE"), "{e}");
+
+    let mut s = radar::config::Settings::default();
     s.set("RADAR_ARTICLE_API_URL", "https://api.example.com");
     let e = radar::Config::from_settings(&s).expect_err("one of three");
     assert!(e.contains("RADAR_ARTICLE_AUTH_URL"), "{e}");
