@@ -169,7 +169,7 @@ pub fn read_answer<T: DeserializeOwned + Default>(body: &str) -> Result<Envelope
     // bundle would carry each time.
     let (msg, data) = read_head(body)?;
     let data = match data {
-        Some(raw) => serde_json::from_str(raw).map_err(transport)?,
+        Some(raw) => super::from_json(raw).map_err(transport)?,
         None => T::default(),
     };
     Ok(Envelope {
@@ -186,7 +186,7 @@ fn read_head(body: &str) -> Result<(Msg, Option<&str>), Failure> {
     if head.code == 200 {
         Ok((head.msg, head.data.map(RawValue::get)))
     } else {
-        match serde_json::from_str::<Refusal>(body) {
+        match super::from_json::<Refusal>(body) {
             Ok(r) => Err(Failure::Refused(r)),
             Err(e) => Err(transport(e)),
         }

@@ -177,7 +177,7 @@ mod imp {
             return SignInOptions::default();
         }
         let body = resp.text().await.unwrap_or_default();
-        serde_json::from_str(&body).unwrap_or_default()
+        crate::api::from_json(&body).unwrap_or_default()
     }
 
     /// The two credential parameters, if `p` has a usable pair.
