@@ -6,6 +6,8 @@
 #
 #   scripts/build-site.sh            debug WASM (fast to build, ~4 MB)
 #   scripts/build-site.sh --release  size-optimised site: wasm-release profile,
+#                                    async hydration stubbed out
+#                                    (scripts/drop-hydrate-async.js),
 #                                    wasm-opt -Os --converge (npm binaryen in
 #                                    end2end/), short import names
 #                                    (scripts/short-imports.js), JS and CSS
@@ -65,6 +67,14 @@ if [ $release = 1 ]; then
   if [ ! -x "$esbuild" ]; then
     echo "esbuild from npm is missing: (cd end2end && npm ci)" >&2
     exit 1
+  fi
+  # tachys's async hydration is never started by this app (hydrate_body) but
+  # kept alive by function pointers: stub it out so wasm-opt drops what only
+  # it reaches (see the script). RADAR_KEEP_HYDRATE_ASYNC=1 skips this step.
+  if [ "${RADAR_KEEP_HYDRATE_ASYNC:-0}" != 1 ]; then
+    node scripts/drop-hydrate-async.js "$ROOT/end2end/node_modules/.bin/wasm-dis" \
+      "$SITE/pkg/radar_bg.wasm" "$SITE/pkg/radar_bg.stub.wasm"
+    mv "$SITE/pkg/radar_bg.stub.wasm" "$SITE/pkg/radar_bg.wasm"
   fi
   # -Os --converge: larger than -Oz raw but smaller after brotli, which is what
   # is sent (measured on 2026-11-30: 345,066 against 348,359 B brotli).
