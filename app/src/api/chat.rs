@@ -745,11 +745,11 @@ struct Head {
 }
 
 fn head(text: &str) -> Result<Head, String> {
-    serde_json::from_str(text).map_err(|e| e.to_string())
+    super::from_json(text).map_err(|e| e.to_string())
 }
 
 fn body<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|e| e.to_string())
+    super::from_json(text).map_err(|e| e.to_string())
 }
 
 /// What `gongzhonghao_chat` sends.

@@ -164,28 +164,37 @@ pub enum Failure {
 /// fits neither is a transport failure, so a renamed key surfaces here instead
 /// of as an empty screen.
 pub fn read_answer<T: DeserializeOwned + Default>(body: &str) -> Result<Envelope<T>, Failure> {
-    let head: Head = serde_json::from_str(body).map_err(|e| Failure::Transport(e.to_string()))?;
+    // Only the decoding of `data` depends on `T`: the envelope and the refusal
+    // are read once for every `T` instead of once per `T`, which the WASM
+    // bundle would carry each time.
+    let (msg, data) = read_head(body)?;
+    let data = match data {
+        Some(raw) => super::from_json(raw).map_err(transport)?,
+        None => T::default(),
+    };
+    Ok(Envelope {
+        code: 200,
+        msg,
+        data,
+        note: Empty {},
+    })
+}
+
+/// The `msg` and undecoded `data` of a 200, or the failure.
+fn read_head(body: &str) -> Result<(Msg, Option<&str>), Failure> {
+    let head: Head = serde_json::from_str(body).map_err(transport)?;
     if head.code == 200 {
-        // `data` is decoded on its own: one envelope decoder for every `T`
-        // instead of one per `T`, which the WASM bundle would carry each time.
-        let data = match head.data {
-            Some(raw) => {
-                serde_json::from_str(raw.get()).map_err(|e| Failure::Transport(e.to_string()))?
-            }
-            None => T::default(),
-        };
-        Ok(Envelope {
-            code: head.code,
-            msg: head.msg,
-            data,
-            note: Empty {},
-        })
+        Ok((head.msg, head.data.map(RawValue::get)))
     } else {
-        serde_json::from_str::<Refusal>(body)
-            .map(Failure::Refused)
-            .map_err(|e| Failure::Transport(e.to_string()))
-            .and_then(Err)
+        match super::from_json::<Refusal>(body) {
+            Ok(r) => Err(Failure::Refused(r)),
+            Err(e) => Err(transport(e)),
+        }
     }
+}
+
+fn transport(e: serde_json::Error) -> Failure {
+    Failure::Transport(e.to_string())
 }
 
 /// An answer's envelope with `data` still undecoded (`None`: no `data` key).

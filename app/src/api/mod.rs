@@ -11,10 +11,12 @@ pub mod article;
 pub mod chat;
 pub mod crm;
 mod envelope;
+mod json;
 pub mod signin;
 pub mod webhook;
 
 pub use envelope::*;
+pub use json::from_json;
 
 use serde::{Deserialize, Serialize};
 

@@ -70,3 +70,62 @@ fn a_renamed_key_is_a_transport_failure() {
         Err(Failure::Transport(_))
     ));
 }
+
+/// Shapes the wire uses: nested structs, options, lists, maps, externally
+/// tagged and untagged enums, a newtype, a flattened struct, a raw value.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Shapes {
+    count: Count,
+    maybe: Option<Count>,
+    list: Vec<Count>,
+    map: std::collections::BTreeMap<String, Vec<Count>>,
+    side: Side,
+    kinds: Vec<Kind>,
+    msg: Msg,
+    id: Id,
+    #[serde(flatten)]
+    rest: Rest,
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+enum Kind {
+    Plain,
+    Wrapped(Count),
+    Pair(i64, String),
+    Named { n: i64 },
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Id(i64);
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Rest {
+    extra: String,
+}
+
+#[test]
+fn from_json_reads_what_serde_json_reads() {
+    let text = r#"{"count":{"n":1},"maybe":null,"list":[{"n":2},{"n":3}],
+        "map":{"a":[{"n":4}]},"side":"sales",
+        "kinds":["Plain",{"Wrapped":{"n":5}},{"Pair":[6,"six"]},{"Named":{"n":7}}],
+        "msg":{"f":[{"message":"m","code":"c"}]},"id":8,"extra":"x","unknown":[1,{"a":2}]}"#;
+    let ours: Shapes = from_json(text).unwrap();
+    let theirs: Shapes = serde_json::from_str(text).unwrap();
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.list[1].n, 3);
+    assert_eq!(ours.kinds[3], Kind::Named { n: 7 });
+    let some: Option<Count> = from_json(r#"{"n":9}"#).unwrap();
+    assert_eq!(some, Some(Count { n: 9 }));
+    let frame: Envelope<Count> = from_json(r#"{"code":200,"msg":"","data":{"n":1}}"#).unwrap();
+    assert_eq!(frame.data.n, 1);
+}
+
+#[test]
+fn from_json_refuses_structs_as_arrays_and_trailing_text() {
+    assert!(serde_json::from_str::<Count>("[1]").is_ok());
+    let e = from_json::<Count>("[1]").unwrap_err().to_string();
+    assert!(e.contains("invalid type: sequence"), "{e}");
+    assert!(from_json::<Count>(r#"{"n":1} x"#).is_err());
+    assert!(from_json::<Count>(r#"{"n":"1"}"#).is_err());
+    assert!(from_json::<Count>(r#"{}"#).is_err());
+}

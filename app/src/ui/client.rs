@@ -177,7 +177,7 @@ mod imp {
             return SignInOptions::default();
         }
         let body = resp.text().await.unwrap_or_default();
-        serde_json::from_str(&body).unwrap_or_default()
+        crate::api::from_json(&body).unwrap_or_default()
     }
 
     /// The two credential parameters, if `p` has a usable pair.
@@ -264,19 +264,32 @@ mod imp {
     async fn read<T: DeserializeOwned + Default>(
         resp: Result<gloo_net::http::Response, gloo_net::Error>,
     ) -> Result<Envelope<T>, Failure> {
+        let (status, body) = body_of(resp).await?;
+        crate::api::read_answer::<T>(&body).map_err(|f| unexpected(f, status))
+    }
+
+    /// The status and text of a response (not generic: one copy for every answer type).
+    async fn body_of(
+        resp: Result<gloo_net::http::Response, gloo_net::Error>,
+    ) -> Result<(u16, String), Failure> {
         let resp = resp.map_err(|_| Failure::Transport(OFFLINE.into()))?;
         let status = resp.status();
         let body = resp
             .text()
             .await
             .map_err(|_| Failure::Transport(OFFLINE.into()))?;
-        crate::api::read_answer::<T>(&body).map_err(|f| match f {
+        Ok((status, body))
+    }
+
+    /// A body that is not an answer reads as the server's fault.
+    fn unexpected(f: Failure, status: u16) -> Failure {
+        match f {
             Failure::Transport(why) => {
                 leptos::logging::warn!("unexpected answer: {why}");
                 Failure::Transport(format!("服务器返回异常（HTTP {status}）"))
             }
             refused => refused,
-        })
+        }
     }
 
     /// A signed read of `path` under `/zhugeleida/`, typed by its `data`.
