@@ -23,8 +23,11 @@ step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test -p app -p server -p bench
 
 if [ -x scripts/e2e.sh ]; then
-  step "end-to-end tests (Playwright, Chromium; SQLite and PostgreSQL)"
-  scripts/e2e.sh
+  # On the release site: what ships, including build-site's release-only
+  # steps (async hydration stubbed out, short import names, minified JS), which
+  # only a browser hydrating every page can vouch for.
+  step "end-to-end tests (Playwright, Chromium; SQLite and PostgreSQL; release site)"
+  E2E_RELEASE=1 scripts/e2e.sh
 fi
 
 if [ -x scripts/bench-smoke.sh ]; then
