@@ -77,6 +77,9 @@ pub enum Event {
     TokenRotated { party: Side, id: i64 },
     /// Subscribers may have missed events (lag, lost listener): re-read everything.
     Resync,
+    /// The sending instance committed a write: result caches drop what they
+    /// hold (`changes`). Never delivered to subscribers.
+    Touched,
 }
 
 /// What a socket subscribes to.
@@ -100,6 +103,7 @@ impl Event {
             Event::ContactChanged { .. } => "contact_changed",
             Event::TokenRotated { .. } => "token_rotated",
             Event::Resync => "resync",
+            Event::Touched => "touched",
         }
     }
 
@@ -127,6 +131,7 @@ impl Event {
             Event::SalesRead { user_id, .. } => [Some(Key::User(user_id)), None],
             Event::ContactChanged { user_id, .. } => [Some(Key::User(user_id)), None],
             Event::TokenRotated { party, id } => [Some(Key::Credential(party, id)), None],
+            Event::Touched => [None, None],
             Event::Resync => return None,
         })
     }
@@ -154,6 +159,8 @@ struct Inner {
     sockets: watch::Sender<usize>,
     /// Run on every delivered event before any subscriber is woken.
     observers: RwLock<Vec<Observer>>,
+    /// Told of the other instances' commits (PostgreSQL fan-out only).
+    changes: OnceLock<Changes>,
     /// Moves when a rep's first socket authenticates or last one goes
     /// (a `Credential(Sales, _)` key gains its first or loses its last
     /// subscriber): presence is published from it (`service::notify`).
@@ -266,12 +273,33 @@ impl Inner {
     fn on_remote(&self, payload: &str) {
         match serde_json::from_str::<Wire>(payload) {
             Ok(w) if w.o == self.origin => {}
-            Ok(w) => w.e.into_iter().chain(w.es).for_each(|e| self.deliver(e)),
+            Ok(w) => {
+                w.e.into_iter()
+                    .chain(w.es)
+                    .for_each(|e| self.remote_event(e))
+            }
             Err(e) => {
                 // Not ours to understand (another version?): re-read rather than miss something.
                 tracing::warn!(error = %e, "unreadable bus notification; resyncing");
-                self.deliver(Event::Resync);
+                self.remote_event(Event::Resync);
             }
+        }
+    }
+
+    fn remote_event(&self, ev: Event) {
+        match ev {
+            Event::Touched => self.touched(),
+            Event::Resync => {
+                self.touched();
+                self.deliver(ev);
+            }
+            ev => self.deliver(ev),
+        }
+    }
+
+    fn touched(&self) {
+        if let Some(c) = self.changes.get() {
+            c.touched();
         }
     }
 }
@@ -290,6 +318,7 @@ impl Bus {
                 closing: watch::Sender::new(false),
                 sockets: watch::Sender::new(0),
                 observers: RwLock::new(Vec::new()),
+                changes: OnceLock::new(),
                 reps: watch::Sender::new(0),
             }),
         }
@@ -418,10 +447,16 @@ impl Bus {
             .await
             .map_err(|e| format!("bus: cannot LISTEN: {e}"))?;
         let (tx, rx) = mpsc::unbounded_channel();
+        let tx_clone = tx.clone();
         if self.inner.remote.set(tx).is_err() {
             return Err("bus: PostgreSQL fan-out already started".into());
         }
         self.inner.listening.store(true, Ordering::Relaxed);
+        let _ = self.inner.changes.set(changes.clone());
+        let publish = tx_clone;
+        changes.set_publisher(move || {
+            let _ = publish.send(Outbound::Event(Event::Touched));
+        });
         changes.touched();
         changes.set_listening(true);
         tokio::spawn(notifier(self.inner.origin, pool.clone(), rx));
@@ -603,6 +638,7 @@ fn take_batch(
     let mut batch = vec![first];
     while let Ok(out) = rx.try_recv() {
         match out {
+            Outbound::Event(Event::Touched) if batch.contains(&Event::Touched) => {}
             Outbound::Event(ev) => {
                 let n = wire_len(&ev);
                 if size + n > MAX_PAYLOAD {
@@ -914,6 +950,36 @@ mod tests {
         let after: Vec<_> = keys.iter().map(|k| bus.generation(*k)).collect();
         assert!(after[0] > before[0] && after[2] > before[2]);
         assert_eq!(after[1], before[1]);
+    }
+
+    #[test]
+    fn a_touch_moves_the_epoch_wakes_nobody_and_rides_once_per_batch() {
+        let bus = Bus::new();
+        let changes = Changes::postgres();
+        let _ = bus.inner.changes.set(changes.clone());
+        changes.set_listening(true);
+        let key = Key::User(1);
+        let _sub = bus.watch(key);
+        let (generation, epoch) = (bus.generation(key), changes.epoch());
+        let mut all = bus.subscribe();
+        bus.inner
+            .on_remote(&payload(bus.inner.origin ^ 1, vec![Event::Touched]));
+        assert!(changes.epoch() > epoch, "a remote commit moves the epoch");
+        assert_eq!(bus.generation(key), generation, "nobody is woken");
+        assert!(all.try_recv().is_err(), "nor told");
+        let epoch = changes.epoch();
+        bus.inner
+            .on_remote(&payload(bus.inner.origin ^ 1, vec![Event::Resync]));
+        assert!(changes.epoch() > epoch, "a resync moves it too");
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for _ in 0..5 {
+            let _ = tx.send(Outbound::Event(Event::Touched));
+        }
+        let _ = tx.send(Outbound::Event(Event::Resync));
+        let _ = tx.send(Outbound::Event(Event::Touched));
+        let batch = take_batch(Event::Touched, &mut rx, &mut None);
+        assert_eq!(batch, vec![Event::Touched, Event::Resync]);
     }
 
     #[test]

@@ -15,13 +15,15 @@
 //!   open for the process's life because SQLite deletes the `-shm` file when
 //!   its last connection closes, and a recreated file would not be the one
 //!   watched;
-//! - on PostgreSQL, statement triggers (migration 0017) send
-//!   `pg_notify('radar_touch', '')` in every transaction that writes a table
-//!   the caches read (PostgreSQL folds them into one per transaction); the
-//!   bus's listener moves the epoch for each one, from any instance or
-//!   process. While the listener is down notifications may be lost, so the
-//!   epoch is unknown and caches are bypassed; the reconnect moves it before
-//!   the listener reports itself connected again.
+//! - on PostgreSQL, a write transaction of a process whose bus runs is
+//!   published after its commit as a `Touched` event, batched with the
+//!   others (`set_publisher`); any other transaction that writes a table the
+//!   caches read (`radar demo`'s bulk statements, SQL by hand) is announced
+//!   by migration 0017's statement triggers with `pg_notify('radar_touch',
+//!   '')`. The bus's listener moves the epoch for either. While it is down
+//!   notifications may be lost, so the epoch is unknown and caches are
+//!   bypassed; the reconnect moves it before the listener reports itself
+//!   connected again.
 //!
 //! A cache stores an answer under the epoch read *before* its statement ran
 //! and serves it only while the epoch is unchanged. A commit after that
@@ -41,6 +43,9 @@ pub struct Changes(Arc<Inner>);
 
 #[derive(Default)]
 struct Inner {
+    /// Tells the other instances of a commit of this process (the bus, on
+    /// PostgreSQL); see [`Changes::set_publisher`].
+    publisher: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
     epoch: AtomicU64,
     /// The outside signature (SQLite header hash, PostgreSQL notification
     /// count) the epoch last accounted for.
@@ -162,9 +167,28 @@ impl Changes {
         Some(self.0.epoch.load(SeqCst))
     }
 
-    /// This process committed a write.
+    /// This process committed a write (or may have: a COMMIT whose answer
+    /// was lost counts too).
     pub fn committed(&self) {
         self.0.epoch.fetch_add(1, SeqCst);
+        if let Some(publish) = self.0.publisher.get() {
+            publish();
+        }
+    }
+
+    /// From now on every [`Self::committed`] also calls `f`, which tells the
+    /// other instances. The write transactions of this process then skip the
+    /// triggers' own notification (`Db::begin_write`): a NOTIFY inside a
+    /// transaction makes PostgreSQL serialize its commit, WAL flush included,
+    /// with every other notifying commit, while the bus sends one for a burst
+    /// after the commits, without waiting for a flush.
+    pub fn set_publisher(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.0.publisher.set(Box::new(f));
+    }
+
+    /// Whether commits of this process are published (see [`Self::set_publisher`]).
+    pub fn publishes(&self) -> bool {
+        self.0.publisher.get().is_some()
     }
 
     /// A `radar_touch` notification arrived (or may have been missed).

@@ -71,9 +71,10 @@ pub struct WriteTx<'a> {
 
 impl WriteTx<'_> {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await?;
+        let done = self.tx.commit().await;
+        // Also when the COMMIT's answer was lost: it may have committed.
         self.changes.committed();
-        Ok(())
+        done
     }
 }
 
@@ -167,7 +168,14 @@ impl Db {
                     self.begin_detached(Some("BEGIN IMMEDIATE")).await?,
                 )
             }
-            Backend::Postgres => (None, self.begin_detached(None).await?),
+            Backend::Postgres => {
+                let begin = if self.changes.publishes() {
+                    Some("BEGIN; SET LOCAL radar.writer = 'bus'")
+                } else {
+                    None
+                };
+                (None, self.begin_detached(begin).await?)
+            }
         };
         Ok(WriteTx {
             tx,
@@ -188,7 +196,11 @@ impl Db {
             // One round trip: the simple-query protocol runs both statements.
             Backend::Postgres => Ok(WriteTx {
                 tx: self
-                    .begin_detached(Some("BEGIN; SET LOCAL synchronous_commit = off"))
+                    .begin_detached(Some(if self.changes.publishes() {
+                        "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL radar.writer = 'bus'"
+                    } else {
+                        "BEGIN; SET LOCAL synchronous_commit = off"
+                    }))
                     .await?,
                 _guard: None,
                 changes: &self.changes,

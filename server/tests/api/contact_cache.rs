@@ -342,3 +342,50 @@ async fn the_check_sees_a_stale_page() {
         "a stale page went unnoticed"
     );
 }
+
+/// On PostgreSQL the server's own write transactions are announced by its
+/// bus after they commit, not by the triggers' NOTIFY inside them (which
+/// would serialize every notifying commit, WAL flush included); any other
+/// writer's transaction is announced by the triggers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_outside_writers_notify_from_inside_their_transaction() {
+    let app = spawn_app(Backend::Postgres).await;
+    let (rep, k) = app.pair().await;
+    let mut listener = sqlx::postgres::PgListener::connect(&app.db.url)
+        .await
+        .expect("listener");
+    listener
+        .listen(radar::bus::TOUCH_CHANNEL)
+        .await
+        .expect("listen");
+    let before = app.st.db.changes.epoch();
+    let r = app
+        .post_json(
+            &format!(
+                "/zhugeleida/qiyeweixin/customer/update_expected_pr/{}",
+                k.id
+            ),
+            &rep,
+            "",
+            &json!({"expedted_pr": "30%"}),
+        )
+        .await;
+    assert_eq!(code(&r), 200, "{r}");
+    assert_ne!(
+        app.st.db.changes.epoch(),
+        before,
+        "the writer's epoch moved"
+    );
+    let quiet = tokio::time::timeout(Duration::from_millis(500), listener.recv()).await;
+    assert!(quiet.is_err(), "the server's write notified: {quiet:?}");
+    sqlx::query("UPDATE customer SET username = '手工' WHERE id = $1")
+        .bind(k.id)
+        .execute(&app.st.db.pool)
+        .await
+        .expect("by hand");
+    let heard = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await;
+    assert!(
+        matches!(heard, Ok(Ok(ref n)) if n.channel() == radar::bus::TOUCH_CHANNEL),
+        "a write outside the bus's transactions notifies: {heard:?}"
+    );
+}

@@ -156,7 +156,7 @@ impl ReadModel {
                 ..
             } => self.changed(user_id, customer_id),
             Event::Resync => self.clear(),
-            Event::ContactChanged { .. } | Event::TokenRotated { .. } => {}
+            Event::ContactChanged { .. } | Event::TokenRotated { .. } | Event::Touched => {}
         }
     }
 
