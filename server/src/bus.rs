@@ -47,6 +47,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// Bounds one NOTIFY (connection checkout included), so that a dead database
 /// turns into a logged, owed resync instead of a notifier stuck on a socket.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a lone `Touched` waits for the event its commit usually
+/// publishes next (a message, a read mark), which then carries it.
+const TOUCH_WAIT: Duration = Duration::from_millis(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t")]
@@ -274,9 +277,11 @@ impl Inner {
         match serde_json::from_str::<Wire>(payload) {
             Ok(w) if w.o == self.origin => {}
             Ok(w) => {
+                // Whatever another instance publishes follows a commit of it.
+                self.touched();
                 w.e.into_iter()
                     .chain(w.es)
-                    .for_each(|e| self.remote_event(e))
+                    .for_each(|e| self.remote_event(e));
             }
             Err(e) => {
                 // Not ours to understand (another version?): re-read rather than miss something.
@@ -288,7 +293,7 @@ impl Inner {
 
     fn remote_event(&self, ev: Event) {
         match ev {
-            Event::Touched => self.touched(),
+            Event::Touched => {}
             Event::Resync => {
                 self.touched();
                 self.deliver(ev);
@@ -455,6 +460,8 @@ impl Bus {
         let _ = self.inner.changes.set(changes.clone());
         let publish = tx_clone;
         changes.set_publisher(move || {
+            metrics::counter!(crate::telemetry::BUS_EVENTS, "kind" => Event::Touched.kind())
+                .increment(1);
             let _ = publish.send(Outbound::Event(Event::Touched));
         });
         changes.touched();
@@ -638,7 +645,7 @@ fn take_batch(
     let mut batch = vec![first];
     while let Ok(out) = rx.try_recv() {
         match out {
-            Outbound::Event(Event::Touched) if batch.contains(&Event::Touched) => {}
+            Outbound::Event(Event::Touched) if !batch.is_empty() => {}
             Outbound::Event(ev) => {
                 let n = wire_len(&ev);
                 if size + n > MAX_PAYLOAD {
@@ -653,6 +660,11 @@ fn take_batch(
                 break;
             }
         }
+    }
+    // Any event of another instance tells its receivers that it committed,
+    // so `Touched` only travels alone.
+    if batch.iter().any(|e| *e != Event::Touched) {
+        batch.retain(|e| *e != Event::Touched);
     }
     batch
 }
@@ -716,7 +728,15 @@ async fn notifier(origin: u64, pool: PgPool, mut rx: mpsc::UnboundedReceiver<Out
             Outbound::Flush(done) => {
                 let _ = done.send(());
             }
-            Outbound::Event(ev) => {
+            Outbound::Event(mut ev) => {
+                if ev == Event::Touched && held.is_none() {
+                    if let Ok(Some(next)) = tokio::time::timeout(TOUCH_WAIT, rx.recv()).await {
+                        match next {
+                            Outbound::Event(e) => ev = e,
+                            flush => held = Some(flush),
+                        }
+                    }
+                }
                 let batch = take_batch(ev, &mut rx, &mut held);
                 let n = batch.len() as u64;
                 let sent = notify(&pool, &payload(origin, batch)).await;
@@ -979,7 +999,23 @@ mod tests {
         let _ = tx.send(Outbound::Event(Event::Resync));
         let _ = tx.send(Outbound::Event(Event::Touched));
         let batch = take_batch(Event::Touched, &mut rx, &mut None);
-        assert_eq!(batch, vec![Event::Touched, Event::Resync]);
+        assert_eq!(
+            batch,
+            vec![Event::Resync],
+            "another event carries the touch"
+        );
+        let _ = tx.send(Outbound::Event(Event::Touched));
+        let batch = take_batch(Event::Touched, &mut rx, &mut None);
+        assert_eq!(batch, vec![Event::Touched], "alone, once");
+        let epoch = changes.epoch();
+        bus.inner.on_remote(&payload(
+            bus.inner.origin ^ 1,
+            vec![Event::ContactChanged {
+                user_id: 1,
+                customer_id: 2,
+            }],
+        ));
+        assert!(changes.epoch() > epoch, "any remote event moves the epoch");
     }
 
     #[test]

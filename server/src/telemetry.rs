@@ -86,7 +86,7 @@ fn describe() {
     );
     metrics::describe_counter!(
         BUS_EVENTS,
-        "Events delivered by the event bus (local and from other instances), by kind"
+        "Events delivered by the event bus (local and from other instances), by kind; touched: commits of this instance announced to the others"
     );
     metrics::describe_counter!(
         BUS_NOTIFIES,
