@@ -23,6 +23,7 @@
 'use strict';
 const fs = require('fs');
 const { execFileSync } = require('child_process');
+const { readU32, u32, sections: wasmSections, assemble } = require('./wasm-sections');
 
 const [dis, input, output] = process.argv.slice(2);
 if (!dis || !input || !output) {
@@ -61,33 +62,7 @@ for (const line of wat.split('\n')) {
 
 // Code bodies, by defined-function index.
 const wasm = fs.readFileSync(input);
-function readU32(buf, pos) {
-  let result = 0, shift = 0, byte;
-  do {
-    byte = buf[pos++];
-    result += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (byte & 0x80);
-  return [result, pos];
-}
-function u32(n) {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return Buffer.from(out);
-}
-const sections = [];
-let pos = 8;
-while (pos < wasm.length) {
-  const id = wasm[pos];
-  const [size, start] = readU32(wasm, pos + 1);
-  sections.push({ id, body: wasm.subarray(start, start + size) });
-  pos = start + size;
-}
+const sections = wasmSections(wasm);
 const code = sections.find((s) => s.id === 10);
 const bodies = [];
 {
@@ -133,12 +108,10 @@ bodies.forEach((b, i) => {
   parts.push(u32(body.length), body);
 });
 const newCode = Buffer.concat(parts);
-const out = [wasm.subarray(0, 8)];
-for (const s of sections) {
-  const body = s.id === 10 ? newCode : s.body;
-  out.push(Buffer.from([s.id]), u32(body.length), body);
-}
-fs.writeFileSync(output, Buffer.concat(out));
+fs.writeFileSync(
+  output,
+  assemble(wasm, sections.map((s) => (s.id === 10 ? { id: 10, body: newCode } : s))),
+);
 console.log(
   `drop-hydrate-async: ${drop.size} of ${names.filter((n) => n.includes('hydrate_async')).length} ` +
     `functions named hydrate_async stubbed (${saved} B of code; ${importedFuncs} imports)`,

@@ -11,6 +11,7 @@
 // so a new wasm-bindgen output shape stops the build instead of breaking it.
 'use strict';
 const fs = require('fs');
+const { readU32, u32, sections: wasmSections, assemble } = require('./wasm-sections');
 
 const [wasmPath, jsPath] = process.argv.slice(2);
 if (!wasmPath || !jsPath) {
@@ -20,25 +21,6 @@ if (!wasmPath || !jsPath) {
 const wasm = fs.readFileSync(wasmPath);
 let js = fs.readFileSync(jsPath, 'utf8');
 
-function readU32(buf, pos) {
-  let result = 0, shift = 0, byte;
-  do {
-    byte = buf[pos++];
-    result += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (byte & 0x80);
-  return [result, pos];
-}
-function u32(n) {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return Buffer.from(out);
-}
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 function shortName(i) {
   let s = '';
@@ -67,44 +49,32 @@ function skipDesc(buf, pos) {
   throw new Error(`import kind ${kind} not handled`);
 }
 
-if (wasm.readUInt32LE(0) !== 0x6d736100) throw new Error(`${wasmPath} is not a WASM module`);
-const parts = [wasm.subarray(0, 8)];
 const renames = [];
-let pos = 8;
-while (pos < wasm.length) {
-  const id = wasm[pos];
-  const [size, start] = readU32(wasm, pos + 1);
-  const end = start + size;
-  if (id !== 2) {
-    parts.push(wasm.subarray(pos, end));
-    pos = end;
-    continue;
-  }
+const edited = wasmSections(wasm).map((s) => {
+  if (s.id !== 2) return s;
   // The import section: (module, name, descriptor)*.
-  let p = start;
-  const [count, first] = readU32(wasm, p);
-  p = first;
+  const sec = s.body;
+  const [count, first] = readU32(sec, 0);
+  let p = first;
   const body = [u32(count)];
   for (let i = 0; i < count; i++) {
-    const [modLen, m] = readU32(wasm, p);
-    const mod = wasm.subarray(m, m + modLen);
-    const [nameLen, n] = readU32(wasm, m + modLen);
-    const name = wasm.subarray(n, n + nameLen).toString('utf8');
-    const descEnd = skipDesc(wasm, n + nameLen);
+    const [modLen, m] = readU32(sec, p);
+    const mod = sec.subarray(m, m + modLen);
+    const [nameLen, n] = readU32(sec, m + modLen);
+    const name = sec.subarray(n, n + nameLen).toString('utf8');
+    const descEnd = skipDesc(sec, n + nameLen);
     let newName = name;
     if (name.startsWith('__wbg_') || name.startsWith('__wbindgen_')) {
       newName = shortName(renames.length);
       renames.push([name, newName]);
     }
     const nb = Buffer.from(newName, 'utf8');
-    body.push(u32(modLen), mod, u32(nb.length), nb, wasm.subarray(n + nameLen, descEnd));
+    body.push(u32(modLen), mod, u32(nb.length), nb, sec.subarray(n + nameLen, descEnd));
     p = descEnd;
   }
-  if (p !== end) throw new Error('import section not read to its end');
-  const content = Buffer.concat(body);
-  parts.push(Buffer.from([2]), u32(content.length), content);
-  pos = end;
-}
+  if (p !== sec.length) throw new Error('import section not read to its end');
+  return { id: 2, body: Buffer.concat(body) };
+});
 
 for (const [name, short] of renames) {
   const key = new RegExp(`(^|[\\s{,])${name}:`, 'g');
@@ -115,6 +85,6 @@ for (const [name, short] of renames) {
   js = js.replace(key, `$1${short}:`);
 }
 
-fs.writeFileSync(wasmPath, Buffer.concat(parts));
+fs.writeFileSync(wasmPath, assemble(wasm, edited));
 fs.writeFileSync(jsPath, js);
 console.log(`short-imports: ${renames.length} imports renamed`);
