@@ -66,7 +66,13 @@ async fn counters_exact(pool: &sqlx::AnyPool, at: &str) -> (usize, usize) {
             "SELECT r.id, r.msg_count,
                     (SELECT CAST(COUNT(*) AS BIGINT) FROM chat_message m
                       WHERE m.user_id = r.user_id AND m.customer_id = r.customer_id),
-                    r.user_unread, {}, r.customer_unread, {}
+                    r.user_unread, {}, r.customer_unread, {},
+                    r.first_msg_id,
+                    (SELECT MIN(m.id) FROM chat_message m
+                      WHERE m.user_id = r.user_id AND m.customer_id = r.customer_id),
+                    r.last_msg_id,
+                    (SELECT MAX(m.id) FROM chat_message m
+                      WHERE m.user_id = r.user_id AND m.customer_id = r.customer_id)
              FROM relation r ORDER BY r.id",
             recount(2, "user_read_id"),
             recount(1, "customer_read_id")
@@ -77,8 +83,11 @@ async fn counters_exact(pool: &sqlx::AnyPool, at: &str) -> (usize, usize) {
         assert_eq!(r[1], r[2], "{at}: relation {} msg_count", r[0]);
         assert_eq!(r[3], r[4], "{at}: relation {} user_unread", r[0]);
         assert_eq!(r[5], r[6], "{at}: relation {} customer_unread", r[0]);
-        compared += 3;
+        assert_eq!(r[7], r[8], "{at}: relation {} first_msg_id", r[0]);
+        assert_eq!(r[9], r[10], "{at}: relation {} last_msg_id", r[0]);
+        compared += 5;
         nonzero += [r[1], r[3], r[5]].iter().filter(|n| **n != 0).count();
+        nonzero += [r[7], r[9]].iter().filter(|n| **n > 0).count();
     }
     let reps = rows_on(
         pool,
@@ -619,4 +628,133 @@ async fn backfill_matches_recount(backend: Backend) {
     drop(db);
 }
 
-both!(counters_stay_exact, backfill_matches_recount);
+/// A conversation's first and last message ids on its relation (migration
+/// 0018) follow sends and deletes by any writer, and the history's
+/// `is_first_info` follows the first.
+async fn conversation_ends_follow_every_write(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (rep, c) = app.pair().await;
+    let send = |who: usize, n: usize| {
+        let (app, rep, c) = (&app, rep.clone(), c.clone());
+        async move {
+            let v = if who == 0 {
+                app.post_form(
+                    "/zhugeleida/gongzhonghao/chat/send_msg/0",
+                    &c,
+                    "",
+                    &[
+                        ("u_id", &rep.id.to_string()),
+                        ("send_type", "2"),
+                        ("content", &text(&format!("c{n}"))),
+                    ],
+                )
+                .await
+            } else {
+                app.post_form(
+                    "/zhugeleida/qiyeweixin/chat/send_msg/0",
+                    &rep,
+                    "",
+                    &[
+                        ("customer_id", &c.id.to_string()),
+                        ("send_type", "1"),
+                        ("content", &text(&format!("r{n}"))),
+                    ],
+                )
+                .await
+            };
+            assert_eq!(code(&v), 200, "send {v}");
+        }
+    };
+    let ends = || async {
+        rows(
+            &app,
+            &format!(
+                "SELECT r.first_msg_id, r.last_msg_id,
+                        (SELECT MIN(m.id) FROM chat_message m
+                          WHERE m.user_id = r.user_id AND m.customer_id = r.customer_id),
+                        (SELECT MAX(m.id) FROM chat_message m
+                          WHERE m.user_id = r.user_id AND m.customer_id = r.customer_id)
+                 FROM relation r WHERE r.user_id = {} AND r.customer_id = {}",
+                rep.id, c.id
+            ),
+        )
+        .await[0]
+            .clone()
+    };
+    let first_shown = || async {
+        let v = app
+            .get(
+                "/zhugeleida/gongzhonghao/chat",
+                &c,
+                &format!("u_id={}&length=50", rep.id),
+            )
+            .await;
+        assert_eq!(code(&v), 200, "history {v}");
+        let firsts: Vec<i64> = v["data"]["ret_data"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter(|m| m["is_first_info"] == Value::Bool(true))
+                    .filter_map(|m| m["id"].as_i64())
+                    .collect()
+            })
+            .unwrap_or_default();
+        firsts
+    };
+    assert_eq!(ends().await, vec![-1, -1, -1, -1], "no message yet");
+    for n in 0..5 {
+        send(n % 2, n).await;
+        let e = ends().await;
+        assert_eq!((e[0], e[1]), (e[2], e[3]), "after send {n}");
+        assert!(e[0] > 0 && e[1] >= e[0], "after send {n}: {e:?}");
+        assert_eq!(first_shown().await, vec![e[0]], "after send {n}");
+    }
+    counters_exact(&app.st.db.pool, "after the sends").await;
+    // Behind the server's back: the first, then the last, then a middle one.
+    let pick = ["MIN(m.id)", "MAX(m.id)", "MIN(m.id) + 1"];
+    for (step, which) in pick.iter().enumerate() {
+        let before = ends().await;
+        let sql = format!(
+            "DELETE FROM chat_message WHERE id = (SELECT {which} FROM chat_message m
+               WHERE m.user_id = {} AND m.customer_id = {})",
+            rep.id, c.id
+        );
+        sqlx::query(&sql)
+            .execute(&app.st.db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let e = ends().await;
+        assert_eq!((e[0], e[1]), (e[2], e[3]), "after delete {step}");
+        match step {
+            0 => assert!(e[0] > before[0], "the first moved: {before:?} -> {e:?}"),
+            1 => assert!(e[1] < before[1], "the last moved: {before:?} -> {e:?}"),
+            _ => assert_eq!(e, before, "a middle delete moves neither end"),
+        }
+        assert_eq!(first_shown().await, vec![e[0]], "after delete {step}");
+        counters_exact(&app.st.db.pool, &format!("after delete {step}")).await;
+    }
+    let sql = format!(
+        "DELETE FROM chat_message WHERE user_id = {} AND customer_id = {}",
+        rep.id, c.id
+    );
+    sqlx::query(&sql)
+        .execute(&app.st.db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    assert_eq!(ends().await, vec![-1, -1, -1, -1], "all deleted");
+    counters_exact(&app.st.db.pool, "all deleted").await;
+    send(0, 9).await;
+    let e = ends().await;
+    assert!(
+        e[0] > 0 && e[0] == e[1] && e[1] == e[3],
+        "a new first: {e:?}"
+    );
+    assert_eq!(first_shown().await, vec![e[0]], "a new first");
+}
+
+both!(
+    counters_stay_exact,
+    backfill_matches_recount,
+    conversation_ends_follow_every_write
+);

@@ -151,8 +151,7 @@ impl Reader {
             customer_id,
         });
         let sql = format!(
-            "SELECT {PAIR_COLS}, (SELECT MAX(s.id) FROM chat_message s
-               WHERE s.user_id = r.user_id AND s.customer_id = r.customer_id) AS max_msg_id
+            "SELECT {PAIR_COLS}, r.last_msg_id AS max_msg_id
              FROM relation r {PAIR_JOINS}
              WHERE r.user_id = $1 AND r.customer_id = $2 AND {SAME_COMPANY}"
         );
@@ -290,8 +289,7 @@ impl Reader {
         };
         let sql = format!(
             "SELECT {PAIR_COLS},
-               (SELECT MIN(s.id) FROM chat_message s
-                 WHERE s.user_id = r.user_id AND s.customer_id = r.customer_id) AS first_msg_id,
+               r.first_msg_id,
                {unread} AS unread, m.id, m.send_type, m.content, m.create_date
              FROM relation r {PAIR_JOINS}
              LEFT JOIN chat_message m ON m.user_id = r.user_id AND m.customer_id = r.customer_id

@@ -196,12 +196,10 @@ fn history_sql(anchor: Anchor, after_id: Option<i64>, extra: (&str, &str)) -> St
         }
     };
     let (extra_cols, extra_from) = extra;
-    let pair_msgs = "FROM chat_message s WHERE s.user_id = $1 AND s.customer_id = $2";
     format!(
         "SELECT {PAIR_COLS} {extra_cols},
            COALESCE(r.msg_count, 0) AS data_count,
-           (SELECT MIN(s.id) {pair_msgs}) AS first_msg_id,
-           (SELECT MAX(s.id) {pair_msgs}) AS max_msg_id,
+           r.first_msg_id, r.last_msg_id AS max_msg_id,
            m.id, m.send_type, m.content, m.create_date
          {} {extra_from} LEFT JOIN ({page}) m ON r.id IS NOT NULL {} ORDER BY m.id",
         anchor.joins_sql(),

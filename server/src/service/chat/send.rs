@@ -162,26 +162,17 @@ async fn store(st: &AppState, p: &Pair, from: Side, out: &Outgoing) -> Result<Se
         }
         Err(e) => return Err(e.into()),
     };
+    // The insert's trigger (migration 0018) has moved the relation's
+    // last_msg_id.
     if sqlite {
         let sql = format!(
-            "UPDATE relation SET {time_col} = $1, {count_col} = {count_col} + 1,
-               last_msg_id = CASE WHEN last_msg_id IS NULL OR last_msg_id < $3 THEN $3 ELSE last_msg_id END
-             WHERE id = $2"
+            "UPDATE relation SET {time_col} = $1, {count_col} = {count_col} + 1 WHERE id = $2"
         );
         sqlx::query(&sql)
             .bind(now)
             .bind(p.relation_id)
-            .bind(id)
             .execute(&mut **tx)
             .await?;
-    } else {
-        sqlx::query(
-            "UPDATE relation SET last_msg_id = $1 WHERE id = $2 AND (last_msg_id IS NULL OR last_msg_id < $1)",
-        )
-        .bind(id)
-        .bind(p.relation_id)
-        .execute(&mut **tx)
-        .await?;
     }
     let queued = from == Side::Customer
         && crate::service::notify::queue(st, &mut tx, p.user_id, p.customer_id, id, now).await?;
