@@ -5,8 +5,9 @@
 //! and p90 of each with its ratio to the first N. The first pages, badges,
 //! inbox and history must stay within 2× of it.
 //!
-//! The loader writes base rows only: migration 0016's triggers keep the
-//! counters (the same ones every write of the service goes through).
+//! The loader writes base rows only: migration 0016's and 0018's triggers keep
+//! the counters and each conversation's ends (the same ones every write of
+//! the service goes through).
 
 use std::time::{Duration, Instant};
 
@@ -293,17 +294,6 @@ async fn grow(st: &AppState, b: &mut Book, n: usize) -> Result<(), String> {
         .await?;
         b.messages += k;
     }
-    // What a send sets: each relation's newest message.
-    exec(
-        st,
-        &format!(
-            "UPDATE relation SET last_msg_id = (SELECT MAX(m.id) FROM chat_message m
-               WHERE m.user_id = relation.user_id AND m.customer_id = relation.customer_id)
-             WHERE user_id = {rep} AND (last_msg_id IS NULL OR customer_id = {})",
-            b.customer.id
-        ),
-    )
-    .await?;
     // Autovacuum would have analyzed tables grown this much by the time a
     // real book got there; measuring on the stale statistics of a bulk load
     // would measure the planner's guesses instead. SQLite never analyzes on
