@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use crate::both;
 use crate::common::rng::{self, seed, Rng};
 use crate::common::*;
+use app::api::Side;
 use radar::service::admin;
 use radar::service::chat::{pair, unread};
 use serde_json::Value;
@@ -44,6 +45,38 @@ async fn rows_on(pool: &sqlx::AnyPool, sql: &str) -> Vec<Vec<i64>> {
                 .collect()
         })
         .collect()
+}
+
+/// A text message of the pair, sent by `from` through the REST API.
+async fn send(app: &TestApp, rep: &Who, c: &Who, from: Side, msg: &str) -> Value {
+    match from {
+        Side::Customer => {
+            app.post_form(
+                "/zhugeleida/gongzhonghao/chat/send_msg/0",
+                c,
+                "",
+                &[
+                    ("u_id", &rep.id.to_string()),
+                    ("send_type", "2"),
+                    ("content", &text(msg)),
+                ],
+            )
+            .await
+        }
+        Side::Sales => {
+            app.post_form(
+                "/zhugeleida/qiyeweixin/chat/send_msg/0",
+                rep,
+                "",
+                &[
+                    ("customer_id", &c.id.to_string()),
+                    ("send_type", "1"),
+                    ("content", &text(msg)),
+                ],
+            )
+            .await
+        }
+    }
 }
 
 /// The recount of one side's unread messages of relation `r`.
@@ -377,32 +410,8 @@ async fn counters_stay_exact(backend: Backend) {
         let rep = reps[ri].clone();
         let op = rng.below(10);
         let v = match op {
-            0 | 1 => {
-                app.post_form(
-                    "/zhugeleida/gongzhonghao/chat/send_msg/0",
-                    &c,
-                    "",
-                    &[
-                        ("u_id", &rep.id.to_string()),
-                        ("send_type", "2"),
-                        ("content", &text(&format!("c{step}"))),
-                    ],
-                )
-                .await
-            }
-            2 => {
-                app.post_form(
-                    "/zhugeleida/qiyeweixin/chat/send_msg/0",
-                    &rep,
-                    "",
-                    &[
-                        ("customer_id", &c.id.to_string()),
-                        ("send_type", "1"),
-                        ("content", &text(&format!("r{step}"))),
-                    ],
-                )
-                .await
-            }
+            0 | 1 => send(&app, &rep, &c, Side::Customer, &format!("c{step}")).await,
+            2 => send(&app, &rep, &c, Side::Sales, &format!("r{step}")).await,
             3 => {
                 app.get(
                     "/zhugeleida/gongzhonghao/chat/getmsg/0",
@@ -455,9 +464,9 @@ async fn counters_stay_exact(backend: Backend) {
                 // A watermark set by a socket's read frame may name any id,
                 // even one beyond the newest message.
                 let side = if rng.below(2) == 0 {
-                    app::api::Side::Sales
+                    Side::Sales
                 } else {
-                    app::api::Side::Customer
+                    Side::Customer
                 };
                 let p = pair::pair(&app.st, rep.id, c.id).await.expect("pair");
                 let top = rows(
@@ -637,31 +646,12 @@ async fn conversation_ends_follow_every_write(backend: Backend) {
     let send = |who: usize, n: usize| {
         let (app, rep, c) = (&app, rep.clone(), c.clone());
         async move {
-            let v = if who == 0 {
-                app.post_form(
-                    "/zhugeleida/gongzhonghao/chat/send_msg/0",
-                    &c,
-                    "",
-                    &[
-                        ("u_id", &rep.id.to_string()),
-                        ("send_type", "2"),
-                        ("content", &text(&format!("c{n}"))),
-                    ],
-                )
-                .await
+            let side = if who == 0 {
+                Side::Customer
             } else {
-                app.post_form(
-                    "/zhugeleida/qiyeweixin/chat/send_msg/0",
-                    &rep,
-                    "",
-                    &[
-                        ("customer_id", &c.id.to_string()),
-                        ("send_type", "1"),
-                        ("content", &text(&format!("r{n}"))),
-                    ],
-                )
-                .await
+                Side::Sales
             };
+            let v = send(app, &rep, &c, side, &format!("m{n}")).await;
             assert_eq!(code(&v), 200, "send {v}");
         }
     };
