@@ -136,6 +136,7 @@ const CONTACT_FROM: &str = "FROM relation r JOIN customer c ON c.id = r.customer
 /// One contact as the list query reads it.
 #[derive(sqlx::FromRow, Debug)]
 struct ContactRow {
+    relation_id: i64,
     customer_id: i64,
     source: i64,
     expected_time: Option<String>,
@@ -382,7 +383,7 @@ async fn fetch(
         );
     }
     let cols = format!(
-        "r.customer_id, r.source, r.expected_time, r.expedted_pr, r.last_follow_time,
+        "r.id AS relation_id, r.customer_id, r.source, r.expected_time, r.expedted_pr, r.last_follow_time,
          r.last_activity_time AS last_seen, r.last_msg_id, c.username, c.headimgurl, c.user_type,
          c.is_subscribe, i.note_name,
          (SELECT a.article_id FROM access_log a WHERE a.user_id = r.user_id AND a.customer_id = r.customer_id
@@ -413,26 +414,50 @@ async fn fetch(
             // A page nearer the end is read from the end (the same index
             // backwards), so the index walk is at most half the book.
             let end = offset.saturating_add(paging.length).min(data_count);
-            let (walk, limit, skip) = if offset > data_count - end {
+            let backwards = offset > data_count - end;
+            let (walk, limit, skip) = if backwards {
                 (order.reversed_sql(), end - offset, data_count - end)
             } else {
                 (order.sql(), paging.length, offset)
             };
-            let sql = format!(
-                "SELECT {cols}, CAST(0 AS BIGINT) AS data_count
-                 FROM (SELECT r.id FROM relation r WHERE {} ORDER BY {walk} LIMIT ${n} OFFSET ${}) p
-                 JOIN relation r ON r.id = p.id
-                 {CONTACT_JOINS} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
-                 ORDER BY {order}",
+            // Two statements, not one with the walk as a subquery: PostgreSQL
+            // plans that join afresh on every execution (a plan kept for any
+            // LIMIT would sort the book), 1.1 ms against 0.2 ms of execution.
+            // The walk alone plans in 0.07 ms. The rows by id have one plan
+            // for every book, order and filter, which PostgreSQL keeps; so
+            // they are put in order here, not by the statement. (No `user_id`
+            // condition on them: SQLite would walk the rep's book by it.)
+            let walk_sql = format!(
+                "SELECT r.id FROM relation r WHERE {} ORDER BY {walk} LIMIT ${n} OFFSET ${}",
                 w.sql,
                 n + 1,
-                order = order.sql(),
             );
-            w.query_as(&sql)
+            let mut ids: Vec<i64> = w
+                .query_scalar(&walk_sql)
                 .bind(limit)
                 .bind(skip)
                 .fetch_all(&st.db.pool)
-                .await?
+                .await?;
+            if backwards {
+                ids.reverse();
+            }
+            if ids.is_empty() {
+                Vec::new()
+            } else {
+                let sql = format!(
+                    "SELECT {cols}, CAST(0 AS BIGINT) AS data_count
+                     FROM relation r {CONTACT_JOINS} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
+                     WHERE r.id IN ({})",
+                    placeholders(1, ids.len()),
+                );
+                let mut q = sqlx::query_as(&sql);
+                for id in &ids {
+                    q = q.bind(*id);
+                }
+                let mut rows: Vec<ContactRow> = q.fetch_all(&st.db.pool).await?;
+                rows.sort_by_key(|r| ids.iter().position(|id| *id == r.relation_id));
+                rows
+            }
         };
         (rows, data_count)
     } else {
