@@ -293,7 +293,7 @@ impl Reader {
                {unread} AS unread, m.id, m.send_type, m.content, m.create_date
              FROM relation r {PAIR_JOINS}
              LEFT JOIN chat_message m ON m.user_id = r.user_id AND m.customer_id = r.customer_id
-               AND m.id > $3 {only_unread}
+               AND m.id > $3 AND m.id <= r.last_msg_id {only_unread}
              WHERE r.user_id = $1 AND r.customer_id = $2 AND {SAME_COMPANY}
              ORDER BY m.id LIMIT $4"
         );
