@@ -18,6 +18,7 @@ pub const MAX_LISTED_TAGS: usize = 50;
 
 #[derive(sqlx::FromRow)]
 struct InboxRow {
+    relation_id: i64,
     customer_id: i64,
     last_msg_id: i64,
     username: String,
@@ -26,7 +27,6 @@ struct InboxRow {
     is_subscribe: Option<i64>,
     content: String,
     create_date: i64,
-    data_count: i64,
     unread: i64,
 }
 
@@ -37,26 +37,49 @@ async fn items(
     paging: Paging,
 ) -> Result<(Vec<InboxItem>, i64), Error> {
     // The count is the rep's counter (kept on write), not a window over every
-    // conversation: the page walks relation_user_last_msg and stops.
-    let sql = format!(
-        "SELECT r.customer_id, r.last_msg_id, c.username, c.headimgurl, c.user_type, c.is_subscribe,
-                m.content, m.create_date,
-                (SELECT su.chat_count FROM sales_user su WHERE su.id = r.user_id) AS data_count,
-                {} AS unread
-         FROM relation r JOIN customer c ON c.id = r.customer_id JOIN chat_message m ON m.id = r.last_msg_id
-         WHERE r.user_id = $1 AND r.last_msg_id IS NOT NULL
-         ORDER BY r.last_msg_id DESC LIMIT $2 OFFSET $3",
-        unread_count(Side::Sales, "r")
+    // conversation: the page walks relation_user_last_msg and stops. Walk and
+    // rows are two statements, as in the contact list (`crm::contacts`), and
+    // the last message is read by its id per row: in one statement, a plan
+    // PostgreSQL kept for any LIMIT hashed the whole chat_message table, so
+    // the inbox grew with every conversation of every rep. The walk's LIMIT
+    // and OFFSET are written out for the same reason: a plan kept for an
+    // unknown LIMIT sorts every conversation of the rep.
+    let walk_sql = format!(
+        "SELECT r.id, (SELECT su.chat_count FROM sales_user su WHERE su.id = $1) AS data_count
+         FROM relation r WHERE r.user_id = $1 AND r.last_msg_id IS NOT NULL
+         ORDER BY r.last_msg_id DESC LIMIT {} OFFSET {}",
+        paging.length,
+        paging.offset()
     );
-    let rows = sqlx::query_as::<_, InboxRow>(&sql)
+    let walked: Vec<(i64, i64)> = sqlx::query_as(&walk_sql)
         .bind(user_id)
-        .bind(paging.length)
-        .bind(paging.offset())
         .fetch_all(&st.db.pool)
         .await?;
+    let rows = if walked.is_empty() {
+        Vec::new()
+    } else {
+        let sql = format!(
+            "SELECT r.id AS relation_id, r.customer_id, r.last_msg_id, c.username, c.headimgurl,
+                    c.user_type, c.is_subscribe,
+                    COALESCE((SELECT m.content FROM chat_message m WHERE m.id = r.last_msg_id), '') AS content,
+                    COALESCE((SELECT m.create_date FROM chat_message m WHERE m.id = r.last_msg_id), 0) AS create_date,
+                    {} AS unread
+             FROM relation r JOIN customer c ON c.id = r.customer_id
+             WHERE r.id IN ({}) AND r.last_msg_id IS NOT NULL",
+            unread_count(Side::Sales, "r"),
+            placeholders(1, walked.len()),
+        );
+        let mut q = sqlx::query_as::<_, InboxRow>(&sql);
+        for (id, _) in &walked {
+            q = q.bind(*id);
+        }
+        let mut rows = q.fetch_all(&st.db.pool).await?;
+        rows.sort_by_key(|r| walked.iter().position(|(id, _)| *id == r.relation_id));
+        rows
+    };
     // Only a page past the end needs its own count.
-    let data_count = match rows.first() {
-        Some(r) => r.data_count,
+    let data_count = match walked.first() {
+        Some((_, n)) => *n,
         None => {
             let n: Option<i64> =
                 sqlx::query_scalar("SELECT chat_count FROM sales_user WHERE id = $1")
