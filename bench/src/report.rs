@@ -114,8 +114,10 @@ pub fn targets(backends: &Map<String, Value>, concurrency: usize) -> Vec<Value> 
         {
             let n = num(run, "/config/sockets").unwrap_or(0.0);
             let inst = num(run, "/instances").unwrap_or(1.0);
+            // Issue 13: at 1,000 sockets, 20 ms on one instance and 50 ms
+            // across two (the second instance's pushes cross NOTIFY).
             let limit = if n <= 1000.0 {
-                Some(20.0)
+                Some(if inst >= 2.0 { 50.0 } else { 20.0 })
             } else if n <= 10000.0 {
                 Some(100.0)
             } else {
@@ -560,6 +562,44 @@ mod tests {
         assert_eq!(pass("push p99"), Some(json!(true)));
         assert_eq!(pass("push: no acknowledged"), Some(json!(false)));
         assert_eq!(pass("rest-write: no acknowledged"), Some(json!(true)));
+    }
+
+    #[test]
+    fn push_target_is_50_ms_across_two_instances_at_1000_sockets() {
+        let run = |inst: u64, p99: f64| {
+            json!({"config": {"sockets": 1000}, "instances": inst, "pushed": 10, "missing": 0,
+                   "duplicates": 0, "latency": {"p99_ms": p99},
+                   "connections": {"opened": 1000, "failed": 0}, "still_open_at_end": 1000})
+        };
+        let b = json!({"postgres": {"scenarios": {"push": [run(1, 30.0), run(2, 30.0), run(2, 60.0)]}}});
+        let t = targets(b.as_object().unwrap_or(&Map::new()), 64);
+        let got: Vec<(String, Value)> = t
+            .iter()
+            .filter(|x| {
+                x["target"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("push p99"))
+            })
+            .map(|x| {
+                (
+                    x["target"].as_str().unwrap_or("").to_owned(),
+                    x["pass"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(
+            got[0].0.contains("≤ 20 ms") && got[0].1 == json!(false),
+            "{got:?}"
+        );
+        assert!(
+            got[1].0.contains("≤ 50 ms") && got[1].1 == json!(true),
+            "{got:?}"
+        );
+        assert!(
+            got[2].0.contains("≤ 50 ms") && got[2].1 == json!(false),
+            "{got:?}"
+        );
     }
 
     #[test]
