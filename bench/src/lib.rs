@@ -126,6 +126,7 @@ pub struct Plan {
     pub push_rate: u64,
     pub push_secs: Duration,
     pub push_grace: Duration,
+    pub push_warmup: Duration,
     pub idle_settle: Duration,
     pub idle_cpu_window: Duration,
     pub scaling: scaling::ScalePlan,
@@ -216,6 +217,7 @@ impl Plan {
             push_rate: if smoke { 20 } else { a.push_rate },
             push_secs: secs(a.push_secs.max(1), 1000),
             push_grace: Duration::from_secs(if smoke { 5 } else { 10 }),
+            push_warmup: secs(1, 200),
             idle_settle: secs(2, 300),
             idle_cpu_window: secs(5, 500),
             scaling: scaling::ScalePlan {
@@ -600,6 +602,7 @@ async fn socket_scenarios(
             let p = sockets::PushPlan {
                 sockets: n,
                 rate: plan.push_rate,
+                warmup: plan.push_warmup,
                 duration: plan.push_secs,
                 grace: plan.push_grace,
                 parallel_connects: connects,

@@ -429,8 +429,12 @@ pub fn table(report: &Value) -> String {
                             ms(&v, "/idle_cpu_percent")
                         )
                     } else {
+                        let warm = match num(&v, "/warmup_sends/latency/p99_ms") {
+                            Some(p99) => format!("; warm-up sends p99 {p99} ms"),
+                            None => String::new(),
+                        };
                         format!(
-                            "{}; {} of {} acknowledged missing",
+                            "{}; {} of {} acknowledged missing{warm}",
                             lat(&v, "/latency"),
                             num(&v, "/missing").unwrap_or(0.0),
                             num(&v, "/acknowledged").unwrap_or(0.0)
