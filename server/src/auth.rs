@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 
 use crate::bus::{Bus, Event};
 use crate::error::{ApiError, Error};
-use crate::extract::{parse_id, Fields};
+use crate::extract::{parse_id, Fields, ParsedQuery};
 use crate::AppState;
 
 /// How far ahead of the server clock a signature may be dated (contract §6
@@ -280,7 +280,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Every REST authentication goes through here, so every POST (the API's
 /// writes) is charged to the write budget, once, and only after the
 /// credentials were accepted: a stranger cannot spend someone else's budget.
-async fn from_query(parts: &Parts, st: &AppState, party: Side) -> Result<i64, ApiError> {
+async fn from_query(parts: &Parts, st: &AppState, party: Side) -> Result<(i64, Fields), ApiError> {
     let q = Fields::parse_urlencoded(parts.uri.query().unwrap_or(""))
         .map_err(|_| Error::Auth("query string unreadable"))?;
     let id = verify(st, party, &Credentials::from_fields(&q)).await?;
@@ -288,6 +288,13 @@ async fn from_query(parts: &Parts, st: &AppState, party: Side) -> Result<i64, Ap
     if parts.method == axum::http::Method::POST {
         st.writes.charge(party, id)?;
     }
+    Ok((id, q))
+}
+
+/// Authenticates, and leaves the parsed query for the handler's `Query`.
+async fn authenticate(parts: &mut Parts, st: &AppState, party: Side) -> Result<i64, ApiError> {
+    let (id, q) = from_query(parts, st, party).await?;
+    parts.extensions.insert(ParsedQuery(q));
     Ok(id)
 }
 
@@ -302,7 +309,7 @@ pub struct SalesAuth(pub i64);
 impl FromRequestParts<AppState> for CustomerAuth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        from_query(parts, st, Side::Customer)
+        authenticate(parts, st, Side::Customer)
             .await
             .map(CustomerAuth)
     }
@@ -311,7 +318,7 @@ impl FromRequestParts<AppState> for CustomerAuth {
 impl FromRequestParts<AppState> for SalesAuth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        from_query(parts, st, Side::Sales).await.map(SalesAuth)
+        authenticate(parts, st, Side::Sales).await.map(SalesAuth)
     }
 }
 
@@ -326,7 +333,9 @@ pub fn party_of_path(path: &str) -> Side {
 
 /// Authenticates by path, for fallbacks that must answer `token异常` before `请求异常`.
 pub async fn verify_for_path(parts: &Parts, st: &AppState) -> Result<i64, ApiError> {
-    from_query(parts, st, party_of_path(parts.uri.path())).await
+    from_query(parts, st, party_of_path(parts.uri.path()))
+        .await
+        .map(|(id, _)| id)
 }
 
 #[cfg(test)]

@@ -97,12 +97,19 @@ fn has_nul(v: &Value) -> bool {
 /// Query-string fields.
 pub struct Query(pub Fields);
 
+/// The query string as authentication parsed it, so that the handler's
+/// `Query` does not parse it again (a polled badge is mostly parsing).
+#[derive(Clone)]
+pub struct ParsedQuery(pub Fields);
+
 impl<S: Send + Sync> FromRequestParts<S> for Query {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Query(
-            Fields::parse_urlencoded(parts.uri.query().unwrap_or(""))?.refuse_nul()?,
-        ))
+        let fields = match parts.extensions.remove::<ParsedQuery>() {
+            Some(ParsedQuery(f)) => f,
+            None => Fields::parse_urlencoded(parts.uri.query().unwrap_or(""))?,
+        };
+        Ok(Query(fields.refuse_nul()?))
     }
 }
 
