@@ -73,6 +73,10 @@ async fn preflight_from_foreign_origin(b: Backend) {
         .expect("post");
     assert_eq!(header(&r, "access-control-allow-origin"), Some("*"));
     assert_eq!(header(&r, "access-control-allow-credentials"), None);
+    assert_eq!(
+        header(&r, "access-control-expose-headers"),
+        Some("retry-after")
+    );
     assert_eq!(header(&r, "x-content-type-options"), Some("nosniff"));
     let v: serde_json::Value = r.json().await.expect("json");
     assert_eq!(code(&v), 200, "{v}");
@@ -127,6 +131,12 @@ async fn configured_origins(b: Backend) {
             .collect::<Vec<_>>()
             .join(",");
         assert!(vary.contains("origin"), "{vary}");
+        assert_eq!(
+            header(&r, "access-control-expose-headers"),
+            Some("retry-after"),
+            "{origin}"
+        );
+        assert_eq!(header(&r, "access-control-allow-credentials"), None);
     }
 }
 
