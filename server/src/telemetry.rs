@@ -6,7 +6,8 @@
 //! (webhooks, workers) counts with `metrics::counter!` and the exporter shows
 //! it; the exporter has no listener of its own, `/metrics` renders it.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use app::api::Side;
@@ -196,6 +197,48 @@ pub fn sane_request_id(v: &HeaderValue) -> Option<&str> {
     ok.then_some(s)
 }
 
+/// One route's metric handles. Looking a labelled metric up in the recorder
+/// hashes and copies its labels; a polled badge did that twice per request.
+struct RouteMetrics {
+    route: Arc<str>,
+    duration: metrics::Histogram,
+    /// By method and status: a handful per route.
+    requests: Mutex<Vec<(&'static str, StatusCode, metrics::Counter)>>,
+}
+
+impl RouteMetrics {
+    fn requests(&self, method: &'static str, status: StatusCode) -> metrics::Counter {
+        let mut known = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, c)) = known.iter().find(|(m, s, _)| *m == method && *s == status) {
+            return c.clone();
+        }
+        let c = metrics::counter!(HTTP_REQUESTS,
+            "route" => self.route.to_string(), "method" => method, "status" => status.as_str().to_owned());
+        known.push((method, status, c.clone()));
+        c
+    }
+}
+
+/// The handles of `route`: a matched route template or [`UNMATCHED`], so
+/// the map holds at most one entry per route of the router.
+fn route_metrics(route: &str) -> Arc<RouteMetrics> {
+    static ROUTES: OnceLock<RwLock<HashMap<Box<str>, Arc<RouteMetrics>>>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(Default::default);
+    if let Some(m) = routes.read().unwrap_or_else(|e| e.into_inner()).get(route) {
+        return m.clone();
+    }
+    let mut w = routes.write().unwrap_or_else(|e| e.into_inner());
+    w.entry(route.into())
+        .or_insert_with(|| {
+            Arc::new(RouteMetrics {
+                route: Arc::from(route),
+                duration: metrics::histogram!(HTTP_DURATION, "route" => route.to_owned()),
+                requests: Mutex::new(Vec::new()),
+            })
+        })
+        .clone()
+}
+
 /// 128 random bits in hex.
 pub fn new_request_id() -> String {
     let bits: u128 = rand::random();
@@ -227,11 +270,8 @@ pub async fn access(mut req: Request, next: Next) -> Response {
         .and_then(sane_request_id)
         .map(str::to_owned)
         .unwrap_or_else(new_request_id);
-    let route: Arc<str> = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| Arc::from(m.as_str()))
-        .unwrap_or_else(|| Arc::from(UNMATCHED));
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     let method = method_label(req.method());
     let principal = Principal::default();
     req.extensions_mut().insert(principal.clone());
@@ -242,10 +282,9 @@ pub async fn access(mut req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
-    metrics::counter!(HTTP_REQUESTS,
-        "route" => route.to_string(), "method" => method, "status" => status.as_str().to_owned())
-    .increment(1);
-    metrics::histogram!(HTTP_DURATION, "route" => route.to_string()).record(latency.as_secs_f64());
+    let handles = route_metrics(route);
+    handles.requests(method, status).increment(1);
+    handles.duration.record(latency.as_secs_f64());
     tracing::info!(
         target: "radar::access",
         request_id = %id,
