@@ -369,20 +369,71 @@ async fn measure(
     Ok(v)
 }
 
-/// The scenario: the baseline, then each endpoint against `server`.
+/// The mean of two baseline runs' measured figures: the reference of the
+/// endpoint measured between them.
+fn bracket(before: &Value, after: &Value) -> Value {
+    let mean = |p: &str| match (
+        before.pointer(p).and_then(Value::as_f64),
+        after.pointer(p).and_then(Value::as_f64),
+    ) {
+        (Some(a), Some(b)) => Some((a + b) / 2.0),
+        (a, b) => a.or(b),
+    };
+    json!({
+        "result": {
+            "req_per_sec": mean("/result/req_per_sec"),
+            "latency": {"p99_ms": mean("/result/latency/p99_ms")},
+        },
+        "wrk": {
+            "req_per_sec": mean("/wrk/req_per_sec"),
+            "p99_ms": mean("/wrk/p99_ms"),
+        },
+    })
+}
+
+/// The scenario: the baseline, then each endpoint against `server` followed
+/// by the baseline again. Each endpoint's ratios are to the mean of the two
+/// baseline runs around it: this machine's throughput drifts by a fifth
+/// within minutes, and a ratio should compare figures taken together.
 pub async fn run(plan: &ReadPlan, server: &ServerProc, pairs: &[Pair]) -> Result<Value, String> {
     if pairs.is_empty() {
         return Err("no fixtures".into());
     }
     let wrk = wrk_path();
     let base = ServerProc::baseline().await?;
-    let b = measure(plan, &base, pairs, Endpoint::CustomerQueryNum, &wrk).await;
+    let measured = bracketed(plan, &base, server, pairs, &wrk).await;
     base.stop().await;
-    let b = b?;
+    let (baselines, runs) = measured?;
+    Ok(json!({
+        "config": {
+            "concurrency": plan.concurrency,
+            "warmup_secs": plan.warmup.as_secs_f64(),
+            "duration_secs": plan.duration.as_secs_f64(),
+            "pairs": pairs.len(),
+            "baseline_request": Endpoint::CustomerQueryNum.name(),
+        },
+        "baseline": baselines.first().cloned().unwrap_or(Value::Null),
+        "baselines": baselines,
+        "endpoints": runs,
+    }))
+}
+
+async fn bracketed(
+    plan: &ReadPlan,
+    base: &ServerProc,
+    server: &ServerProc,
+    pairs: &[Pair],
+    wrk: &Result<std::path::PathBuf, String>,
+) -> Result<(Vec<Value>, Vec<Value>), String> {
     let num = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_f64);
+    let mut baselines = vec![measure(plan, base, pairs, Endpoint::CustomerQueryNum, wrk).await?];
     let mut runs = Vec::new();
     for which in ALL {
-        let mut v = measure(plan, server, pairs, which, &wrk).await?;
+        let mut v = measure(plan, server, pairs, which, wrk).await?;
+        let after = measure(plan, base, pairs, Endpoint::CustomerQueryNum, wrk).await?;
+        let b = bracket(&baselines[baselines.len() - 1], &after);
+        v["baseline_runs"] = json!([baselines.len() - 1, baselines.len()]);
+        baselines.push(after);
         v["endpoint"] = json!(which.name());
         v["ratio_to_baseline"] = json!(ratio(
             num(&v, "/result/req_per_sec"),
@@ -402,17 +453,7 @@ pub async fn run(plan: &ReadPlan, server: &ServerProc, pairs: &[Pair]) -> Result
         }
         runs.push(v);
     }
-    Ok(json!({
-        "config": {
-            "concurrency": plan.concurrency,
-            "warmup_secs": plan.warmup.as_secs_f64(),
-            "duration_secs": plan.duration.as_secs_f64(),
-            "pairs": pairs.len(),
-            "baseline_request": Endpoint::CustomerQueryNum.name(),
-        },
-        "baseline": b,
-        "endpoints": runs,
-    }))
+    Ok((baselines, runs))
 }
 
 /// The targets of this scenario, for the report's list.
@@ -500,11 +541,23 @@ pub fn table_rows(v: &Value) -> Vec<(String, String, String)> {
         f(num(v, "/config/concurrency"), 0),
         f(num(v, "/config/duration_secs"), 0)
     );
-    let mut rows = vec![(
-        "baseline (endpoints)".to_owned(),
-        cfg.clone(),
-        line(&v["baseline"]),
-    )];
+    let baselines: Vec<&Value> = match v.get("baselines").and_then(Value::as_array) {
+        Some(b) => b.iter().collect(),
+        None => vec![&v["baseline"]],
+    };
+    let mut rows = Vec::new();
+    let mut shown = 0;
+    let mut show_baseline = |rows: &mut Vec<(String, String, String)>, upto: usize| {
+        while shown <= upto && shown < baselines.len() {
+            rows.push((
+                "baseline (endpoints)".to_owned(),
+                cfg.clone(),
+                line(baselines[shown]),
+            ));
+            shown += 1;
+        }
+    };
+    show_baseline(&mut rows, 0);
     for r in v
         .get("endpoints")
         .and_then(Value::as_array)
@@ -519,6 +572,11 @@ pub fn table_rows(v: &Value) -> Vec<(String, String, String)> {
             cfg.clone(),
             line(r),
         ));
+        let after = r
+            .pointer("/baseline_runs/1")
+            .and_then(Value::as_u64)
+            .map_or(0, |i| i as usize);
+        show_baseline(&mut rows, after);
     }
     rows
 }
@@ -526,7 +584,14 @@ pub fn table_rows(v: &Value) -> Vec<(String, String, String)> {
 /// Failed requests of either generator, for the run's problems.
 pub fn problems(v: &Value) -> Vec<String> {
     let mut p = Vec::new();
-    let mut runs = vec![("baseline".to_owned(), &v["baseline"])];
+    let mut runs: Vec<(String, &Value)> = match v.get("baselines").and_then(Value::as_array) {
+        Some(b) => b
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("baseline run {}", i + 1), r))
+            .collect(),
+        None => vec![("baseline".to_owned(), &v["baseline"])],
+    };
     for r in v
         .get("endpoints")
         .and_then(Value::as_array)
@@ -632,6 +697,39 @@ Transfer/sec:      9.09MB
         assert_eq!(
             pass("tongxunlu first page req/s ≥ 0.3× baseline (64 connections, wrk)"),
             Some(Value::Null)
+        );
+    }
+
+    #[test]
+    fn ratios_are_to_the_baselines_around_the_endpoint() {
+        let b = |rps: f64, p99: f64, wrk: Option<f64>| {
+            json!({"result": {"req_per_sec": rps, "latency": {"p99_ms": p99}},
+                   "wrk": wrk.map_or(json!({"skipped": "no wrk"}), |w| json!({"req_per_sec": w, "p99_ms": 2.0}))})
+        };
+        let m = bracket(&b(100.0, 1.0, Some(300.0)), &b(60.0, 3.0, Some(100.0)));
+        assert_eq!(m["result"]["req_per_sec"], 80.0);
+        assert_eq!(m["result"]["latency"]["p99_ms"], 2.0);
+        assert_eq!(m["wrk"]["req_per_sec"], 200.0);
+        // A run without wrk figures leaves the other run's.
+        let m = bracket(&b(100.0, 1.0, None), &b(60.0, 3.0, Some(100.0)));
+        assert_eq!(m["wrk"]["req_per_sec"], 100.0);
+
+        let v = json!({"config": {"concurrency": 64, "duration_secs": 10},
+            "baseline": b(1.0, 1.0, None),
+            "baselines": [b(1.0, 1.0, None), b(2.0, 1.0, None), b(3.0, 1.0, None)],
+            "endpoints": [
+                {"endpoint": "customer query_num", "baseline_runs": [0, 1], "result": {"req_per_sec": 5.0}},
+                {"endpoint": "rep query_num", "baseline_runs": [1, 2], "result": {"req_per_sec": 6.0}}]});
+        let labels: Vec<String> = table_rows(&v).into_iter().map(|r| r.0).collect();
+        assert_eq!(
+            labels,
+            [
+                "baseline (endpoints)",
+                "customer query_num",
+                "baseline (endpoints)",
+                "rep query_num",
+                "baseline (endpoints)"
+            ]
         );
     }
 
