@@ -299,11 +299,8 @@ impl ApiCors {
     pub fn new(origins: &CorsOrigins) -> ApiCors {
         let layer = cors_layer(origins);
         let probe = Request::get("/zhugeleida/").body(Body::empty());
-        let answer = tower::service_fn(|_: Request| async {
-            Ok::<_, Infallible>(Response::new(Body::empty()))
-        });
         // The wrapped service answers at once, so the future is ready.
-        let fixed = match probe.map(|req| layer.layer(answer).oneshot(req).now_or_never()) {
+        let fixed = match probe.map(|req| layer.layer(empty_answer()).oneshot(req).now_or_never()) {
             Ok(Some(Ok(res))) => res
                 .headers()
                 .iter()
@@ -338,6 +335,13 @@ impl ApiCors {
     }
 }
 
+/// A service answering every request with an empty 200: what `Cors` wraps
+/// where only the headers it adds matter.
+fn empty_answer(
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone {
+    tower::service_fn(|_: Request| async { Ok::<_, Infallible>(Response::new(Body::empty())) })
+}
+
 /// CORS for the documented API only (the pages are same-origin). A preflight
 /// is answered here, before routing and authentication, with 204.
 async fn api_cors(cors: Arc<ApiCors>, req: Request, next: Next) -> Response {
@@ -350,10 +354,7 @@ async fn api_cors(cors: Arc<ApiCors>, req: Request, next: Next) -> Response {
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if preflight {
         // `Cors` answers a preflight itself and never calls the service it wraps.
-        let answer = tower::service_fn(|_: Request| async {
-            Ok::<_, Infallible>(Response::new(Body::empty()))
-        });
-        let Ok(mut res) = cors.layer.layer(answer).oneshot(req).await;
+        let Ok(mut res) = cors.layer.layer(empty_answer()).oneshot(req).await;
         *res.status_mut() = StatusCode::NO_CONTENT;
         return res;
     }
