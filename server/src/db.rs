@@ -267,6 +267,27 @@ pub fn placeholders(first: usize, n: usize) -> String {
         .join(",")
 }
 
+/// The rows of `sql` (which ends in `IN (` [`placeholders`]`(1, ids.len())` `)`)
+/// in the order of `ids`, the result of an index walk. The rows statement
+/// itself has no ORDER BY, so that one plan serves every walk.
+pub async fn rows_in_walk_order<T>(
+    pool: &AnyPool,
+    sql: &str,
+    ids: &[i64],
+    id_of: impl Fn(&T) -> i64,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let mut q = sqlx::query_as::<_, T>(sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    let mut rows = q.fetch_all(pool).await?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == id_of(r)));
+    Ok(rows)
+}
+
 /// What an operator can do about a refused connection, when the error says.
 fn connect_hint(e: &sqlx::Error) -> &'static str {
     let text = e.to_string();

@@ -6,7 +6,7 @@ use app::api::chat::{Content, InboxFeed, InboxItem, InboxPage, LastSeen};
 use app::api::{customer_source_text, Side};
 
 use super::unread::{badge, unread_count};
-use crate::db::placeholders;
+use crate::db::{placeholders, rows_in_walk_order};
 use crate::error::Error;
 use crate::extract::Paging;
 use crate::service::display::{chat_time, customer_name, subscribe_text};
@@ -69,13 +69,8 @@ async fn items(
             unread_count(Side::Sales, "r"),
             placeholders(1, walked.len()),
         );
-        let mut q = sqlx::query_as::<_, InboxRow>(&sql);
-        for (id, _) in &walked {
-            q = q.bind(*id);
-        }
-        let mut rows = q.fetch_all(&st.db.pool).await?;
-        rows.sort_by_key(|r| walked.iter().position(|(id, _)| *id == r.relation_id));
-        rows
+        let ids: Vec<i64> = walked.iter().map(|(id, _)| *id).collect();
+        rows_in_walk_order(&st.db.pool, &sql, &ids, |r: &InboxRow| r.relation_id).await?
     };
     // Only a page past the end needs its own count.
     let data_count = match walked.first() {

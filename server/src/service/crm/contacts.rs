@@ -10,7 +10,7 @@ use app::domain::MessageContent;
 
 use super::{Arg, Where};
 use crate::changes::Changes;
-use crate::db::placeholders;
+use crate::db::{placeholders, rows_in_walk_order};
 use crate::error::Error;
 use crate::extract::{Check, Fields, Paging, WHOLE_NUMBER};
 use crate::service::display::{customer_name, follow_texts, last_seen_text, subscribe_text};
@@ -446,13 +446,7 @@ async fn fetch(
                      WHERE r.id IN ({})",
                     placeholders(1, ids.len()),
                 );
-                let mut q = sqlx::query_as(&sql);
-                for id in &ids {
-                    q = q.bind(*id);
-                }
-                let mut rows: Vec<ContactRow> = q.fetch_all(&st.db.pool).await?;
-                rows.sort_by_key(|r| ids.iter().position(|id| *id == r.relation_id));
-                rows
+                rows_in_walk_order(&st.db.pool, &sql, &ids, |r: &ContactRow| r.relation_id).await?
             }
         };
         (rows, data_count)
