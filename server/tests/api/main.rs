@@ -18,6 +18,7 @@ mod golden;
 mod hot_paths;
 mod invariant;
 mod media;
+mod name_index;
 mod notify;
 mod openapi;
 mod ops;

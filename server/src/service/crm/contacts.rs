@@ -10,7 +10,7 @@ use app::domain::MessageContent;
 
 use super::{Arg, Where};
 use crate::changes::Changes;
-use crate::db::{placeholders, rows_in_walk_order};
+use crate::db::{placeholders, rows_in_walk_order, Backend};
 use crate::error::Error;
 use crate::extract::{Check, Fields, Paging, WHOLE_NUMBER};
 use crate::service::display::{customer_name, follow_texts, last_seen_text, subscribe_text};
@@ -115,10 +115,20 @@ pub fn parse_query(q: &Fields) -> Result<(ContactFilter, ContactOrder, Paging), 
     ))
 }
 
-/// `%s%` for LIKE with `\` as the escape character.
+/// A name query as `LOWER()` of the backend would have it: SQLite's folds
+/// ASCII letters only, so folding others here would miss names holding them
+/// (a full-width `Ａ` stays `Ａ` in the name).
+fn lowered(s: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => s.to_ascii_lowercase(),
+        Backend::Postgres => s.to_lowercase(),
+    }
+}
+
+/// `%s%` for LIKE with `\` as the escape character (`s` already [`lowered`]).
 fn like_contains(s: &str) -> String {
     let mut out = String::from("%");
-    for ch in s.to_lowercase().chars() {
+    for ch in s.chars() {
         if matches!(ch, '\\' | '%' | '_') {
             out.push('\\');
         }
@@ -374,7 +384,8 @@ async fn fetch(
             list.iter().map(|s| Arg::Int(*s)).collect(),
         );
     }
-    if let Some(name) = &f.username {
+    let name = f.username.as_deref().map(|n| lowered(n, st.db.backend));
+    if let Some(name) = &name {
         // The rep finds a customer by WeChat name or by the memo name it gave them.
         let pattern = like_contains(name);
         w.and_all(
@@ -396,7 +407,8 @@ async fn fetch(
     // Without a name or customer filter every condition is on the relation:
     // the count comes from the rep's counters (rep_book, kept on write) and
     // the page from an index walk over the relation alone, joined afterwards,
-    // so neither reads the rep's whole book.
+    // so neither reads the rep's whole book. A name is read from the rep's
+    // name index; a customer id is one relation.
     let by_relation = f.customer_id.is_none() && f.username.is_none();
     let (rows, data_count): (Vec<ContactRow>, i64) = if by_relation {
         let count_sql = format!(
@@ -437,19 +449,44 @@ async fn fetch(
             if backwards {
                 ids.reverse();
             }
-            if ids.is_empty() {
-                Vec::new()
-            } else {
-                let sql = format!(
-                    "SELECT {cols}, CAST(0 AS BIGINT) AS data_count
-                     FROM relation r {CONTACT_JOINS} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
-                     WHERE r.id IN ({})",
-                    placeholders(1, ids.len()),
-                );
-                rows_in_walk_order(&st.db.pool, &sql, &ids, |r: &ContactRow| r.relation_id).await?
-            }
+            contacts_by_id(st, &cols, &ids).await?
         };
         (rows, data_count)
+    } else if let Some(key) = name.as_deref().and_then(NameKey::of) {
+        // A name: the rows come from the rep's name index (migration 0019),
+        // the relations whose names hold one of the query's grams, and the
+        // LIKE in `w` decides; so the work follows the matches, not the book.
+        let grams = match &key {
+            NameKey::Trigrams(grams) => rarest(st, user_id, grams).await?,
+            NameKey::Prefix { .. } => Vec::new(),
+        };
+        let candidates = name_candidates(&mut w, &key, &grams);
+        let from = format!(
+            "FROM ({candidates}) AS k CROSS JOIN relation r {CONTACT_JOINS} WHERE r.id = k.relation_id AND {}",
+            w.sql
+        );
+        let n = w.next();
+        let walk_sql = format!(
+            "SELECT r.id, CAST(COUNT(*) OVER () AS BIGINT) AS data_count {from}
+             ORDER BY {} LIMIT ${n} OFFSET ${}",
+            order.sql(),
+            n + 1,
+        );
+        let walk: Vec<(i64, i64)> = w
+            .query_as(&walk_sql)
+            .bind(paging.length)
+            .bind(paging.offset())
+            .fetch_all(&st.db.pool)
+            .await?;
+        let data_count = match walk.first() {
+            Some((_, count)) => *count,
+            None => {
+                let count_sql = format!("SELECT CAST(COUNT(*) AS BIGINT) {from}");
+                w.query_scalar(&count_sql).fetch_one(&st.db.pool).await?
+            }
+        };
+        let ids: Vec<i64> = walk.iter().map(|(id, _)| *id).collect();
+        (contacts_by_id(st, &cols, &ids).await?, data_count)
     } else {
         let sql = format!(
             "SELECT {cols}, CAST(COUNT(*) OVER () AS BIGINT) AS data_count
@@ -489,6 +526,161 @@ async fn fetch(
         titles,
         data_count,
     })
+}
+
+/// The rows of the relations `ids`, in that order.
+async fn contacts_by_id(st: &AppState, cols: &str, ids: &[i64]) -> Result<Vec<ContactRow>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {cols}, CAST(0 AS BIGINT) AS data_count
+         FROM relation r {CONTACT_JOINS} LEFT JOIN chat_message lm ON lm.id = r.last_msg_id
+         WHERE r.id IN ({})",
+        placeholders(1, ids.len()),
+    );
+    Ok(rows_in_walk_order(&st.db.pool, &sql, ids, |r: &ContactRow| r.relation_id).await?)
+}
+
+// ---------------------------------------------------------------------------
+// The name index (migration 0019): per rep, the three characters starting at
+// each position of each name (fewer at its end), `LOWER()`ed.
+
+/// Postings counted at most per probed trigram: enough to tell a rare
+/// trigram from a common one, little enough that probing stays cheap.
+const PROBE_CAP: i64 = 512;
+/// Trigrams of one query probed at most.
+const PROBE_GRAMS: usize = 6;
+/// Trigrams besides the rarest that a candidate is checked for in the index.
+const ALSO_GRAMS: usize = 2;
+
+/// How the name index is read for a [`lowered`] query.
+#[derive(Debug, PartialEq, Eq)]
+enum NameKey {
+    /// Three characters or more: the query's distinct trigrams, in order.
+    Trigrams(Vec<String>),
+    /// Fewer: the grams beginning with the query, `from <= gram < to`
+    /// (no bound above when `to` is `None`).
+    Prefix { from: String, to: Option<String> },
+}
+
+impl NameKey {
+    fn of(query: &str) -> Option<NameKey> {
+        let chars: Vec<char> = query.chars().collect();
+        match chars.len() {
+            0 => None,
+            1 | 2 => Some(NameKey::Prefix {
+                from: query.to_owned(),
+                to: successor(&chars),
+            }),
+            _ => {
+                let mut grams: Vec<String> = Vec::new();
+                for w in chars.windows(3) {
+                    let g: String = w.iter().collect();
+                    if !grams.contains(&g) {
+                        grams.push(g);
+                    }
+                }
+                Some(NameKey::Trigrams(grams))
+            }
+        }
+    }
+}
+
+/// The least string above every string beginning with `prefix`, in code
+/// point order (the index's order on both databases), if there is one.
+fn successor(prefix: &[char]) -> Option<String> {
+    let mut chars = prefix.to_vec();
+    while let Some(last) = chars.pop() {
+        let mut next = last as u32 + 1;
+        if (0xD800..=0xDFFF).contains(&next) {
+            next = 0xE000;
+        }
+        if let Some(next) = char::from_u32(next) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// At most `n` of `items`, spread from the first to the last.
+fn spread<T: Clone>(items: &[T], n: usize) -> Vec<T> {
+    if items.len() <= n {
+        return items.to_vec();
+    }
+    if n < 2 {
+        return items.iter().take(n).cloned().collect();
+    }
+    (0..n)
+        .filter_map(|i| items.get(i * (items.len() - 1) / (n - 1)).cloned())
+        .collect()
+}
+
+/// Some of `grams`, rarest first in the rep's index (postings counted up to
+/// [`PROBE_CAP`] each, in one statement).
+async fn rarest(st: &AppState, user_id: i64, grams: &[String]) -> Result<Vec<String>, Error> {
+    let picks = spread(grams, PROBE_GRAMS);
+    if picks.len() < 2 {
+        return Ok(picks);
+    }
+    let sql = (0..picks.len())
+        .map(|i| {
+            format!(
+                "SELECT CAST({i} AS BIGINT) AS k, CAST(COUNT(*) AS BIGINT) AS n FROM
+                 (SELECT 1 AS x FROM contact_gram WHERE user_id = $1 AND gram = ${} LIMIT {PROBE_CAP}) AS s{i}",
+                i + 2
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql).bind(user_id);
+    for g in &picks {
+        q = q.bind(g.as_str());
+    }
+    let mut counts = q.fetch_all(&st.db.pool).await?;
+    counts.sort_by_key(|&(k, n)| (n, k));
+    Ok(counts
+        .into_iter()
+        .filter_map(|(k, _)| usize::try_from(k).ok().and_then(|k| picks.get(k).cloned()))
+        .collect())
+}
+
+/// `SELECT relation_id …`: the relations of the rep (`$1`) whose names may
+/// hold the query: a superset of the matches, with arguments taken by `w`.
+fn name_candidates(w: &mut Where, key: &NameKey, rarest: &[String]) -> String {
+    // A name too long to index is read by every search.
+    let long = "SELECT relation_id FROM contact_gram WHERE user_id = $1 AND gram = ''";
+    let first = match key {
+        NameKey::Prefix { from, to } => {
+            let mut sql = format!(
+                "SELECT g.relation_id FROM contact_gram g WHERE g.user_id = $1 AND g.gram >= {}",
+                w.arg(Arg::Text(from.clone()))
+            );
+            if let Some(to) = to {
+                sql.push_str(&format!(" AND g.gram < {}", w.arg(Arg::Text(to.clone()))));
+            }
+            sql
+        }
+        NameKey::Trigrams(_) => {
+            let Some((rarest, also)) = rarest.split_first() else {
+                return long.to_owned();
+            };
+            let mut sql = format!(
+                "SELECT g.relation_id FROM contact_gram g WHERE g.user_id = $1 AND g.gram = {}",
+                w.arg(Arg::Text(rarest.clone()))
+            );
+            for (i, gram) in also.iter().take(ALSO_GRAMS).enumerate() {
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM contact_gram h{i} WHERE h{i}.user_id = $1
+                       AND h{i}.gram = {} AND h{i}.relation_id = g.relation_id)",
+                    w.arg(Arg::Text(gram.clone()))
+                ));
+            }
+            sql
+        }
+    };
+    format!("{first} UNION {long}")
 }
 
 async fn article_titles(st: &AppState, ids: &[i64]) -> Result<Vec<TitleRow>, Error> {

@@ -77,6 +77,11 @@ impl Where {
     fn next(&self) -> usize {
         self.args.len() + 1
     }
+    /// Takes `arg` for a placeholder written elsewhere than the clause; returns it.
+    fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
     fn query<'q>(&'q self, sql: &'q str) -> sqlx::query::Query<'q, Any, AnyArguments<'q>> {
         bind_all!(sqlx::query(sql), &self.args)
     }
