@@ -5,9 +5,11 @@
 //! and p90 of each with its ratio to the first N. The first pages, badges,
 //! inbox and history must stay within 2× of it.
 //!
-//! The loader writes base rows only: migration 0016's and 0018's triggers keep
-//! the counters and each conversation's ends (the same ones every write of
-//! the service goes through).
+//! The loader writes base rows only: the triggers of migrations 0016, 0018
+//! and 0019 keep the counters, each conversation's ends and the name index
+//! (the same ones every write of the service goes through). One write is
+//! timed at each N too: a relation joining the book, which must not cost
+//! more because the book is bigger.
 
 use std::time::{Duration, Instant};
 
@@ -38,8 +40,9 @@ pub struct ScalePlan {
 }
 
 /// Requests whose median must stay within 2× of the first N's. A name
-/// search is reported, not a target: a substring can be anywhere in any
-/// name, so it reads the rep's whole book.
+/// search is reported, not a target: it reads the postings of the rep's name
+/// index (migration 0019), so its cost follows its matches, which grow with
+/// the book here (11 at N = 1,000, 111 from 10,000 on).
 fn flat(name: &str) -> bool {
     !name.contains("deep page") && !name.contains("search") && name != "action/new_count"
 }
@@ -391,6 +394,60 @@ async fn measure(
     Ok(out)
 }
 
+/// The one write timed at each N: a new customer joining the book (the
+/// relation's insert, with every trigger it fires: counters, the name index).
+/// Timed through the service layer from this process, since only the
+/// relation is timed, not the customer created before it; both are removed
+/// again so that the next N starts from the same book.
+pub const NEW_RELATION: &str = "new relation (service)";
+
+async fn measure_writes(
+    plan: &ScalePlan,
+    st: &AppState,
+    b: &Book,
+) -> Result<(String, f64, f64), String> {
+    let err = |e: radar::error::Error| format!("{NEW_RELATION}: {e}");
+    let mut times = Vec::with_capacity(plan.samples);
+    let mut made = Vec::new();
+    let outcome = async {
+        for i in 0..plan.warmup + plan.samples {
+            let (cid, _) = admin::create_customer(
+                st,
+                NewCustomer {
+                    name: &format!("joining customer {i}"),
+                    company_id: b.company,
+                    headimgurl: None,
+                    user_type: 1,
+                },
+            )
+            .await
+            .map_err(err)?;
+            made.push(cid);
+            let t = Instant::now();
+            admin::create_relation(st, b.rep.id, cid, 1)
+                .await
+                .map_err(err)?;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            if i >= plan.warmup {
+                times.push(ms);
+            }
+        }
+        Ok::<(), String>(())
+    }
+    .await;
+    for cid in &made {
+        exec(
+            st,
+            &format!("DELETE FROM relation WHERE customer_id = {cid}"),
+        )
+        .await?;
+        exec(st, &format!("DELETE FROM customer WHERE id = {cid}")).await?;
+    }
+    outcome?;
+    times.sort_by(|a, c| a.total_cmp(c));
+    Ok((NEW_RELATION.to_owned(), pct(&times, 0.5), pct(&times, 0.9)))
+}
+
 /// The scenario on one database; its servers are stopped whatever happens.
 pub async fn run(
     plan: &ScalePlan,
@@ -431,10 +488,11 @@ async fn run_on(
         .await?;
         let measured = measure(plan, &server, &b, n).await;
         let crashed = !server_alive(server).await;
-        let measured = measured?;
+        let mut measured = measured?;
         if crashed {
             return Err(format!("the server died while measuring N={n}"));
         }
+        measured.push(measure_writes(plan, st, &b).await?);
         let reference = first.get_or_insert_with(|| measured.clone()).clone();
         let mut reqs = Map::new();
         for (name, p50, p90) in &measured {
@@ -571,6 +629,7 @@ mod tests {
         assert_eq!(pass, vec![json!(true), json!(false)]);
         assert!(!flat("tongxunlu deep page (last)"));
         assert!(!flat("tongxunlu name search"));
+        assert!(flat(NEW_RELATION));
         assert!(flat("tongxunlu first page customer_type=1"));
         assert!(flat("tongxunlu first page order=create_date"));
     }

@@ -45,8 +45,12 @@ WHERE length(n.name) > 128;
 INSERT INTO contact_gram (user_id, gram, relation_id)
 SELECT DISTINCT user_id, gram, relation_id FROM contact_gram_of;
 
+-- Planning a statement over the views takes 1.3-1.7 ms, ten times its
+-- execution for a few relations, and PostgreSQL would replan per call (a
+-- plan for the given ids is estimated cheaper than one for any): the plan
+-- kept for any ids is the same index lookups.
 CREATE FUNCTION contact_gram_refresh(ids BIGINT[]) RETURNS VOID
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     DELETE FROM contact_gram WHERE relation_id = ANY (ids);
     INSERT INTO contact_gram (user_id, gram, relation_id)
@@ -59,13 +63,22 @@ $$;
 -- statement. A rename of one of their customers committing meanwhile would
 -- not see them, nor would this statement see the rename: the customers' rows
 -- are held until commit, so the rename waits, or this waits and reads it.
+-- The ids go through arrays: a condition on the view of the form `IN
+-- (SELECT … FROM new_relation)` is not pushed into it, and PostgreSQL would
+-- compute the grams of every relation there is to keep the new ones.
 CREATE FUNCTION contact_gram_relation_insert() RETURNS TRIGGER
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    ids BIGINT[];
+    customers BIGINT[];
 BEGIN
-    PERFORM 1 FROM customer WHERE id IN (SELECT customer_id FROM new_relation) FOR SHARE;
+    SELECT array_agg(id), array_agg(customer_id) INTO ids, customers FROM new_relation;
+    IF ids IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM 1 FROM customer WHERE id = ANY (customers) FOR SHARE;
     INSERT INTO contact_gram (user_id, gram, relation_id)
-    SELECT DISTINCT user_id, gram, relation_id FROM contact_gram_of
-    WHERE relation_id IN (SELECT id FROM new_relation)
+    SELECT DISTINCT user_id, gram, relation_id FROM contact_gram_of WHERE relation_id = ANY (ids)
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END
