@@ -15,6 +15,10 @@
 --
 -- Triggers keep the index in the transaction of every write, whoever
 -- writes the row; they cannot use CTEs, so positions come from a table.
+-- Their inserts never conflict (the relation's rows are deleted first, the
+-- grams are DISTINCT): when an upsert's DO UPDATE fires a trigger, SQLite
+-- applies the upsert's conflict policy to the trigger's statements, and an
+-- OR IGNORE there would abort instead.
 CREATE TABLE contact_gram (
     user_id BIGINT NOT NULL,
     gram TEXT NOT NULL,
@@ -47,12 +51,12 @@ FROM contact_name n
 WHERE length(n.name) > (SELECT MAX(n) FROM contact_gram_position);
 
 INSERT OR IGNORE INTO contact_gram (user_id, gram, relation_id)
-SELECT user_id, gram, relation_id FROM contact_gram_of;
+SELECT DISTINCT user_id, gram, relation_id FROM contact_gram_of;
 
 CREATE TRIGGER contact_gram_relation_insert AFTER INSERT ON relation
 BEGIN
     INSERT OR IGNORE INTO contact_gram (user_id, gram, relation_id)
-    SELECT user_id, gram, relation_id FROM contact_gram_of WHERE relation_id = NEW.id;
+    SELECT DISTINCT user_id, gram, relation_id FROM contact_gram_of WHERE relation_id = NEW.id;
 END;
 
 CREATE TRIGGER contact_gram_relation_update AFTER UPDATE OF user_id, customer_id ON relation
@@ -60,7 +64,7 @@ WHEN NEW.user_id IS NOT OLD.user_id OR NEW.customer_id IS NOT OLD.customer_id
 BEGIN
     DELETE FROM contact_gram WHERE relation_id = NEW.id;
     INSERT OR IGNORE INTO contact_gram (user_id, gram, relation_id)
-    SELECT user_id, gram, relation_id FROM contact_gram_of WHERE relation_id = NEW.id;
+    SELECT DISTINCT user_id, gram, relation_id FROM contact_gram_of WHERE relation_id = NEW.id;
 END;
 
 CREATE TRIGGER contact_gram_relation_delete AFTER DELETE ON relation
@@ -74,7 +78,7 @@ BEGIN
     DELETE FROM contact_gram
     WHERE relation_id IN (SELECT id FROM relation WHERE customer_id = NEW.id);
     INSERT OR IGNORE INTO contact_gram (user_id, gram, relation_id)
-    SELECT user_id, gram, relation_id FROM contact_gram_of
+    SELECT DISTINCT user_id, gram, relation_id FROM contact_gram_of
     WHERE relation_id IN (SELECT id FROM relation WHERE customer_id = NEW.id);
 END;
 
@@ -83,7 +87,7 @@ BEGIN
     DELETE FROM contact_gram
     WHERE relation_id IN (SELECT id FROM relation WHERE customer_id = NEW.customer_id AND user_id = NEW.user_id);
     INSERT OR IGNORE INTO contact_gram (user_id, gram, relation_id)
-    SELECT user_id, gram, relation_id FROM contact_gram_of
+    SELECT DISTINCT user_id, gram, relation_id FROM contact_gram_of
     WHERE relation_id IN (SELECT id FROM relation WHERE customer_id = NEW.customer_id AND user_id = NEW.user_id);
 END;
 
@@ -96,7 +100,7 @@ BEGIN
                           WHERE (customer_id = NEW.customer_id AND user_id = NEW.user_id)
                              OR (customer_id = OLD.customer_id AND user_id = OLD.user_id));
     INSERT OR IGNORE INTO contact_gram (user_id, gram, relation_id)
-    SELECT user_id, gram, relation_id FROM contact_gram_of
+    SELECT DISTINCT user_id, gram, relation_id FROM contact_gram_of
     WHERE relation_id IN (SELECT id FROM relation
                           WHERE (customer_id = NEW.customer_id AND user_id = NEW.user_id)
                              OR (customer_id = OLD.customer_id AND user_id = OLD.user_id));
@@ -107,6 +111,6 @@ BEGIN
     DELETE FROM contact_gram
     WHERE relation_id IN (SELECT id FROM relation WHERE customer_id = OLD.customer_id AND user_id = OLD.user_id);
     INSERT OR IGNORE INTO contact_gram (user_id, gram, relation_id)
-    SELECT user_id, gram, relation_id FROM contact_gram_of
+    SELECT DISTINCT user_id, gram, relation_id FROM contact_gram_of
     WHERE relation_id IN (SELECT id FROM relation WHERE customer_id = OLD.customer_id AND user_id = OLD.user_id);
 END;
