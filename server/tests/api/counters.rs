@@ -572,21 +572,7 @@ async fn counters_stay_exact(backend: Backend) {
 /// A database written before 0016 (base rows only, watermarks anywhere, a
 /// system tip) gets counters equal to the recount.
 async fn backfill_matches_recount(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let pool = radar::db::Db::connect(&db.url, 2).await.expect("connect");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(match backend {
-        Backend::Sqlite => "../migrations/sqlite",
-        Backend::Postgres => "../migrations/postgres",
-    });
-    let mut before = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
-    let older: Vec<_> = before
-        .migrations
-        .iter()
-        .filter(|m| m.version < 16)
-        .cloned()
-        .collect();
-    before.migrations = older.into();
-    before.run(&pool.pool).await.expect("migrate to 0015");
+    let (db, pool) = migrated_before(backend, 16).await;
     let exec = |sql: String| {
         let pool = pool.pool.clone();
         async move {

@@ -373,21 +373,7 @@ async fn name_index_stays_exact(backend: Backend) {
 
 /// Names written before 0019 are indexed by its backfill.
 async fn backfill_indexes_every_name(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let pool = radar::db::Db::connect(&db.url, 2).await.expect("connect");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(match backend {
-        Backend::Sqlite => "../migrations/sqlite",
-        Backend::Postgres => "../migrations/postgres",
-    });
-    let mut before = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
-    let older: Vec<_> = before
-        .migrations
-        .iter()
-        .filter(|m| m.version < 19)
-        .cloned()
-        .collect();
-    before.migrations = older.into();
-    before.run(&pool.pool).await.expect("migrate to 0018");
+    let (db, pool) = migrated_before(backend, 19).await;
     let exec = |sql: &str, args: Vec<String>| {
         let (pool, sql) = (pool.pool.clone(), sql.to_owned());
         async move {

@@ -137,6 +137,31 @@ impl Drop for TestDb {
 }
 
 /// A party's credentials.
+/// A fresh database migrated up to, not including, migration `version`: the
+/// state a backfill test writes its rows into before the server's start
+/// applies the rest.
+pub async fn migrated_before(backend: Backend, version: i64) -> (TestDb, radar::db::Db) {
+    let db = TestDb::new(backend).await;
+    let pool = radar::db::Db::connect(&db.url, 2).await.expect("connect");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(match backend {
+        Backend::Sqlite => "../migrations/sqlite",
+        Backend::Postgres => "../migrations/postgres",
+    });
+    let mut before = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
+    let older: Vec<_> = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < version)
+        .cloned()
+        .collect();
+    before.migrations = older.into();
+    before
+        .run(&pool.pool)
+        .await
+        .unwrap_or_else(|e| panic!("migrate to before {version}: {e}"));
+    (db, pool)
+}
+
 #[derive(Debug, Clone)]
 pub struct Who {
     pub id: i64,
